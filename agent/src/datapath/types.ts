@@ -1,0 +1,53 @@
+/**
+ * The seam between the agent's runtime (config, Node watch, reconcile loop) and
+ * the datapath (desired → observe → plan → apply against the kernel).
+ */
+
+export type Backend = 'auto' | 'hostgw' | 'vxlan';
+
+/** The route kind actually chosen for one peer. */
+export type PeerRoute = 'direct' | 'vxlan';
+
+/** This node, as the datapath needs it. */
+export interface SelfNode {
+  readonly name: string;
+  /** The node's InternalIP (underlay address). */
+  readonly underlayIP: string;
+  /** This node's podCIDRs ("10.244.1.0/24"); empty while not yet assigned. */
+  readonly podCIDRs: readonly string[];
+}
+
+/** Another node whose pods this node must reach. */
+export interface PeerNode {
+  readonly name: string;
+  readonly underlayIP: string;
+  readonly podCIDRs: readonly string[];
+}
+
+/** The datapath part of net-conf, already validated. */
+export interface DatapathConfig {
+  readonly backend: Backend;
+  readonly clusterCIDRs: readonly string[];
+  readonly vxlanVNI: number;
+  readonly vxlanPort: number;
+  /** Pod MTU override; undefined = derived from the underlay interface. */
+  readonly mtu: number | undefined;
+  readonly masquerade: boolean;
+  /** Destinations that pod traffic reaches without masquerade, besides the cluster CIDRs. */
+  readonly nonMasqueradeCIDRs: readonly string[];
+  /** Device names, overridable so that tests can run several agents side by side. */
+  readonly bridgeName: string;
+  readonly vxlanName: string;
+}
+
+/** What one sync did, for logs, metrics, readiness and the status API. */
+export interface SyncResult {
+  /** Number of changes applied (0 on an already-correct kernel). */
+  readonly changes: number;
+  /** Route kind chosen per peer name. */
+  readonly peerRoutes: ReadonlyMap<string, PeerRoute>;
+  /** Pod MTU in force. */
+  readonly mtu: number;
+  /** The underlay interface found for SelfNode.underlayIP. */
+  readonly underlayInterface: string;
+}
