@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what building, testing and the local demo cluster need, on a fresh
+# Debian machine: system packages, the npm dependencies (including Node 24 from
+# the npm registry) and the Kubernetes control plane built from the Go module
+# proxy (cached under ~/.cache/weft). Safe to run again: each step is skipped
+# when already done.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "prereqs.sh: must run as root (network namespaces and apt need it)" >&2
+  exit 1
+fi
+
+packages=(iproute2 nftables iputils-ping iperf3 containernetworking-plugins openssl gcc libc6-dev procps tcpdump socat util-linux)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "prereqs.sh: installing ${missing[*]}" >&2
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v npm >/dev/null || { echo "prereqs.sh: npm is required (Debian package npm or nodejs)" >&2; exit 1; }
+lock_hash=$(sha256sum package-lock.json | cut -c1-16)
+if [[ ! -x node_modules/.bin/node || "$(cat node_modules/.weft-lock 2>/dev/null)" != "$lock_hash" ]]; then
+  echo "prereqs.sh: npm ci" >&2
+  npm ci --no-audit --no-fund
+  echo "$lock_hash" > node_modules/.weft-lock
+fi
+
+export PATH="$PATH:/usr/local/go/bin"
+bin_dir=$(bash e2e/controlplane/build.sh | tail -n 1)
+echo "prereqs.sh: control plane in $bin_dir" >&2
