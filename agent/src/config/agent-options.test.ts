@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { parseAgentOptions } from './agent-options.js';
+import { ConfigError } from './config-error.js';
+
+describe('parseAgentOptions', () => {
+  it('applies the defaults', () => {
+    assert.deepEqual(parseAgentOptions([], { NODE_NAME: 'node-a' }), {
+      nodeName: 'node-a',
+      kubeconfig: undefined,
+      netConfPath: '/etc/weft/net-conf.json',
+      cniBinDir: '/opt/cni/bin',
+      cniConfDir: '/etc/cni/net.d',
+      runDir: '/run/weft',
+      stateDir: '/var/lib/weft',
+      httpHost: '0.0.0.0',
+      httpPort: 9742,
+      gossipPort: 9743,
+      bridgeName: 'weft0',
+      vxlanName: 'weft.vxlan',
+      netns: undefined,
+      uninstall: false,
+    });
+  });
+
+  it('reads env and lets flags win', () => {
+    const opts = parseAgentOptions(['--http-addr=127.0.0.1:19742', '--state-dir', '/tmp/s', '--uninstall'], {
+      NODE_NAME: 'n1',
+      KUBECONFIG: '/k',
+      WEFT_STATE_DIR: '/var/x',
+      WEFT_BRIDGE: 'wtbr0',
+      WEFT_NETNS: 'wtag-n1',
+      WEFT_GOSSIP_PORT: '19743',
+    });
+    assert.equal(opts.httpHost, '127.0.0.1');
+    assert.equal(opts.httpPort, 19742);
+    assert.equal(opts.stateDir, '/tmp/s');
+    assert.equal(opts.kubeconfig, '/k');
+    assert.equal(opts.bridgeName, 'wtbr0');
+    assert.equal(opts.netns, 'wtag-n1');
+    assert.equal(opts.gossipPort, 19743);
+    assert.equal(opts.uninstall, true);
+  });
+
+  it('does not need NODE_NAME for --uninstall', () => {
+    assert.equal(parseAgentOptions(['--uninstall'], {}).uninstall, true);
+  });
+
+  const bad: Array<[string[], NodeJS.ProcessEnv, string]> = [
+    [[], {}, 'NODE_NAME'],
+    [[], { NODE_NAME: 'Bad_Name' }, 'NODE_NAME'],
+    [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '9742' }, 'WEFT_HTTP_ADDR'],
+    [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '0.0.0.0:0' }, 'WEFT_HTTP_ADDR'],
+    [[], { NODE_NAME: 'n', WEFT_GOSSIP_PORT: 'x' }, 'WEFT_GOSSIP_PORT'],
+    [[], { NODE_NAME: 'n', WEFT_STATE_DIR: 'relative' }, 'WEFT_STATE_DIR'],
+    [[], { NODE_NAME: 'n', WEFT_BRIDGE: 'much-too-long-bridge' }, 'WEFT_BRIDGE'],
+    [[], { NODE_NAME: 'n', WEFT_NETNS: 'a/b' }, 'WEFT_NETNS'],
+    [['--bogus'], { NODE_NAME: 'n' }, 'argv'],
+    [['--state-dir'], { NODE_NAME: 'n' }, '--state-dir'],
+  ];
+  for (const [argv, env, field] of bad) {
+    it(`rejects ${JSON.stringify({ argv, env })} naming ${field}`, () => {
+      assert.throws(
+        () => parseAgentOptions(argv, env),
+        (err: unknown) => err instanceof ConfigError && err.field === field,
+      );
+    });
+  }
+});

@@ -1,0 +1,127 @@
+import { isIpv4 } from '../../../common/cidr.js';
+import { ConfigError } from './config-error.js';
+
+/** Process-level settings from the environment (and the equivalent --flags). */
+export interface AgentOptions {
+  readonly nodeName: string;
+  /** Path to a kubeconfig; undefined = in-cluster service account. */
+  readonly kubeconfig: string | undefined;
+  readonly netConfPath: string;
+  readonly cniBinDir: string;
+  readonly cniConfDir: string;
+  readonly runDir: string;
+  readonly stateDir: string;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly gossipPort: number;
+  readonly bridgeName: string;
+  readonly vxlanName: string;
+  /** Named network namespace to program instead of the current one (tests only). */
+  readonly netns: string | undefined;
+  /** `--uninstall`: remove everything Weft created on this node and exit. */
+  readonly uninstall: boolean;
+}
+
+/** Env var → flag name; a flag wins over its env var. */
+const SETTINGS = {
+  NODE_NAME: 'node-name',
+  KUBECONFIG: 'kubeconfig',
+  WEFT_NET_CONF: 'net-conf',
+  WEFT_CNI_BIN_DIR: 'cni-bin-dir',
+  WEFT_CNI_CONF_DIR: 'cni-conf-dir',
+  WEFT_RUN_DIR: 'run-dir',
+  WEFT_STATE_DIR: 'state-dir',
+  WEFT_HTTP_ADDR: 'http-addr',
+  WEFT_GOSSIP_PORT: 'gossip-port',
+  WEFT_BRIDGE: 'bridge',
+  WEFT_VXLAN_DEV: 'vxlan-dev',
+  WEFT_NETNS: 'netns',
+} as const;
+type SettingName = keyof typeof SETTINGS;
+
+/** Interface names the kernel accepts: 1..15 bytes, no '/', no whitespace. */
+const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
+const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
+
+/** Parses argv (after the script name) and env into AgentOptions or throws a ConfigError. */
+export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEnv): AgentOptions {
+  const flags = parseFlags(argv);
+  const get = (name: SettingName): string | undefined => {
+    const value = flags.get(SETTINGS[name]) ?? env[name];
+    return value === '' ? undefined : value;
+  };
+  const uninstall = flags.has('uninstall');
+  const nodeName = get('NODE_NAME');
+  if (nodeName === undefined && !uninstall) throw new ConfigError('NODE_NAME', nodeName, 'required');
+  if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
+    throw new ConfigError('NODE_NAME', nodeName, 'not a valid Kubernetes node name');
+  }
+  const [httpHost, httpPort] = parseHostPort('WEFT_HTTP_ADDR', get('WEFT_HTTP_ADDR') ?? '0.0.0.0:9742');
+  return {
+    nodeName: nodeName ?? '',
+    kubeconfig: get('KUBECONFIG'),
+    netConfPath: get('WEFT_NET_CONF') ?? '/etc/weft/net-conf.json',
+    cniBinDir: parsePath('WEFT_CNI_BIN_DIR', get('WEFT_CNI_BIN_DIR') ?? '/opt/cni/bin'),
+    cniConfDir: parsePath('WEFT_CNI_CONF_DIR', get('WEFT_CNI_CONF_DIR') ?? '/etc/cni/net.d'),
+    runDir: parsePath('WEFT_RUN_DIR', get('WEFT_RUN_DIR') ?? '/run/weft'),
+    stateDir: parsePath('WEFT_STATE_DIR', get('WEFT_STATE_DIR') ?? '/var/lib/weft'),
+    httpHost,
+    httpPort,
+    gossipPort: parsePort('WEFT_GOSSIP_PORT', get('WEFT_GOSSIP_PORT') ?? '9743'),
+    bridgeName: parseName('WEFT_BRIDGE', get('WEFT_BRIDGE') ?? 'weft0', IFNAME_RE),
+    vxlanName: parseName('WEFT_VXLAN_DEV', get('WEFT_VXLAN_DEV') ?? 'weft.vxlan', IFNAME_RE),
+    netns: optional(get('WEFT_NETNS'), (v) => parseName('WEFT_NETNS', v, NETNS_RE)),
+    uninstall,
+  };
+}
+
+function parseFlags(argv: readonly string[]): Map<string, string> {
+  const known = new Set<string>([...Object.values(SETTINGS), 'uninstall']);
+  const flags = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const m = /^--([a-z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m || !known.has(m[1] as string)) throw new ConfigError('argv', arg, 'unknown flag');
+    const name = m[1] as string;
+    if (name === 'uninstall') {
+      if (m[2] !== undefined) throw new ConfigError('--uninstall', m[2], 'takes no value');
+      flags.set(name, 'true');
+    } else if (m[2] !== undefined) {
+      flags.set(name, m[2]);
+    } else {
+      const value = argv[++i];
+      if (value === undefined) throw new ConfigError(`--${name}`, value, 'needs a value');
+      flags.set(name, value);
+    }
+  }
+  return flags;
+}
+
+function parseHostPort(field: string, value: string): [string, number] {
+  const idx = value.lastIndexOf(':');
+  const host = value.slice(0, idx);
+  if (idx < 0 || !(isIpv4(host) || host === 'localhost')) {
+    throw new ConfigError(field, value, 'must be IPv4:port, e.g. 0.0.0.0:9742');
+  }
+  return [host, parsePort(field, value.slice(idx + 1), value)];
+}
+
+function parsePort(field: string, text: string, shown: string = text): number {
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(port >= 1 && port <= 65_535)) throw new ConfigError(field, shown, 'port must be in [1, 65535]');
+  return port;
+}
+
+function parsePath(field: string, value: string): string {
+  if (!value.startsWith('/')) throw new ConfigError(field, value, 'must be an absolute path');
+  return value.replace(/\/+$/, '') || '/';
+}
+
+function parseName(field: string, value: string, re: RegExp): string {
+  if (!re.test(value)) throw new ConfigError(field, value, `must match ${re.source}`);
+  return value;
+}
+
+function optional<T>(value: string | undefined, parse: (v: string) => T): T | undefined {
+  return value === undefined ? undefined : parse(value);
+}

@@ -1,0 +1,143 @@
+import { readFile } from 'node:fs/promises';
+import { cidrsOverlap, formatCidr, parseCidr } from '../../../common/cidr.js';
+import type { Backend } from '../datapath/types.js';
+import { ConfigError } from './config-error.js';
+
+/** The validated net-conf (the `net-conf.json` key of the weft-config ConfigMap). */
+export interface NetConf {
+  readonly clusterCIDRs: readonly string[];
+  readonly backend: Backend;
+  readonly vxlanVNI: number;
+  readonly vxlanPort: number;
+  /** Pod MTU override; undefined = derived from the underlay interface. */
+  readonly mtu: number | undefined;
+  readonly masquerade: boolean;
+  readonly nonMasqueradeCIDRs: readonly string[];
+  readonly resyncSeconds: number;
+}
+
+const TOP_LEVEL_FIELDS = new Set([
+  'clusterCIDRs',
+  'network',
+  'backend',
+  'mtu',
+  'masquerade',
+  'nonMasqueradeCIDRs',
+  'resyncSeconds',
+]);
+const BACKEND_FIELDS = new Set(['type', 'vni', 'port']);
+const BACKENDS: readonly Backend[] = ['auto', 'hostgw', 'vxlan'];
+
+/** Reads and parses the net-conf file; a missing or unreadable file is a ConfigError too. */
+export async function loadNetConf(path: string): Promise<NetConf> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err: unknown) {
+    throw new ConfigError('WEFT_NET_CONF', path, `cannot read net-conf: ${(err as Error).message}`);
+  }
+  return parseNetConf(text);
+}
+
+/** Parses net-conf JSON into a NetConf, or throws a ConfigError naming the first bad field. */
+export function parseNetConf(text: string): NetConf {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err: unknown) {
+    throw new ConfigError('net-conf', text.slice(0, 80), `not JSON: ${(err as Error).message}`);
+  }
+  if (!isRecord(raw)) throw new ConfigError('net-conf', raw, 'must be a JSON object');
+  for (const key of Object.keys(raw)) {
+    if (!TOP_LEVEL_FIELDS.has(key)) throw new ConfigError(key, raw[key], 'unknown field');
+  }
+  const clusterCIDRs = parseClusterCIDRs(raw);
+  const backend = parseBackend(raw.backend);
+  return {
+    clusterCIDRs,
+    ...backend,
+    mtu: raw.mtu === undefined ? undefined : parseInteger('mtu', raw.mtu, 576, 9216),
+    masquerade: parseBoolean('masquerade', raw.masquerade, true),
+    nonMasqueradeCIDRs: parseCidrList('nonMasqueradeCIDRs', raw.nonMasqueradeCIDRs ?? [], true),
+    resyncSeconds: parseResync(raw.resyncSeconds),
+  };
+}
+
+function parseClusterCIDRs(raw: Record<string, unknown>): string[] {
+  if (raw.clusterCIDRs !== undefined && raw.network !== undefined) {
+    throw new ConfigError('network', raw.network, 'set either clusterCIDRs or network, not both');
+  }
+  if (raw.network !== undefined) {
+    if (typeof raw.network !== 'string')
+      throw new ConfigError('network', raw.network, 'must be a CIDR string');
+    return parseCidrList('network', [raw.network], false);
+  }
+  if (raw.clusterCIDRs === undefined) {
+    throw new ConfigError('clusterCIDRs', undefined, 'required (or the single-string form "network")');
+  }
+  const cidrs = parseCidrList('clusterCIDRs', raw.clusterCIDRs, false);
+  for (let i = 0; i < cidrs.length; i++) {
+    for (let j = i + 1; j < cidrs.length; j++) {
+      if (cidrsOverlap(parseCidr(cidrs[i] as string), parseCidr(cidrs[j] as string))) {
+        throw new ConfigError(`clusterCIDRs[${j}]`, cidrs[j], `overlaps ${cidrs[i]}`);
+      }
+    }
+  }
+  return cidrs;
+}
+
+function parseCidrList(field: string, value: unknown, allowEmpty: boolean): string[] {
+  if (!Array.isArray(value)) throw new ConfigError(field, value, 'must be a list of IPv4 CIDRs');
+  if (value.length === 0 && !allowEmpty) throw new ConfigError(field, value, 'must not be empty');
+  return value.map((item, i) => {
+    const name = field === 'network' ? field : `${field}[${i}]`;
+    if (typeof item !== 'string') throw new ConfigError(name, item, 'must be an IPv4 CIDR string');
+    try {
+      return formatCidr(parseCidr(item));
+    } catch (err: unknown) {
+      throw new ConfigError(name, item, (err as Error).message);
+    }
+  });
+}
+
+function parseBackend(value: unknown): Pick<NetConf, 'backend' | 'vxlanVNI' | 'vxlanPort'> {
+  if (value === undefined) return { backend: 'auto', vxlanVNI: 1, vxlanPort: 8472 };
+  if (!isRecord(value)) throw new ConfigError('backend', value, 'must be an object {type, vni, port}');
+  for (const key of Object.keys(value)) {
+    if (!BACKEND_FIELDS.has(key)) throw new ConfigError(`backend.${key}`, value[key], 'unknown field');
+  }
+  const type = value.type ?? 'auto';
+  if (typeof type !== 'string' || !BACKENDS.includes(type as Backend)) {
+    throw new ConfigError('backend.type', type, `must be one of ${BACKENDS.join(', ')}`);
+  }
+  return {
+    backend: type as Backend,
+    vxlanVNI: value.vni === undefined ? 1 : parseInteger('backend.vni', value.vni, 1, 16_777_215),
+    vxlanPort: value.port === undefined ? 8472 : parseInteger('backend.port', value.port, 1, 65_535),
+  };
+}
+
+function parseResync(value: unknown): number {
+  if (value === undefined) return 30;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0.1 || value > 86_400) {
+    throw new ConfigError('resyncSeconds', value, 'must be a number of seconds in [0.1, 86400]');
+  }
+  return value;
+}
+
+function parseInteger(field: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(field, value, `must be an integer in [${min}, ${max}]`);
+  }
+  return value;
+}
+
+function parseBoolean(field: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') throw new ConfigError(field, value, 'must be true or false');
+  return value;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PeerStore } from './peer-store.js';
+
+const a = { name: 'a', underlayIP: '10.0.0.1', podCIDRs: ['10.244.1.0/24'] };
+const b = { name: 'b', underlayIP: '10.0.0.2', podCIDRs: ['10.244.2.0/24'] };
+const c = { name: 'c', underlayIP: '10.0.1.3', podCIDRs: [] };
+
+function counted(store: PeerStore): { count: () => number } {
+  let n = 0;
+  store.onChange(() => n++);
+  return { count: () => n };
+}
+
+describe('PeerStore', () => {
+  it('splits self from peers and leaves out peers without a podCIDR', () => {
+    const store = new PeerStore('a');
+    store.upsert(c);
+    store.upsert(b);
+    store.upsert(a);
+    const view = store.view();
+    assert.deepEqual(view.self, a);
+    assert.deepEqual(view.peers, [b]);
+    assert.deepEqual(
+      view.nodes.map((n) => n.name),
+      ['a', 'b', 'c'],
+    );
+  });
+
+  it('emits on real changes only', () => {
+    const store = new PeerStore('a');
+    const events = counted(store);
+    assert.equal(store.upsert(b), true);
+    assert.equal(store.upsert({ ...b, podCIDRs: ['10.244.2.0/24'] }), false);
+    assert.equal(events.count(), 1);
+    assert.equal(store.upsert({ ...b, underlayIP: '10.0.0.9' }), true);
+    assert.equal(store.upsert({ ...b, podCIDRs: ['10.244.2.0/24', '10.245.2.0/24'] }), true);
+    assert.equal(store.remove('zzz'), false);
+    assert.equal(store.remove('b'), true);
+    assert.equal(events.count(), 4);
+    assert.equal(store.version, 4);
+  });
+
+  it('replaceAll drops nodes that are gone, emits once, and records the source', () => {
+    const store = new PeerStore('a');
+    store.replaceAll([a, b, c], 'cache');
+    const events = counted(store);
+    assert.equal(store.replaceAll([a, b], 'api'), true);
+    assert.equal(events.count(), 1);
+    assert.equal(store.view().source, 'api');
+    assert.equal(store.get('c'), undefined);
+    assert.equal(store.replaceAll([b, a], 'api'), false);
+    assert.equal(events.count(), 1);
+    store.replaceAll([a, b], 'cache');
+    assert.equal(events.count(), 2, 'a source change alone is a change');
+  });
+
+  it('keeps a view stable until the next change and copies input', () => {
+    const store = new PeerStore('a');
+    const mutable = { name: 'b', underlayIP: '10.0.0.2', podCIDRs: ['10.244.2.0/24'] };
+    store.upsert(mutable);
+    const first = store.view();
+    mutable.podCIDRs.push('10.244.9.0/24');
+    assert.equal(store.view(), first);
+    assert.deepEqual(first.peers[0]?.podCIDRs, ['10.244.2.0/24']);
+    store.upsert(a);
+    assert.notEqual(store.view(), first);
+  });
+});

@@ -1,0 +1,129 @@
+import type { PeerNode, SelfNode } from '../datapath/types.js';
+
+/** Where the current view came from: nothing yet, the disk cache, or a completed API list. */
+export type ViewSource = 'empty' | 'cache' | 'api';
+
+/** A consistent snapshot of the cluster as this node sees it. */
+export interface ClusterView {
+  /** This node; undefined until its Node object (or cache entry) is known. */
+  readonly self: SelfNode | undefined;
+  /** Other nodes that have at least one podCIDR, sorted by name. */
+  readonly peers: readonly PeerNode[];
+  /** Every known node including self and peers without a podCIDR, sorted by name. */
+  readonly nodes: readonly PeerNode[];
+  readonly source: ViewSource;
+}
+
+export type ChangeListener = () => void;
+
+/**
+ * The agent's set of nodes, keyed by name. Writers (Node watcher, disk cache,
+ * later gossip) call upsert/remove/replaceAll; every call that actually changes
+ * something notifies the listeners synchronously, no-op updates notify nobody.
+ * Listeners are expected to coalesce (the reconcile loop only sets a flag).
+ */
+export class PeerStore {
+  readonly selfName: string;
+  readonly #nodes = new Map<string, PeerNode>();
+  readonly #listeners = new Set<ChangeListener>();
+  #source: ViewSource = 'empty';
+  #view: ClusterView | undefined;
+  #version = 0;
+
+  constructor(selfName: string) {
+    this.selfName = selfName;
+  }
+
+  /** Increments on every effective change; lets consumers skip work for a view they already handled. */
+  get version(): number {
+    return this.#version;
+  }
+
+  get source(): ViewSource {
+    return this.#source;
+  }
+
+  get size(): number {
+    return this.#nodes.size;
+  }
+
+  get(name: string): PeerNode | undefined {
+    return this.#nodes.get(name);
+  }
+
+  onChange(listener: ChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Adds or replaces one node; returns false (and emits nothing) when nothing changed. */
+  upsert(node: PeerNode): boolean {
+    if (!this.#put(node)) return false;
+    this.#changed();
+    return true;
+  }
+
+  remove(name: string): boolean {
+    if (!this.#nodes.delete(name)) return false;
+    this.#changed();
+    return true;
+  }
+
+  /**
+   * Replaces the whole set (after a complete API list, or when loading the disk
+   * cache) and records its source; emits one change event if anything differs.
+   */
+  replaceAll(nodes: Iterable<PeerNode>, source: ViewSource): boolean {
+    const keep = new Set<string>();
+    let changed = false;
+    for (const node of nodes) {
+      keep.add(node.name);
+      if (this.#put(node)) changed = true;
+    }
+    for (const name of [...this.#nodes.keys()]) {
+      if (!keep.has(name)) {
+        this.#nodes.delete(name);
+        changed = true;
+      }
+    }
+    const sourceChanged = this.#source !== source;
+    this.#source = source;
+    if (changed || sourceChanged) this.#changed();
+    return changed;
+  }
+
+  /** The current view; cached until the next change, so calling it often is cheap. */
+  view(): ClusterView {
+    if (this.#view) return this.#view;
+    const nodes = [...this.#nodes.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const self = this.#nodes.get(this.selfName);
+    const peers = nodes.filter((n) => n.name !== this.selfName && n.podCIDRs.length > 0);
+    this.#view = { self, peers, nodes, source: this.#source };
+    return this.#view;
+  }
+
+  #put(node: PeerNode): boolean {
+    const old = this.#nodes.get(node.name);
+    if (old && sameNode(old, node)) return false;
+    this.#nodes.set(node.name, {
+      name: node.name,
+      underlayIP: node.underlayIP,
+      podCIDRs: [...node.podCIDRs],
+    });
+    return true;
+  }
+
+  #changed(): void {
+    this.#view = undefined;
+    this.#version++;
+    for (const listener of [...this.#listeners]) listener();
+  }
+}
+
+function sameNode(a: PeerNode, b: PeerNode): boolean {
+  return (
+    a.underlayIP === b.underlayIP &&
+    a.podCIDRs.length === b.podCIDRs.length &&
+    a.podCIDRs.every((cidr, i) => cidr === b.podCIDRs[i])
+  );
+}

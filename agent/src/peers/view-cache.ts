@@ -1,0 +1,98 @@
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Logger } from '../../../common/log.js';
+import type { PeerNode } from '../datapath/types.js';
+import { parsePeerRecord } from '../kube/node-convert.js';
+
+export const VIEW_CACHE_FILE = 'cluster-view.json';
+const SCHEMA_VERSION = 1;
+
+/** What is on disk: the last cluster view the API server gave us. */
+export interface CachedView {
+  readonly nodeName: string;
+  readonly writtenAt: string;
+  readonly nodes: readonly PeerNode[];
+}
+
+/**
+ * The last known good cluster view at `<stateDir>/cluster-view.json`, so that an
+ * agent restarted while the API server is unreachable can still program its peers.
+ * Writes are atomic (temp file, fsync, rename, fsync of the directory).
+ */
+export class ViewCache {
+  readonly path: string;
+  readonly #log: Logger;
+
+  constructor({ stateDir, log }: { stateDir: string; log: Logger }) {
+    this.path = join(stateDir, VIEW_CACHE_FILE);
+    this.#log = log;
+  }
+
+  /**
+   * Returns the cached view, or undefined when there is none, it is corrupt, has
+   * another schema version, or belongs to another node; never throws on bad content.
+   */
+  async load(nodeName: string): Promise<CachedView | undefined> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err: unknown) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.#log.warn({ err, op: 'load' }, 'cannot read cluster view cache');
+      }
+      return undefined;
+    }
+    try {
+      return parseCachedView(text, nodeName);
+    } catch (err: unknown) {
+      this.#log.warn({ err: (err as Error).message, op: 'load' }, 'ignoring invalid cluster view cache');
+      return undefined;
+    }
+  }
+
+  async save(nodeName: string, nodes: readonly PeerNode[]): Promise<void> {
+    const body = {
+      version: SCHEMA_VERSION,
+      nodeName,
+      writtenAt: new Date().toISOString(),
+      nodes: nodes.map((n) => ({ name: n.name, underlayIP: n.underlayIP, podCIDRs: n.podCIDRs })),
+    };
+    await writeFileAtomic(this.path, `${JSON.stringify(body)}\n`);
+  }
+}
+
+export function parseCachedView(text: string, nodeName: string): CachedView {
+  const raw = JSON.parse(text) as Record<string, unknown> | null;
+  if (typeof raw !== 'object' || raw === null) throw new Error('not an object');
+  if (raw.version !== SCHEMA_VERSION) throw new Error(`unsupported version ${JSON.stringify(raw.version)}`);
+  if (raw.nodeName !== nodeName) throw new Error(`written for node ${JSON.stringify(raw.nodeName)}`);
+  if (typeof raw.writtenAt !== 'string') throw new Error('writtenAt missing');
+  if (!Array.isArray(raw.nodes)) throw new Error('nodes is not a list');
+  return { nodeName, writtenAt: raw.writtenAt, nodes: raw.nodes.map(parsePeerRecord) };
+}
+
+/** Writes a file so that readers see either the old or the new content, also after a crash. */
+export async function writeFileAtomic(path: string, content: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  try {
+    const handle = await open(tmp, 'w', 0o644);
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (err: unknown) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+  const dirHandle = await open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
