@@ -1,0 +1,104 @@
+import { DatapathApplyError } from './errors.js';
+import type { Netlink } from './netlink.js';
+import { type BatchFailure, NetlinkError } from './netlink-errors.js';
+import type { PlanOp } from './plan.js';
+import type { RouteState } from './state.js';
+
+function routeArgs(r: RouteState, protocol: number): string {
+  const parts = [r.dst];
+  if (r.gateway !== '') parts.push('via', r.gateway);
+  if (r.dev !== '') parts.push('dev', r.dev);
+  if (r.onlink) parts.push('onlink');
+  parts.push('proto', String(protocol));
+  if (r.metric !== 0) parts.push('metric', String(r.metric));
+  return `${parts.join(' ')} table main`;
+}
+
+/** The `ip -batch` line for an op, or undefined when another tool runs it. */
+export function ipBatchLine(op: PlanOp, protocol: number): string | undefined {
+  switch (op.op) {
+    case 'link-del':
+      return `link del dev ${op.name}`;
+    case 'bridge-add':
+      return `link add name ${op.name} mtu ${op.mtu} type bridge`;
+    case 'vxlan-add': {
+      const v = op.vxlan;
+      const learning = v.learning ? 'learning' : 'nolearning';
+      return `link add name ${v.name} address ${v.mac} mtu ${v.mtu} type vxlan id ${v.vni} local ${v.local} dev ${v.dev} dstport ${v.port} ${learning}`;
+    }
+    case 'link-mtu':
+      return `link set dev ${op.name} mtu ${op.mtu}`;
+    case 'link-up':
+      return `link set dev ${op.name} up`;
+    case 'addr-add':
+    case 'addr-del':
+      return `addr ${op.op === 'addr-add' ? 'add' : 'del'} ${op.cidr} dev ${op.dev}`;
+    case 'route-add':
+    case 'route-replace':
+    case 'route-del':
+      return `route ${op.op.slice('route-'.length)} ${routeArgs(op.route, protocol)}`;
+    case 'neigh-replace':
+      return `neigh replace ${op.neigh.ip} lladdr ${op.neigh.mac} dev ${op.neigh.dev} nud permanent`;
+    case 'neigh-del':
+      return `neigh del ${op.neigh.ip} dev ${op.neigh.dev}`;
+    default:
+      return undefined;
+  }
+}
+
+/** The `bridge -batch` line for an FDB op. */
+export function bridgeBatchLine(op: PlanOp): string | undefined {
+  if (op.op === 'fdb-replace')
+    return `fdb replace ${op.fdb.mac} dev ${op.fdb.dev} dst ${op.fdb.dst} self permanent`;
+  if (op.op === 'fdb-del') return `fdb del ${op.fdb.mac} dev ${op.fdb.dev} dst ${op.fdb.dst} self`;
+  return undefined;
+}
+
+/** A delete of something already gone is success: the kernel is where we wanted it. */
+function isHarmless(f: BatchFailure): boolean {
+  const deleting = / del /.test(` ${f.line} `);
+  return deleting && ['ESRCH', 'ENOENT', 'ENODEV'].includes(f.error.code);
+}
+
+async function single(line: string, run: () => Promise<void>): Promise<BatchFailure[]> {
+  try {
+    await run();
+    return [];
+  } catch (err) {
+    const error =
+      err instanceof NetlinkError ? err : new NetlinkError('ENETLINK', line, String(err), { cause: err });
+    return [{ index: 0, line, error }];
+  }
+}
+
+/**
+ * Runs a plan: one `ip -batch` for devices, addresses, routes and neighbours, one
+ * `bridge -batch` for FDB entries, one `sysctl -w`, and the nft script as a single
+ * transaction. Every stage runs even when an earlier one had failures, so one bad
+ * entry does not hold back the rest; failures are thrown together at the end.
+ * Returns the number of ops applied.
+ */
+export async function applyPlan(
+  netlink: Netlink,
+  plan: readonly PlanOp[],
+  protocol: number,
+): Promise<number> {
+  if (plan.length === 0) return 0;
+  const ipLines = plan.map((op) => ipBatchLine(op, protocol)).filter((l) => l !== undefined);
+  const fdbLines = plan.map(bridgeBatchLine).filter((l) => l !== undefined);
+  const sysctls = new Map<string, string>();
+  for (const op of plan) if (op.op === 'sysctl') sysctls.set(op.key, op.value);
+  const nft = plan.find((op) => op.op === 'nft-replace');
+
+  const failures: BatchFailure[] = [];
+  failures.push(...(await netlink.runIpBatch(ipLines)));
+  failures.push(...(await netlink.runBridgeBatch(fdbLines)));
+  if (sysctls.size > 0) {
+    failures.push(...(await single('sysctl -w', () => netlink.writeSysctls(sysctls))));
+  }
+  if (nft) failures.push(...(await single('nft -f', () => netlink.runNftScript(nft.script))));
+
+  const real = failures.filter((f) => !isHarmless(f));
+  if (real.length > 0) throw new DatapathApplyError(real);
+  return plan.length;
+}

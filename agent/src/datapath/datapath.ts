@@ -1,0 +1,139 @@
+import type { Registry } from 'prom-client';
+import type { Logger } from '../../../common/log.js';
+import { applyPlan } from './apply.js';
+import { desiredDatapath } from './desired.js';
+import { DatapathApplyError } from './errors.js';
+import { DatapathMetrics } from './metrics.js';
+import type { Netlink } from './netlink.js';
+import { NFT_FAMILY, NFT_TABLE, renderNftDelete } from './nft-ruleset.js';
+import { observeDatapath } from './observe.js';
+import { type PlanOp, planDatapath } from './plan.js';
+import type { DesiredDatapath } from './state.js';
+import type { DatapathConfig, PeerNode, PeerRoute, SelfNode, SyncResult } from './types.js';
+import { detectUnderlay } from './underlay.js';
+
+/**
+ * Weft's route protocol number (0x57, "W"). Unused in iproute2's rt_protos and the
+ * kernel's RTPROT_* list; every route Weft installs carries it, and only routes that
+ * carry it are ever deleted. `ip route show proto 87` lists them.
+ */
+export const WEFT_ROUTE_PROTOCOL = 87;
+
+export interface DatapathOptions {
+  readonly netlink: Netlink;
+  readonly log: Logger;
+  /** Registry for weft_routes, weft_datapath_changes_total, weft_datapath_apply_errors_total. */
+  readonly registry: Registry;
+  /** Route protocol number; default WEFT_ROUTE_PROTOCOL. */
+  readonly protocol?: number;
+}
+
+/**
+ * The node's pod network in the kernel: observe → plan → apply against desired().
+ * Syncs are serialised; each one is idempotent.
+ */
+export class Datapath {
+  readonly protocol: number;
+  /** The plan of the last sync (empty when the kernel already matched). */
+  lastPlan: readonly PlanOp[] | undefined;
+  /** The desired state of the last sync, for the status API. */
+  lastDesired: DesiredDatapath | undefined;
+  private readonly netlink: Netlink;
+  private readonly log: Logger;
+  private readonly metrics: DatapathMetrics;
+  private tail: Promise<unknown> = Promise.resolve();
+  private loggedSkips = '';
+
+  constructor(opts: DatapathOptions) {
+    this.netlink = opts.netlink;
+    this.log = opts.log.child({ component: 'datapath' });
+    this.metrics = new DatapathMetrics(opts.registry);
+    this.protocol = opts.protocol ?? WEFT_ROUTE_PROTOCOL;
+  }
+
+  /** Brings the kernel to the desired state for `self` and `peers`. */
+  sync(self: SelfNode, peers: readonly PeerNode[], config: DatapathConfig): Promise<SyncResult> {
+    return this.serialised(() => this.syncOnce(self, peers, config));
+  }
+
+  /** Removes every device, route (by protocol), neighbour, FDB entry and nft table Weft created. */
+  uninstall(config: DatapathConfig): Promise<void> {
+    return this.serialised(() => this.uninstallOnce(config));
+  }
+
+  private serialised<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async syncOnce(
+    self: SelfNode,
+    peers: readonly PeerNode[],
+    config: DatapathConfig,
+  ): Promise<SyncResult> {
+    const started = performance.now();
+    const underlay = await detectUnderlay(this.netlink, self.underlayIP, this.protocol);
+    const desired = desiredDatapath(self, peers, config, underlay);
+    this.logSkips(desired);
+    const observed = await observeDatapath(this.netlink, {
+      bridgeName: config.bridgeName,
+      vxlanName: config.vxlanName,
+      protocol: this.protocol,
+      sysctlKeys: [...desired.sysctls.keys()],
+    });
+    const plan = planDatapath(desired, observed);
+    this.lastPlan = plan;
+    this.lastDesired = desired;
+    try {
+      await applyPlan(this.netlink, plan, this.protocol);
+      this.metrics.changes.inc(plan.length);
+    } catch (err) {
+      this.metrics.applyErrors.inc();
+      if (err instanceof DatapathApplyError) this.metrics.changes.inc(plan.length - err.failures.length);
+      throw err;
+    }
+    this.recordRoutes(desired, config.vxlanName);
+    const durationMs = Math.round(performance.now() - started);
+    if (plan.length > 0) this.log.info({ changes: plan.length, durationMs }, 'datapath changed');
+    else this.log.debug({ durationMs }, 'datapath already in sync');
+    return {
+      changes: plan.length,
+      peerRoutes: new Map(desired.peerRoutes),
+      mtu: desired.mtu,
+      underlayInterface: underlay.iface,
+    };
+  }
+
+  private recordRoutes(desired: DesiredDatapath, vxlanName: string): void {
+    const counts = new Map<PeerRoute, number>();
+    for (const r of desired.routes) {
+      const kind: PeerRoute = r.dev === vxlanName ? 'vxlan' : 'direct';
+      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+    }
+    this.metrics.recordRoutes(counts);
+  }
+
+  private logSkips(desired: DesiredDatapath): void {
+    const key = JSON.stringify(desired.skipped);
+    if (key === this.loggedSkips) return;
+    this.loggedSkips = key;
+    for (const s of desired.skipped)
+      this.log.warn({ peer: s.peer, err: s.reason }, 'peer left out of the datapath');
+  }
+
+  private async uninstallOnce(config: DatapathConfig): Promise<void> {
+    const links = await this.netlink.listLinks();
+    const ours = [config.vxlanName, config.bridgeName].filter((n) => links.some((l) => l.name === n));
+    // Deleting the VXLAN device takes its neighbours and FDB entries with it.
+    const failures = await this.netlink.runIpBatch(ours.map((n) => `link del dev ${n}`));
+    if (failures.length > 0) throw new DatapathApplyError(failures);
+    await this.netlink.flushRoutes(this.protocol);
+    if (await this.netlink.readNftTable(NFT_FAMILY, NFT_TABLE))
+      await this.netlink.runNftScript(renderNftDelete());
+    this.metrics.recordRoutes(new Map());
+    this.lastPlan = undefined;
+    this.lastDesired = undefined;
+    this.log.info({ dev: ours.join(',') }, 'datapath uninstalled');
+  }
+}

@@ -1,0 +1,177 @@
+import {
+  cidrContains,
+  cidrsOverlap,
+  formatCidr,
+  isIpv4,
+  parseCidr,
+  parseIpv4,
+} from '../../../common/cidr.js';
+import { errorMessage } from '../../../common/errors.js';
+import { DatapathError } from './errors.js';
+import { collapseCidrs, desiredNftTable, renderNftReplace } from './nft-ruleset.js';
+import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
+import type { Backend, DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
+import { bridgeAddress, canonicalCidr, vtepAddress, vtepMac, vxlanGateway } from './vtep.js';
+
+export const IP_FORWARD = 'net.ipv4.ip_forward';
+/** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
+export const VXLAN_OVERHEAD = 50;
+
+/**
+ * Pod MTU. An override wins. Otherwise hostgw uses the underlay MTU, and vxlan and
+ * auto use underlay − 50. Auto subtracts even while every peer is direct: a pod's
+ * MTU is fixed when the pod is created, so an MTU that grew back when the last far
+ * peer left (or shrank when one joined) would leave running pods with a size that
+ * no longer fits the tunnel — silent drops for large packets. 50 bytes of the
+ * direct path are the price of an MTU that never changes.
+ */
+export function computeMtu(backend: Backend, underlayMtu: number, override: number | undefined): number {
+  if (override !== undefined) return override;
+  return backend === 'hostgw' ? underlayMtu : underlayMtu - VXLAN_OVERHEAD;
+}
+
+/** Direct route when the peer's underlay IP lies in a directly connected subnet (auto), else VXLAN. */
+export function selectPeerRoute(backend: Backend, peerIP: string, subnets: readonly string[]): PeerRoute {
+  if (backend === 'hostgw') return 'direct';
+  if (backend === 'vxlan') return 'vxlan';
+  const ip = parseIpv4(peerIP);
+  return subnets.some((s) => cidrContains(parseCidr(s, false), ip)) ? 'direct' : 'vxlan';
+}
+
+const isV4Cidr = (c: string) => !c.includes(':');
+
+function ownPodCIDRs(self: SelfNode): string[] {
+  if (!isIpv4(self.underlayIP)) {
+    throw new DatapathError(
+      'EBADSELF',
+      `self.underlayIP is not an IPv4 address: ${JSON.stringify(self.underlayIP)}`,
+    );
+  }
+  const cidrs = self.podCIDRs.filter(isV4Cidr).map((c) => {
+    try {
+      return canonicalCidr(c);
+    } catch (err) {
+      throw new DatapathError('EBADSELF', `self.podCIDRs: ${errorMessage(err)}`, { cause: err });
+    }
+  });
+  if (cidrs.length === 0) throw new DatapathError('ENOPODCIDR', `node ${self.name} has no IPv4 podCIDR yet`);
+  return cidrs;
+}
+
+interface PeerPlan {
+  readonly peer: PeerNode;
+  readonly cidrs: readonly string[];
+  readonly route: PeerRoute;
+}
+
+/** Validates peers; returns the usable ones and the reasons for the others. */
+function selectPeers(
+  self: SelfNode,
+  own: readonly string[],
+  peers: readonly PeerNode[],
+  config: DatapathConfig,
+  underlay: UnderlayFacts,
+): { usable: PeerPlan[]; skipped: { peer: string; reason: string }[] } {
+  const usable: PeerPlan[] = [];
+  const skipped: { peer: string; reason: string }[] = [];
+  const taken = own.map((c) => parseCidr(c));
+  for (const peer of [...peers].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (peer.name === self.name) continue;
+    try {
+      if (!isIpv4(peer.underlayIP))
+        throw new Error(`underlayIP ${JSON.stringify(peer.underlayIP)} is not IPv4`);
+      if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
+      const cidrs = peer.podCIDRs.filter(isV4Cidr).map(canonicalCidr);
+      if (cidrs.length === 0) throw new Error('no IPv4 podCIDR');
+      const parsed = cidrs.map((c) => parseCidr(c));
+      const clash = parsed.find((p) => taken.some((t) => cidrsOverlap(t, p)));
+      if (clash) throw new Error(`podCIDR ${formatCidr(clash)} overlaps another node's`);
+      const route = selectPeerRoute(config.backend, peer.underlayIP, underlay.subnets);
+      if (
+        config.backend === 'hostgw' &&
+        selectPeerRoute('auto', peer.underlayIP, underlay.subnets) !== 'direct'
+      ) {
+        throw new Error(
+          `underlayIP not on a directly connected subnet of ${underlay.iface} (backend hostgw)`,
+        );
+      }
+      taken.push(...parsed);
+      usable.push({ peer, cidrs, route });
+    } catch (err) {
+      skipped.push({ peer: peer.name, reason: errorMessage(err) });
+    }
+  }
+  return { usable, skipped };
+}
+
+/** The kernel state Weft wants on this node. Pure. */
+export function desiredDatapath(
+  self: SelfNode,
+  peers: readonly PeerNode[],
+  config: DatapathConfig,
+  underlay: UnderlayFacts,
+): DesiredDatapath {
+  const own = ownPodCIDRs(self);
+  const { usable, skipped } = selectPeers(self, own, peers, config, underlay);
+  const mtu = computeMtu(config.backend, underlay.mtu, config.mtu);
+  const routes: RouteState[] = [];
+  const neighbours: NeighState[] = [];
+  const fdb = new Map<string, FdbState>();
+  const peerRoutes = new Map<string, PeerRoute>();
+  for (const { peer, cidrs, route } of usable) {
+    peerRoutes.set(peer.name, route);
+    const mac = vtepMac(peer.underlayIP);
+    for (const dst of cidrs) {
+      if (route === 'direct') {
+        routes.push({ dst, gateway: peer.underlayIP, dev: underlay.iface, onlink: false, metric: 0 });
+        continue;
+      }
+      const gw = vxlanGateway(dst);
+      routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric: 0 });
+      neighbours.push({ dev: config.vxlanName, ip: gw, mac });
+      fdb.set(mac, { dev: config.vxlanName, mac, dst: peer.underlayIP });
+    }
+  }
+  const vxlan =
+    config.backend === 'hostgw'
+      ? undefined
+      : {
+          name: config.vxlanName,
+          kind: 'vxlan',
+          vni: config.vxlanVNI,
+          port: config.vxlanPort,
+          local: self.underlayIP,
+          dev: underlay.iface,
+          mac: vtepMac(self.underlayIP),
+          learning: false,
+          mtu: underlay.mtu - VXLAN_OVERHEAD,
+          up: true,
+          addresses: own.map(vtepAddress).sort(),
+        };
+  const cluster = collapseCidrs([...config.clusterCIDRs.filter(isV4Cidr), ...own]);
+  const nft = desiredNftTable({
+    cluster,
+    noMasquerade: config.masquerade
+      ? [...cluster, ...config.nonMasqueradeCIDRs.filter(isV4Cidr).map(canonicalCidr)]
+      : undefined,
+  });
+  return {
+    bridge: {
+      name: config.bridgeName,
+      kind: 'bridge',
+      mtu,
+      up: true,
+      addresses: own.map(bridgeAddress).sort(),
+    },
+    vxlan,
+    routes: routes.sort((a, b) => a.dst.localeCompare(b.dst)),
+    neighbours: neighbours.sort((a, b) => a.ip.localeCompare(b.ip)),
+    fdb: [...fdb.values()].sort((a, b) => a.mac.localeCompare(b.mac)),
+    sysctls: new Map([[IP_FORWARD, '1']]),
+    nft,
+    nftScript: renderNftReplace(nft),
+    mtu,
+    peerRoutes,
+    skipped,
+  };
+}

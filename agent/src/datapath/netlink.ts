@@ -1,0 +1,163 @@
+import { execa } from 'execa';
+import { type BatchFailure, classifyStderr, NetlinkError, parseBatchFailures } from './netlink-errors.js';
+import {
+  type FdbRecord,
+  type LinkAddrs,
+  type LinkRecord,
+  type NeighRecord,
+  parseAddrs,
+  parseFdb,
+  parseLinks,
+  parseNeighbours,
+  parseNftTable,
+  parseRoutes,
+  type RouteRecord,
+} from './netlink-parse.js';
+import type { NftTableState } from './state.js';
+
+export interface CommandResult {
+  readonly exitCode: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs one program; injectable so that argument building can be tested without a kernel. */
+export type CommandRunner = (cmd: string, args: readonly string[], input?: string) => Promise<CommandResult>;
+
+export const runCommand: CommandRunner = async (cmd, args, input) => {
+  const r = await execa(cmd, args, { reject: false, stripFinalNewline: false, ...(input ? { input } : {}) });
+  if (r.exitCode === undefined) {
+    throw new NetlinkError('EEXEC', [cmd, ...args].join(' '), r.shortMessage ?? 'could not run', {
+      cause: r.cause,
+    });
+  }
+  return { exitCode: r.exitCode, stdout: String(r.stdout), stderr: String(r.stderr) };
+};
+
+export interface NetlinkOptions {
+  /** Named network namespace (/run/netns/<name>); undefined = the process's own. */
+  readonly netns?: string;
+  readonly run?: CommandRunner;
+}
+
+/**
+ * The only place that runs `ip`, `bridge`, `nft` and `sysctl`. Every call targets
+ * one network namespace, so the agent can program its node's root namespace and a
+ * test can program a throwaway namespace with the same code.
+ */
+export class Netlink {
+  readonly netns: string | undefined;
+  private readonly run: CommandRunner;
+
+  constructor(opts: NetlinkOptions = {}) {
+    this.netns = opts.netns;
+    this.run = opts.run ?? runCommand;
+  }
+
+  /** Argument vector for an iproute2 tool (they all take -n <netns>). */
+  private iproute(tool: 'ip' | 'bridge', args: readonly string[]): [string, string[]] {
+    return [tool, this.netns === undefined ? [...args] : ['-n', this.netns, ...args]];
+  }
+
+  /** Argument vector for a tool without a netns option: nsenter into the namespace. */
+  private entered(tool: string, args: readonly string[]): [string, string[]] {
+    if (this.netns === undefined) return [tool, [...args]];
+    return ['nsenter', [`--net=/run/netns/${this.netns}`, tool, ...args]];
+  }
+
+  private async exec([cmd, args]: [string, string[]], input?: string): Promise<string> {
+    const r = await this.run(cmd, args, input);
+    if (r.exitCode !== 0) {
+      const detail = r.stderr.trim() || `exit code ${r.exitCode}`;
+      throw new NetlinkError(classifyStderr(detail), [cmd, ...args].join(' '), detail);
+    }
+    return r.stdout;
+  }
+
+  async listLinks(): Promise<LinkRecord[]> {
+    return parseLinks(await this.exec(this.iproute('ip', ['-d', '-json', 'link', 'show'])));
+  }
+
+  async listAddrs(): Promise<LinkAddrs[]> {
+    return parseAddrs(await this.exec(this.iproute('ip', ['-json', '-4', 'addr', 'show'])));
+  }
+
+  /** IPv4 routes of the main table, optionally only those with `protocol`. */
+  async listRoutes(protocol?: number): Promise<RouteRecord[]> {
+    const filter = protocol === undefined ? [] : ['proto', String(protocol)];
+    return parseRoutes(
+      await this.exec(this.iproute('ip', ['-json', '-4', 'route', 'show', 'table', 'main', ...filter])),
+    );
+  }
+
+  async listNeighbours(dev: string): Promise<NeighRecord[]> {
+    return parseNeighbours(await this.exec(this.iproute('ip', ['-json', '-4', 'neigh', 'show', 'dev', dev])));
+  }
+
+  async listFdb(dev: string): Promise<FdbRecord[]> {
+    return parseFdb(await this.exec(this.iproute('bridge', ['-json', 'fdb', 'show', 'dev', dev])));
+  }
+
+  /** Table `family name` in comparable form, or undefined when it does not exist. */
+  async readNftTable(family: string, name: string): Promise<NftTableState | undefined> {
+    try {
+      return parseNftTable(await this.exec(this.entered('nft', ['-j', 'list', 'table', family, name])));
+    } catch (err) {
+      if (err instanceof NetlinkError && err.code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Runs an nft script as one transaction (`nft -f -`): all of it applies or none. */
+  async runNftScript(script: string): Promise<void> {
+    await this.exec(this.entered('nft', ['-f', '-']), script);
+  }
+
+  /** Current values of sysctl keys ("net.ipv4.ip_forward"); a missing key reads as "". */
+  async readSysctls(keys: readonly string[]): Promise<Map<string, string>> {
+    const values = new Map<string, string>();
+    for (const key of keys) {
+      try {
+        values.set(key, (await this.exec(this.entered('sysctl', ['-n', key]))).trim());
+      } catch (err) {
+        if (!(err instanceof NetlinkError)) throw err;
+        values.set(key, '');
+      }
+    }
+    return values;
+  }
+
+  async writeSysctls(entries: ReadonlyMap<string, string>): Promise<void> {
+    if (entries.size === 0) return;
+    const args = [...entries].map(([k, v]) => `${k}=${v}`);
+    await this.exec(this.entered('sysctl', ['-q', '-w', ...args]));
+  }
+
+  /** `ip -batch - -force`: runs every line, returns the lines that failed. */
+  async runIpBatch(lines: readonly string[]): Promise<BatchFailure[]> {
+    return this.batch('ip', lines);
+  }
+
+  /** `bridge -batch - -force` (FDB entries). */
+  async runBridgeBatch(lines: readonly string[]): Promise<BatchFailure[]> {
+    return this.batch('bridge', lines);
+  }
+
+  private async batch(tool: 'ip' | 'bridge', lines: readonly string[]): Promise<BatchFailure[]> {
+    if (lines.length === 0) return [];
+    const [cmd, args] = this.iproute(tool, ['-batch', '-', '-force']);
+    const r = await this.run(cmd, args, `${lines.join('\n')}\n`);
+    if (r.exitCode === 0) return [];
+    const failures = parseBatchFailures(r.stderr, lines);
+    if (failures.length > 0) return failures;
+    // Failed without naming a line (e.g. the namespace is gone): every line counts as failed.
+    const detail = r.stderr.trim() || `exit code ${r.exitCode}`;
+    const error = new NetlinkError(classifyStderr(detail), `${tool} -batch`, detail);
+    return lines.map((line, index) => ({ index, line, error }));
+  }
+
+  /** Removes every IPv4 route of the main table that carries `protocol`. */
+  async flushRoutes(protocol: number): Promise<void> {
+    await this.exec(this.iproute('ip', ['-4', 'route', 'flush', 'table', 'main', 'proto', String(protocol)]));
+  }
+}

@@ -1,0 +1,84 @@
+import type { Netlink } from './netlink.js';
+import type { LinkAddrs, LinkRecord } from './netlink-parse.js';
+import { NFT_FAMILY, NFT_TABLE } from './nft-ruleset.js';
+import type { BridgeState, DatapathState, RouteState, VxlanState } from './state.js';
+
+export interface ObserveScope {
+  readonly bridgeName: string;
+  readonly vxlanName: string;
+  /** Weft's route protocol number: only routes carrying it are read. */
+  readonly protocol: number;
+  readonly sysctlKeys: readonly string[];
+}
+
+const cidrsOf = (addrs: readonly LinkAddrs[], name: string): string[] =>
+  [...(addrs.find((a) => a.name === name)?.cidrs ?? [])].sort();
+
+function toBridge(link: LinkRecord, addrs: readonly LinkAddrs[]): BridgeState {
+  return {
+    name: link.name,
+    kind: link.kind,
+    mtu: link.mtu,
+    up: link.up,
+    addresses: cidrsOf(addrs, link.name),
+  };
+}
+
+function toVxlan(link: LinkRecord, addrs: readonly LinkAddrs[]): VxlanState {
+  const v = link.vxlan;
+  return {
+    name: link.name,
+    kind: link.kind,
+    vni: v?.vni ?? 0,
+    port: v?.port ?? 0,
+    local: v?.local ?? '',
+    dev: v?.dev ?? '',
+    mac: link.mac,
+    learning: v?.learning ?? true,
+    mtu: link.mtu,
+    up: link.up,
+    addresses: cidrsOf(addrs, link.name),
+  };
+}
+
+/**
+ * Reads what Weft owns from the kernel: its two devices, the main-table routes with
+ * its protocol, permanent neighbours and FDB entries on its VXLAN device, the
+ * sysctls it sets, and table inet weft. Nothing else is read, so nothing else can
+ * end up in a plan.
+ */
+export async function observeDatapath(netlink: Netlink, scope: ObserveScope): Promise<DatapathState> {
+  const [links, addrs, routes, sysctls, nft] = await Promise.all([
+    netlink.listLinks(),
+    netlink.listAddrs(),
+    netlink.listRoutes(scope.protocol),
+    netlink.readSysctls(scope.sysctlKeys),
+    netlink.readNftTable(NFT_FAMILY, NFT_TABLE),
+  ]);
+  const bridgeLink = links.find((l) => l.name === scope.bridgeName);
+  const vxlanLink = links.find((l) => l.name === scope.vxlanName);
+  const [neighbours, fdb] = vxlanLink
+    ? await Promise.all([netlink.listNeighbours(scope.vxlanName), netlink.listFdb(scope.vxlanName)])
+    : [[], []];
+  return {
+    bridge: bridgeLink ? toBridge(bridgeLink, addrs) : undefined,
+    vxlan: vxlanLink ? toVxlan(vxlanLink, addrs) : undefined,
+    routes: routes.map(
+      (r): RouteState => ({
+        dst: r.dst.includes('/') || r.dst === 'default' ? r.dst : `${r.dst}/32`,
+        gateway: r.gateway ?? '',
+        dev: r.dev ?? '',
+        onlink: r.onlink,
+        metric: r.metric,
+      }),
+    ),
+    neighbours: neighbours
+      .filter((n) => n.permanent && n.mac !== undefined)
+      .map((n) => ({ dev: scope.vxlanName, ip: n.ip, mac: n.mac ?? '' })),
+    fdb: fdb
+      .filter((f) => f.dst !== undefined)
+      .map((f) => ({ dev: scope.vxlanName, mac: f.mac, dst: f.dst ?? '' })),
+    sysctls,
+    nft,
+  };
+}

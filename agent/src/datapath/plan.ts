@@ -1,0 +1,185 @@
+import { nftTablesEqual } from './nft-ruleset.js';
+import type {
+  BridgeState,
+  DatapathState,
+  DesiredDatapath,
+  FdbState,
+  NeighState,
+  RouteState,
+  VxlanState,
+} from './state.js';
+
+/** One change to the kernel. Plans list them in the order they must run. */
+export type PlanOp =
+  | { readonly op: 'link-del'; readonly name: string }
+  | { readonly op: 'bridge-add'; readonly name: string; readonly mtu: number }
+  | { readonly op: 'vxlan-add'; readonly vxlan: VxlanState }
+  | { readonly op: 'link-mtu'; readonly name: string; readonly mtu: number }
+  | { readonly op: 'link-up'; readonly name: string }
+  | { readonly op: 'addr-del' | 'addr-add'; readonly dev: string; readonly cidr: string }
+  | { readonly op: 'route-del' | 'route-add' | 'route-replace'; readonly route: RouteState }
+  | { readonly op: 'neigh-del' | 'neigh-replace'; readonly neigh: NeighState }
+  | { readonly op: 'fdb-del' | 'fdb-replace'; readonly fdb: FdbState }
+  | { readonly op: 'sysctl'; readonly key: string; readonly value: string }
+  | { readonly op: 'nft-replace'; readonly script: string };
+
+/** Ops grouped by stage; a plan is the stages concatenated in this order. */
+interface Buckets {
+  linkDel: PlanOp[];
+  linkAdd: PlanOp[];
+  linkSet: PlanOp[];
+  addrDel: PlanOp[];
+  addrAdd: PlanOp[];
+  entryDel: PlanOp[];
+  entrySet: PlanOp[];
+  fdbDel: PlanOp[];
+  fdbSet: PlanOp[];
+  tail: PlanOp[];
+}
+
+function planAddresses(b: Buckets, dev: string, want: readonly string[], have: readonly string[]): void {
+  for (const cidr of have) if (!want.includes(cidr)) b.addrDel.push({ op: 'addr-del', dev, cidr });
+  for (const cidr of want) if (!have.includes(cidr)) b.addrAdd.push({ op: 'addr-add', dev, cidr });
+}
+
+function planBridge(b: Buckets, want: BridgeState | undefined, have: BridgeState | undefined): void {
+  if (!want) {
+    if (have) b.linkDel.push({ op: 'link-del', name: have.name });
+    return;
+  }
+  if (!have || have.kind !== want.kind) {
+    if (have) b.linkDel.push({ op: 'link-del', name: have.name });
+    b.linkAdd.push({ op: 'bridge-add', name: want.name, mtu: want.mtu });
+    b.linkSet.push({ op: 'link-up', name: want.name });
+    planAddresses(b, want.name, want.addresses, []);
+    return;
+  }
+  if (have.mtu !== want.mtu) b.linkSet.push({ op: 'link-mtu', name: want.name, mtu: want.mtu });
+  if (!have.up) b.linkSet.push({ op: 'link-up', name: want.name });
+  planAddresses(b, want.name, want.addresses, have.addresses);
+}
+
+/** Properties that can only be set when the device is created. */
+const vxlanIdentity = (v: VxlanState) => [v.kind, v.vni, v.port, v.local, v.dev, v.mac, v.learning].join('|');
+
+/** Returns true when the observed device goes away (deleted or recreated), taking its entries with it. */
+function planVxlan(b: Buckets, want: VxlanState | undefined, have: VxlanState | undefined): boolean {
+  if (!want) {
+    if (have) b.linkDel.push({ op: 'link-del', name: have.name });
+    return have !== undefined;
+  }
+  if (!have || vxlanIdentity(have) !== vxlanIdentity(want)) {
+    if (have) b.linkDel.push({ op: 'link-del', name: have.name });
+    b.linkAdd.push({ op: 'vxlan-add', vxlan: want });
+    b.linkSet.push({ op: 'link-up', name: want.name });
+    planAddresses(b, want.name, want.addresses, []);
+    return have !== undefined;
+  }
+  if (have.mtu !== want.mtu) b.linkSet.push({ op: 'link-mtu', name: want.name, mtu: want.mtu });
+  if (!have.up) b.linkSet.push({ op: 'link-up', name: want.name });
+  planAddresses(b, want.name, want.addresses, have.addresses);
+  return false;
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = m.get(k);
+    if (list) list.push(item);
+    else m.set(k, [item]);
+  }
+  return m;
+}
+
+const sameRoute = (a: RouteState, b: RouteState) =>
+  a.dst === b.dst &&
+  a.gateway === b.gateway &&
+  a.dev === b.dev &&
+  a.onlink === b.onlink &&
+  a.metric === b.metric;
+
+function planRoutes(b: Buckets, want: readonly RouteState[], have: readonly RouteState[]): void {
+  const byDst = groupBy(have, (r) => r.dst);
+  for (const d of want) {
+    const group = byDst.get(d.dst) ?? [];
+    byDst.delete(d.dst);
+    const keep = group.find((r) => sameRoute(r, d)) ?? group.find((r) => r.metric === d.metric);
+    if (!keep) b.entrySet.push({ op: 'route-add', route: d });
+    else if (!sameRoute(keep, d)) b.entrySet.push({ op: 'route-replace', route: d });
+    for (const r of group) if (r !== keep) b.entryDel.push({ op: 'route-del', route: r });
+  }
+  for (const stale of byDst.values()) for (const r of stale) b.entryDel.push({ op: 'route-del', route: r });
+}
+
+function planNeighbours(b: Buckets, want: readonly NeighState[], have: readonly NeighState[]): void {
+  const current = new Map(have.map((n) => [n.ip, n]));
+  for (const d of want) {
+    if (current.get(d.ip)?.mac !== d.mac) b.entrySet.push({ op: 'neigh-replace', neigh: d });
+    current.delete(d.ip);
+  }
+  for (const n of current.values()) b.entryDel.push({ op: 'neigh-del', neigh: n });
+}
+
+function planFdb(b: Buckets, want: readonly FdbState[], have: readonly FdbState[]): void {
+  const byMac = groupBy(have, (f) => f.mac);
+  for (const d of want) {
+    const group = byMac.get(d.mac) ?? [];
+    byMac.delete(d.mac);
+    const exact = group.find((f) => f.dst === d.dst);
+    if (exact) {
+      for (const f of group) if (f !== exact) b.fdbDel.push({ op: 'fdb-del', fdb: f });
+      continue;
+    }
+    // `fdb replace` rewrites a single remote; several remotes for one MAC are removed first.
+    if (group.length > 1) for (const f of group) b.fdbDel.push({ op: 'fdb-del', fdb: f });
+    b.fdbSet.push({ op: 'fdb-replace', fdb: d });
+  }
+  for (const stale of byMac.values()) for (const f of stale) b.fdbDel.push({ op: 'fdb-del', fdb: f });
+}
+
+/**
+ * The changes that turn `observed` into `desired`. Pure. Empty when the kernel
+ * already matches. Only entries present in `observed` can be deleted, and observe
+ * reads only what Weft owns, so foreign routes are never touched. Order: devices,
+ * addresses, stale entries out, routes and neighbours in, FDB, sysctls, nftables.
+ */
+export function planDatapath(desired: DesiredDatapath, observed: DatapathState): PlanOp[] {
+  const b: Buckets = {
+    linkDel: [],
+    linkAdd: [],
+    linkSet: [],
+    addrDel: [],
+    addrAdd: [],
+    entryDel: [],
+    entrySet: [],
+    fdbDel: [],
+    fdbSet: [],
+    tail: [],
+  };
+  planBridge(b, desired.bridge, observed.bridge);
+  const vxlanGone = planVxlan(b, desired.vxlan, observed.vxlan);
+  const vxlanName = observed.vxlan?.name;
+  const liveRoutes = vxlanGone ? observed.routes.filter((r) => r.dev !== vxlanName) : observed.routes;
+  planRoutes(b, desired.routes, liveRoutes);
+  planNeighbours(b, desired.neighbours, vxlanGone ? [] : observed.neighbours);
+  planFdb(b, desired.fdb, vxlanGone ? [] : observed.fdb);
+  for (const [key, value] of desired.sysctls) {
+    if (observed.sysctls.get(key) !== value) b.tail.push({ op: 'sysctl', key, value });
+  }
+  if (desired.nft && !nftTablesEqual(desired.nft, observed.nft)) {
+    b.tail.push({ op: 'nft-replace', script: desired.nftScript });
+  }
+  return [
+    ...b.linkDel,
+    ...b.linkAdd,
+    ...b.linkSet,
+    ...b.addrDel,
+    ...b.addrAdd,
+    ...b.entryDel,
+    ...b.entrySet,
+    ...b.fdbDel,
+    ...b.fdbSet,
+    ...b.tail,
+  ];
+}

@@ -1,0 +1,107 @@
+import type { PeerRoute } from './types.js';
+
+/**
+ * The part of a node's kernel that Weft owns, in one shape for both sides of the
+ * diff: `desired*` computes it, `observe*` reads it, `plan*` compares the two.
+ * Addresses are "a.b.c.d/len" strings; lists are sorted so equal states compare equal.
+ */
+
+export interface BridgeState {
+  readonly name: string;
+  /** Link kind as the kernel reports it ("bridge"); a wrong kind means recreate. */
+  readonly kind: string;
+  readonly mtu: number;
+  readonly up: boolean;
+  readonly addresses: readonly string[];
+}
+
+export interface VxlanState {
+  readonly name: string;
+  readonly kind: string;
+  readonly vni: number;
+  readonly port: number;
+  /** Underlay source address of the tunnel. */
+  readonly local: string;
+  /** Underlay interface the tunnel is bound to. */
+  readonly dev: string;
+  readonly mac: string;
+  readonly learning: boolean;
+  readonly mtu: number;
+  readonly up: boolean;
+  /** The VTEP's own address(es): network address of each own podCIDR, /32. */
+  readonly addresses: readonly string[];
+}
+
+/** A route in the main table carrying Weft's protocol number. */
+export interface RouteState {
+  readonly dst: string;
+  readonly gateway: string;
+  readonly dev: string;
+  readonly onlink: boolean;
+  readonly metric: number;
+}
+
+/** A permanent neighbour entry on the VXLAN device: the peer VTEP's gateway → its MAC. */
+export interface NeighState {
+  readonly dev: string;
+  readonly ip: string;
+  readonly mac: string;
+}
+
+/** A VXLAN forwarding entry: peer VTEP MAC → peer underlay IP. */
+export interface FdbState {
+  readonly dev: string;
+  readonly mac: string;
+  readonly dst: string;
+}
+
+export interface NftSetState {
+  readonly name: string;
+  /** Elements as canonical CIDRs, sorted. */
+  readonly elements: readonly string[];
+}
+
+export interface NftChainState {
+  readonly name: string;
+  readonly type: string;
+  readonly hook: string;
+  readonly prio: number;
+  readonly policy: string;
+  /** Rule identities (their comments), in order; "" for a rule without a comment. */
+  readonly rules: readonly string[];
+}
+
+/** Table `inet weft`, reduced to what decides whether it must be rewritten. */
+export interface NftTableState {
+  readonly sets: readonly NftSetState[];
+  readonly chains: readonly NftChainState[];
+}
+
+export interface DatapathState {
+  readonly bridge: BridgeState | undefined;
+  readonly vxlan: VxlanState | undefined;
+  readonly routes: readonly RouteState[];
+  readonly neighbours: readonly NeighState[];
+  readonly fdb: readonly FdbState[];
+  /** sysctl key → value ("net.ipv4.ip_forward" → "1"). */
+  readonly sysctls: ReadonlyMap<string, string>;
+  readonly nft: NftTableState | undefined;
+}
+
+/** What desired() returns: the target state plus the decisions behind it. */
+export interface DesiredDatapath extends DatapathState {
+  readonly mtu: number;
+  readonly peerRoutes: ReadonlyMap<string, PeerRoute>;
+  /** The nft script that creates the table (used when `nft` differs). */
+  readonly nftScript: string;
+  /** Peers left out, with the reason (bad podCIDR, overlaps our own, …), for the log. */
+  readonly skipped: readonly { readonly peer: string; readonly reason: string }[];
+}
+
+/** Facts about the underlay interface that desired() depends on. */
+export interface UnderlayFacts {
+  readonly iface: string;
+  readonly mtu: number;
+  /** Directly connected IPv4 subnets of the underlay interface ("192.168.1.0/24"). */
+  readonly subnets: readonly string[];
+}

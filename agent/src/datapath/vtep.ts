@@ -1,0 +1,39 @@
+import { formatCidr, formatIpv4, nthAddress, parseCidr, parseIpv4 } from '../../../common/cidr.js';
+
+/**
+ * VTEP addressing, flannel's scheme (docs/adr/0003-datapath-vtep-mac-protocol-mtu.md):
+ * - MAC = 02:57:<the four octets of the node's underlay IPv4>. 0x02 sets the
+ *   locally-administered bit with the multicast bit clear (unicast); 0x57 is "W".
+ *   It follows from the underlay IP alone, so it survives restarts and a peer can
+ *   compute it without asking.
+ * - Gateway of a node's podCIDR on the VXLAN overlay = the podCIDR's network
+ *   address (10.244.3.0 for 10.244.3.0/24). Each node puts that address (/32) on its
+ *   own VXLAN device, so host-originated traffic to remote pods leaves with it as the
+ *   source and the replies come back through the tunnel.
+ */
+export function vtepMac(underlayIP: string): string {
+  const ip = parseIpv4(underlayIP);
+  const bytes = [0x02, 0x57, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255];
+  return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
+}
+
+/** The overlay gateway of a podCIDR: its network address. */
+export function vxlanGateway(podCIDR: string): string {
+  return formatIpv4(parseCidr(podCIDR).network);
+}
+
+/** The address the own VXLAN device carries for one own podCIDR ("10.244.1.0/32"). */
+export function vtepAddress(podCIDR: string): string {
+  return `${vxlanGateway(podCIDR)}/32`;
+}
+
+/** The bridge address for a podCIDR: its first host address with the podCIDR's length. */
+export function bridgeAddress(podCIDR: string): string {
+  const c = parseCidr(podCIDR);
+  return `${formatIpv4(nthAddress(c, 1))}/${c.prefix}`;
+}
+
+/** Canonical form of a CIDR ("10.244.1.0/24"); throws CidrError on bad input. */
+export function canonicalCidr(text: string): string {
+  return formatCidr(parseCidr(text));
+}
