@@ -1,0 +1,16 @@
+import type { CniContext } from './context.js';
+import { hostVethName } from './names.js';
+import type { Attachment, WeftNetConf } from './netconf.js';
+
+/**
+ * DEL: removes the host veth (the pair goes with it) and releases the address.
+ * Idempotent; needs neither the pod's netns nor a ready pod network.
+ */
+export async function cmdDel(ctx: CniContext, conf: WeftNetConf, a: Attachment): Promise<undefined> {
+  const ipam = await ctx.ipams.get(conf.name);
+  await ctx.locks.run(a, async () => {
+    await ctx.plumbing.deleteHostVeth(hostVethName(a));
+    await ipam.release(a);
+  });
+  return undefined;
+}

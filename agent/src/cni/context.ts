@@ -1,0 +1,29 @@
+import type { Logger } from '../../../common/log.js';
+import type { LocalNetwork, LocalNetworkProvider } from '../local-network.js';
+import { CniCode, CniError } from './errors.js';
+import { computeRanges, type IpamRange } from './ipam-range.js';
+import type { IpamSet } from './ipam-set.js';
+import type { AttachmentLock } from './keyed-lock.js';
+import type { VethPlumbing } from './veth-plumbing.js';
+
+/** What the CNI command functions work with; built once by the server. */
+export interface CniContext {
+  readonly localNetwork: LocalNetworkProvider;
+  readonly ipams: IpamSet;
+  readonly plumbing: VethPlumbing;
+  readonly locks: AttachmentLock;
+  readonly log: Logger;
+}
+
+/** The node's pod network and its IPAM ranges, or a CniError with `code` when not ready. */
+export function requireLocalNetwork(ctx: CniContext, code: number = CniCode.tryAgainLater): {
+  net: LocalNetwork;
+  ranges: IpamRange[];
+} {
+  const net = ctx.localNetwork();
+  if (!net) throw new CniError(code, 'pod network not ready', 'the node has no podCIDR yet or the datapath has not been set up');
+  const { ranges } = computeRanges(net.podCIDRs);
+  if (ranges.length === 0)
+    throw new CniError(code, 'pod network not ready', `no usable IPv4 podCIDR in ${JSON.stringify(net.podCIDRs)}`);
+  return { net, ranges };
+}

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { WeftError } from '../../../common/errors.js';
+
+/** A failed `ip` invocation; `code` classifies the kernel's answer. */
+export class IpCommandError extends WeftError {
+  readonly stderr: string;
+  constructor(code: 'ENODEV' | 'EEXIST' | 'ENOENT' | 'EIP', message: string, stderr: string) {
+    super(code, message);
+    this.stderr = stderr;
+  }
+}
+
+function classify(stderr: string): 'ENODEV' | 'EEXIST' | 'ENOENT' | 'EIP' {
+  if (/Cannot find device|does not exist/.test(stderr)) return 'ENODEV';
+  if (/File exists/.test(stderr)) return 'EEXIST';
+  if (/No such file or directory|Invalid argument.*netns|reassociate/.test(stderr)) return 'ENOENT';
+  return 'EIP';
+}
+
+/**
+ * Runs `ip` for the CNI server, in the node's network namespace ("host") or in a
+ * pod's ("pod", entered by path with nsenter). The only place in the CNI code
+ * that executes commands.
+ */
+export interface IpRunner {
+  /** `ip <args>` in the node's network namespace; stdin for `-batch -`. */
+  host(args: readonly string[], stdin?: string): Promise<string>;
+  /** `ip <args>` inside the network namespace at `netnsPath`. */
+  pod(netnsPath: string, args: readonly string[], stdin?: string): Promise<string>;
+  /** A path to the node's netns that `ip link ... netns <ref>` accepts from inside a pod's netns. */
+  readonly hostNetnsRef: string;
+}
+
+export interface IpRunnerOptions {
+  /**
+   * A named netns (under /var/run/netns) to treat as the node's network namespace;
+   * undefined = the agent's own (production).
+   */
+  readonly hostNetns?: string | undefined;
+  readonly ipBinary?: string;
+  readonly nsenterBinary?: string;
+  readonly timeoutMs?: number;
+}
+
+function run(file: string, args: readonly string[], stdin: string | undefined, timeoutMs: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      const stderr = Buffer.concat(err).toString('utf8').trim();
+      if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
+      else {
+        const why = stderr || (signal ? `killed by ${signal}` : `exit code ${code}`);
+        reject(new IpCommandError(classify(stderr), `${file} ${args.join(' ')}: ${why}`, stderr));
+      }
+    });
+    child.stdin.on('error', () => {}); // the child may exit before reading everything
+    child.stdin.end(stdin ?? '');
+  });
+}
+
+export function createIpRunner(opts: IpRunnerOptions = {}): IpRunner {
+  const ip = opts.ipBinary ?? 'ip';
+  const nsenter = opts.nsenterBinary ?? 'nsenter';
+  const timeoutMs = opts.timeoutMs ?? 30_000;
+  const hostPrefix = opts.hostNetns ? ['-n', opts.hostNetns] : [];
+  return {
+    hostNetnsRef: opts.hostNetns ? `/var/run/netns/${opts.hostNetns}` : `/proc/${process.pid}/ns/net`,
+    host: (args, stdin) => run(ip, [...hostPrefix, ...args], stdin, timeoutMs),
+    pod: (netnsPath, args, stdin) => run(nsenter, [`--net=${netnsPath}`, ip, ...args], stdin, timeoutMs),
+  };
+}
