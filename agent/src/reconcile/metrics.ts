@@ -1,14 +1,15 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { SyncResult } from '../datapath/types.js';
 
-/** The reconcile loop's metrics, registered on the agent's own Registry. */
+/**
+ * The reconcile loop's metrics, registered on the agent's own Registry. The
+ * datapath owns weft_routes{backend} and weft_datapath_changes_total.
+ */
 export class ReconcileMetrics {
   readonly duration: Histogram;
   readonly errors: Counter;
   readonly lastSuccess: Gauge;
   readonly peers: Gauge;
-  readonly routes: Gauge<'backend'>;
-  readonly changes: Counter;
   readonly lastChanges: Gauge;
 
   constructor(registry: Registry) {
@@ -34,40 +35,18 @@ export class ReconcileMetrics {
       help: 'Peers (other nodes with a podCIDR) in the last programmed view.',
       registers,
     });
-    this.routes = new Gauge({
-      name: 'weft_routes',
-      help: 'Peer routes programmed, by the kind chosen (direct = host-gw, vxlan).',
-      labelNames: ['backend'],
-      registers,
-    });
-    this.changes = new Counter({
-      name: 'weft_datapath_changes_total',
-      help: 'Kernel changes applied by reconcile passes (0 per pass on an already-correct kernel).',
-      registers,
-    });
     this.lastChanges = new Gauge({
       name: 'weft_last_reconcile_changes',
       help: 'Kernel changes applied by the last successful reconcile pass.',
       registers,
     });
-    this.routes.set({ backend: 'direct' }, 0);
-    this.routes.set({ backend: 'vxlan' }, 0);
   }
 
   recordSuccess(result: SyncResult, peers: number, seconds: number): void {
     this.duration.observe(seconds);
     this.lastSuccess.set(Date.now() / 1000);
     this.peers.set(peers);
-    this.changes.inc(result.changes);
     this.lastChanges.set(result.changes);
-    let direct = 0;
-    let vxlan = 0;
-    for (const kind of result.peerRoutes.values()) {
-      if (kind === 'direct') direct++;
-      else vxlan++;
-    }
-    this.routes.set({ backend: 'direct' }, direct);
-    this.routes.set({ backend: 'vxlan' }, vxlan);
   }
 
   recordFailure(seconds: number): void {

@@ -1,0 +1,201 @@
+#!/usr/bin/env node
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { errorMessage } from '../../common/errors.js';
+import { createLogger, type Logger } from '../../common/log.js';
+import { type AgentOptions, parseAgentOptions } from './config/agent-options.js';
+import { ConfigError } from './config/config-error.js';
+import { loadNetConf, type NetConf } from './config/net-conf.js';
+import { Datapath } from './datapath/datapath.js';
+import { Netlink } from './datapath/netlink.js';
+import { AgentHttpServer } from './http/server.js';
+import { createNodeInformer, loadKubeConfig } from './kube/kubeconfig.js';
+import { applyNetworkAvailable } from './kube/node-status.js';
+import { NodeWatcher } from './kube/node-watcher.js';
+import type { LocalNetworkProvider } from './local-network.js';
+import { createAgentRegistry, readAgentVersion } from './metrics.js';
+import { ViewCacheWriter } from './peers/cache-writer.js';
+import { PeerStore } from './peers/peer-store.js';
+import { ViewCache } from './peers/view-cache.js';
+import { createLocalNetworkProvider } from './reconcile/local-network-provider.js';
+import { ReconcileLoop } from './reconcile/loop.js';
+import { ReconcileMetrics } from './reconcile/metrics.js';
+import { computeDatapathConfig, runUninstall } from './uninstall.js';
+
+/** Everything an extension (CNI server, gossip, status API) may use; all built by main. */
+export interface AgentRuntime {
+  readonly opts: AgentOptions;
+  readonly netConf: NetConf;
+  readonly log: Logger;
+  readonly registry: Registry;
+  readonly store: PeerStore;
+  readonly loop: ReconcileLoop;
+  readonly datapath: Datapath;
+  readonly http: AgentHttpServer;
+  readonly localNetwork: LocalNetworkProvider;
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Hook point for the CNI server and gossip: each extension is started after the
+ * runtime is wired and the HTTP server listens, and must resolve once `signal`
+ * aborts (they run concurrently with the loops). Add routes with
+ * rt.http.addRoute(path, handler) before returning the first await.
+ */
+export type AgentExtension = (rt: AgentRuntime) => Promise<void>;
+const EXTENSIONS: readonly AgentExtension[] = [];
+
+const EXIT_CONFIG = 2;
+
+async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const root = createLogger('weft-agent');
+  let opts: AgentOptions;
+  let netConf: NetConf | undefined;
+  try {
+    opts = parseAgentOptions(argv, env);
+    if (!opts.uninstall) netConf = await loadNetConf(opts.netConfPath);
+  } catch (err: unknown) {
+    return reportConfigError(root, err);
+  }
+  const log = root.child({ node: opts.nodeName });
+  const registry = createAgentRegistry(readAgentVersion(env));
+  const datapath = new Datapath({
+    netlink: new Netlink(opts.netns ? { netns: opts.netns } : {}),
+    log,
+    registry,
+  });
+  if (opts.uninstall) {
+    await runUninstall(opts, datapath, log.child({ component: 'uninstall' }));
+    return 0;
+  }
+  if (!netConf) throw new Error('unreachable: net-conf not loaded');
+  return runAgent({ opts, netConf, log, registry, datapath });
+}
+
+async function runAgent(deps: {
+  opts: AgentOptions;
+  netConf: NetConf;
+  log: Logger;
+  registry: Registry;
+  datapath: Datapath;
+}): Promise<number> {
+  const { opts, netConf, log, registry, datapath } = deps;
+  let kubeConfig: ReturnType<typeof loadKubeConfig>;
+  try {
+    kubeConfig = loadKubeConfig(opts.kubeconfig);
+  } catch (err: unknown) {
+    return reportConfigError(
+      log,
+      new ConfigError('KUBECONFIG', opts.kubeconfig ?? '<in-cluster>', errorMessage(err)),
+    );
+  }
+  const ac = new AbortController();
+  const stop = (signalName: string) => {
+    if (ac.signal.aborted) return;
+    log.info({ op: 'shutdown', signal: signalName }, 'stopping');
+    ac.abort(new Error(`received ${signalName}`));
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+
+  const config = computeDatapathConfig(netConf, opts);
+  log.info({ op: 'start', config, netns: opts.netns, stateDir: opts.stateDir }, 'weft agent starting');
+  const store = new PeerStore(opts.nodeName);
+  const cache = new ViewCache({ stateDir: opts.stateDir, log: log.child({ component: 'cache' }) });
+  const cached = await cache.load(opts.nodeName);
+  if (cached) {
+    store.replaceAll(cached.nodes, 'cache');
+    log.info(
+      { op: 'load', nodes: cached.nodes.length, writtenAt: cached.writtenAt },
+      'cluster view restored from cache',
+    );
+  }
+  const resyncMs = netConf.resyncSeconds * 1000;
+  const loop = new ReconcileLoop({
+    datapath,
+    store,
+    config,
+    resyncMs,
+    log: log.child({ component: 'reconcile' }),
+    metrics: new ReconcileMetrics(registry),
+  });
+  const http = new AgentHttpServer({
+    registry,
+    log: log.child({ component: 'http' }),
+    liveness: [
+      {
+        name: 'reconcile',
+        check: () => ({
+          ok: !loop.isStuck(),
+          detail: `no reconcile pass started for ${Date.now() - loop.lastActivityAt} ms`,
+        }),
+      },
+    ],
+    readiness: [
+      {
+        name: 'reconcile',
+        check: () => ({ ok: loop.firstSuccessAt !== undefined, detail: 'no successful reconcile yet' }),
+      },
+    ],
+  });
+  try {
+    await http.listen(opts.httpHost, opts.httpPort);
+  } catch (err: unknown) {
+    log.error({ err, op: 'listen', addr: `${opts.httpHost}:${opts.httpPort}` }, 'cannot listen');
+    return 1;
+  }
+
+  const watcher = new NodeWatcher({
+    informer: createNodeInformer(kubeConfig),
+    store,
+    log: log.child({ component: 'kube' }),
+  });
+  const cacheWriter = new ViewCacheWriter({ store, cache, log: log.child({ component: 'cache' }) });
+  const statusApi = kubeConfig.makeApiClient(CoreV1Api);
+  let nodeStatus: Promise<unknown> = Promise.resolve();
+  const offSynced = loop.onSynced(() => {
+    offSynced();
+    nodeStatus = applyNetworkAvailable({
+      api: statusApi,
+      nodeName: opts.nodeName,
+      log: log.child({ component: 'kube' }),
+      signal: ac.signal,
+    });
+  });
+  const runtime: AgentRuntime = {
+    opts,
+    netConf,
+    log,
+    registry,
+    store,
+    loop,
+    datapath,
+    http,
+    localNetwork: createLocalNetworkProvider(loop, config),
+    signal: ac.signal,
+  };
+  await Promise.all([
+    loop.run(ac.signal),
+    watcher.run(ac.signal),
+    cacheWriter.run(ac.signal),
+    ...EXTENSIONS.map((start) => start(runtime)),
+  ]);
+  await nodeStatus;
+  await http.close();
+  log.info({ op: 'shutdown' }, 'weft agent stopped');
+  return 0;
+}
+
+function reportConfigError(log: Logger, err: unknown): number {
+  if (!(err instanceof ConfigError)) throw err;
+  log.error({ field: err.field, value: err.value, err: err.message }, 'invalid configuration');
+  return EXIT_CONFIG;
+}
+
+main(process.argv.slice(2), process.env).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    createLogger('weft-agent').fatal({ err }, 'weft agent failed');
+    process.exit(1);
+  },
+);
