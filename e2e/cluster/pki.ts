@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import type { ApiEndpoint } from './api-client.js';
+import { runChecked } from './exec.js';
+import type { ControlPlaneFiles } from './flags.js';
+import { tokenFileLine } from './kubeconfig.js';
+
+export interface ClusterTokens {
+  admin: string; // user weft-e2e-admin in system:masters
+  controllerManager: string; // user system:kube-controller-manager in system:masters
+}
+
+export const ADMIN_USER = 'weft-e2e-admin';
+const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
+const CERT_DAYS = '30';
+const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** Subject alternative names of the API server's serving certificate (pure). */
+export function servingCertSans(apiServerIp: string): string[] {
+  return [
+    `IP:${apiServerIp}`,
+    'IP:127.0.0.1',
+    'IP:10.96.0.1',
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
+  ];
+}
+
+/**
+ * Creates the cluster's own CA, the API server's serving certificate (signed by that CA,
+ * so every client verifies TLS), the ServiceAccount signing key pair and the static
+ * token file. Everything private is mode 0600 inside the run dir.
+ */
+export async function applyPki(files: ControlPlaneFiles, apiServerIp: string): Promise<ClusterTokens> {
+  await mkdir(files.pkiDir, { recursive: true, mode: 0o700 });
+  await runChecked([
+    'openssl',
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    files.caKey,
+    '-out',
+    files.caCert,
+    '-days',
+    CERT_DAYS,
+    '-subj',
+    '/CN=weft-e2e-ca',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  await runChecked([
+    'openssl',
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    files.servingKey,
+    '-out',
+    files.servingCert,
+    '-days',
+    CERT_DAYS,
+    '-CA',
+    files.caCert,
+    '-CAkey',
+    files.caKey,
+    '-subj',
+    '/CN=kube-apiserver',
+    '-addext',
+    `subjectAltName=${servingCertSans(apiServerIp).join(',')}`,
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    '-addext',
+    'extendedKeyUsage=serverAuth',
+  ]);
+  await runChecked([
+    'openssl',
+    'genpkey',
+    '-algorithm',
+    'EC',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-out',
+    files.saKey,
+  ]);
+  await runChecked(['openssl', 'pkey', '-in', files.saKey, '-pubout', '-out', files.saPub]);
+  const tokens: ClusterTokens = { admin: newToken(), controllerManager: newToken() };
+  const lines = [
+    tokenFileLine(tokens.admin, ADMIN_USER, ['system:masters']),
+    tokenFileLine(tokens.controllerManager, CONTROLLER_MANAGER_USER, ['system:masters']),
+  ];
+  await writeFile(files.tokenFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+  for (const f of [files.caKey, files.servingKey, files.saKey]) await chmod(f, 0o600);
+  return tokens;
+}
+
+function newToken(): string {
+  return randomBytes(24).toString('hex');
+}
+
+/** The root-netns admin endpoint of a running cluster, from its run dir (admin token is the token file's first line). */
+export function readAdminEndpoint(files: ControlPlaneFiles, adminPort: number): ApiEndpoint {
+  return {
+    url: `https://127.0.0.1:${adminPort}`,
+    caPem: readFileSync(files.caCert, 'utf8'),
+    token: readFileSync(files.tokenFile, 'utf8').split(',')[0] ?? '',
+  };
+}

@@ -1,0 +1,115 @@
+import { join } from 'node:path';
+import type { ResolvedClusterSpec } from './spec.js';
+
+/**
+ * The address plan of a local cluster (pure; see README.md for the picture).
+ *
+ * Underlay subnet A 172.28.1.0/24 and B 172.28.2.0/24 are L2 segments: a bridge per
+ * subnet (`bra`, `brb`) inside the router namespace, which also owns .1 on each and
+ * forwards between them. The control plane sits on A (.2); node i gets .(10+i) on A
+ * (first half of the nodes) or B (the rest). The external host is on 203.0.113.0/24
+ * behind the router, with a route back to the underlay only (no route to pod CIDRs).
+ */
+export const CLUSTER_CIDR = '10.244.0.0/16';
+export const NODE_CIDR_MASK = 24;
+export const SERVICE_CIDR = '10.96.0.0/16';
+export const API_PORT = 6443;
+export const UNDERLAY_SUPERNET = '172.28.0.0/16';
+export const SUBNET_A = { cidr: '172.28.1.0/24', gateway: '172.28.1.1', bridge: 'bra', prefix: 24 } as const;
+export const SUBNET_B = { cidr: '172.28.2.0/24', gateway: '172.28.2.1', bridge: 'brb', prefix: 24 } as const;
+export const EXTERNAL = {
+  cidr: '203.0.113.0/24',
+  routerIp: '203.0.113.1',
+  ip: '203.0.113.2',
+  prefix: 24,
+} as const;
+export const CONTROL_PLANE_IP = '172.28.1.2';
+/** Interface name of the underlay inside every node/control-plane/external namespace. */
+export const UNDERLAY_IFACE = 'eth0';
+
+export type SubnetPlan = typeof SUBNET_A | typeof SUBNET_B;
+
+export interface NodePlan {
+  index: number; // 1-based
+  name: string; // v1/Node name
+  netns: string;
+  ip: string;
+  subnet: string; // CIDR of its underlay subnet
+  gateway: string;
+  bridge: string; // bridge in the router namespace it is attached to
+  routerPort: string; // veth end in the router namespace
+  iface: string; // veth end inside the node namespace
+  dirs: { root: string; cniBin: string; cniConf: string; run: string; state: string };
+}
+
+export interface ClusterPlan {
+  name: string;
+  runDir: string;
+  nsPrefix: string;
+  routerNetns: string;
+  controlPlaneNetns: string;
+  externalNetns: string;
+  subnets: SubnetPlan[];
+  controlPlane: { ip: string; routerPort: string };
+  external: { ip: string; routerPort: string };
+  apiServerURL: string;
+  nodes: NodePlan[];
+}
+
+/** Prefix of every network namespace the cluster `name` owns ("wc" + name + "-"). */
+export function netnsPrefix(name: string): string {
+  return `wc${name}-`;
+}
+
+/** Which subnet node `index` (1-based) of `total` sits on: first half (rounded up) on A. */
+export function subnetOfNode(index: number, total: number, subnets: 1 | 2): SubnetPlan {
+  if (subnets === 1) return SUBNET_A;
+  return index <= Math.ceil(total / 2) ? SUBNET_A : SUBNET_B;
+}
+
+export function computeClusterPlan(spec: ResolvedClusterSpec): ClusterPlan {
+  const prefix = netnsPrefix(spec.name);
+  const runDir = join(spec.runRoot, spec.name);
+  const nodes: NodePlan[] = [];
+  for (let i = 1; i <= spec.nodes; i++) {
+    const subnet = subnetOfNode(i, spec.nodes, spec.subnets);
+    const name = `${spec.name}-node${i}`;
+    const root = join(runDir, 'nodes', name);
+    nodes.push({
+      index: i,
+      name,
+      netns: `${prefix}node${i}`,
+      ip: `${subnet.cidr.split('.').slice(0, 3).join('.')}.${10 + i}`,
+      subnet: subnet.cidr,
+      gateway: subnet.gateway,
+      bridge: subnet.bridge,
+      routerPort: `vn${i}`,
+      iface: UNDERLAY_IFACE,
+      dirs: {
+        root,
+        cniBin: join(root, 'opt/cni/bin'),
+        cniConf: join(root, 'etc/cni/net.d'),
+        run: join(root, 'run'),
+        state: join(root, 'var/lib'),
+      },
+    });
+  }
+  return {
+    name: spec.name,
+    runDir,
+    nsPrefix: prefix,
+    routerNetns: `${prefix}rt`,
+    controlPlaneNetns: `${prefix}cp`,
+    externalNetns: `${prefix}ext`,
+    subnets: spec.subnets === 2 ? [SUBNET_A, SUBNET_B] : [SUBNET_A],
+    controlPlane: { ip: CONTROL_PLANE_IP, routerPort: 'vcp' },
+    external: { ip: EXTERNAL.ip, routerPort: 'vext' },
+    apiServerURL: `https://${CONTROL_PLANE_IP}:${API_PORT}`,
+    nodes,
+  };
+}
+
+/** All namespaces of the plan, router first (creation order; delete in reverse). */
+export function planNamespaces(plan: ClusterPlan): string[] {
+  return [plan.routerNetns, plan.controlPlaneNetns, plan.externalNetns, ...plan.nodes.map((n) => n.netns)];
+}

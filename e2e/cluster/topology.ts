@@ -1,0 +1,110 @@
+import { type ClusterPlan, EXTERNAL, SUBNET_A, UNDERLAY_IFACE, UNDERLAY_SUPERNET } from './plan.js';
+
+/**
+ * The `ip`/`sysctl` commands that build a plan's underlay, in order (pure).
+ * Nothing is created in the root namespace: veth pairs are made inside the router
+ * namespace with the peer placed straight into its target namespace.
+ * Namespaces themselves are added beforehand (one by one, so a crash leaves a record).
+ */
+export function planTopologyCommands(plan: ClusterPlan): string[][] {
+  const rt = plan.routerNetns;
+  const cmds: string[][] = [
+    ['ip', '-n', rt, 'link', 'set', 'lo', 'up'],
+    sysctl(rt, 'net.ipv4.ip_forward', '1'),
+  ];
+  for (const s of plan.subnets) {
+    cmds.push(
+      ['ip', '-n', rt, 'link', 'add', s.bridge, 'type', 'bridge'],
+      ['ip', '-n', rt, 'addr', 'add', `${s.gateway}/${s.prefix}`, 'dev', s.bridge],
+      ['ip', '-n', rt, 'link', 'set', s.bridge, 'up'],
+    );
+  }
+  cmds.push(
+    ...planHostLink(plan, plan.controlPlaneNetns, plan.controlPlane.routerPort, SUBNET_A.bridge, [
+      ['addr', 'add', `${plan.controlPlane.ip}/${SUBNET_A.prefix}`, 'dev', UNDERLAY_IFACE],
+      ['route', 'add', 'default', 'via', SUBNET_A.gateway],
+    ]),
+  );
+  for (const n of plan.nodes) {
+    cmds.push(
+      ...planHostLink(plan, n.netns, n.routerPort, n.bridge, [
+        ['addr', 'add', `${n.ip}/24`, 'dev', UNDERLAY_IFACE],
+        ['route', 'add', 'default', 'via', n.gateway],
+      ]),
+      sysctl(n.netns, 'net.ipv4.ip_forward', '1'),
+    );
+  }
+  // External host: routed (not bridged) link to the router; it knows the way back to the
+  // underlay, never to pod CIDRs, so only masqueraded pod traffic gets an answer.
+  const ext = plan.externalNetns;
+  cmds.push(
+    [
+      'ip',
+      '-n',
+      rt,
+      'link',
+      'add',
+      plan.external.routerPort,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      UNDERLAY_IFACE,
+      'netns',
+      ext,
+    ],
+    [
+      'ip',
+      '-n',
+      rt,
+      'addr',
+      'add',
+      `${EXTERNAL.routerIp}/${EXTERNAL.prefix}`,
+      'dev',
+      plan.external.routerPort,
+    ],
+    ['ip', '-n', rt, 'link', 'set', plan.external.routerPort, 'up'],
+    ['ip', '-n', ext, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', ext, 'addr', 'add', `${plan.external.ip}/${EXTERNAL.prefix}`, 'dev', UNDERLAY_IFACE],
+    ['ip', '-n', ext, 'link', 'set', UNDERLAY_IFACE, 'up'],
+    ['ip', '-n', ext, 'route', 'add', UNDERLAY_SUPERNET, 'via', EXTERNAL.routerIp],
+  );
+  return cmds;
+}
+
+/** A veth from the router's bridge `bridge` to `UNDERLAY_IFACE` inside `netns`, plus its own addressing. */
+function planHostLink(
+  plan: ClusterPlan,
+  netns: string,
+  routerPort: string,
+  bridge: string,
+  inner: string[][],
+): string[][] {
+  const rt = plan.routerNetns;
+  return [
+    [
+      'ip',
+      '-n',
+      rt,
+      'link',
+      'add',
+      routerPort,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      UNDERLAY_IFACE,
+      'netns',
+      netns,
+    ],
+    ['ip', '-n', rt, 'link', 'set', routerPort, 'master', bridge],
+    ['ip', '-n', rt, 'link', 'set', routerPort, 'up'],
+    ['ip', '-n', netns, 'link', 'set', 'lo', 'up'],
+    ['ip', '-n', netns, 'link', 'set', UNDERLAY_IFACE, 'up'],
+    ...inner.map((args) => ['ip', '-n', netns, ...args]),
+  ];
+}
+
+function sysctl(netns: string, key: string, value: string): string[] {
+  return ['ip', 'netns', 'exec', netns, 'sysctl', '-q', '-w', `${key}=${value}`];
+}
