@@ -1,0 +1,84 @@
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../../common/log.js';
+import { Datapath } from '../../src/datapath/datapath.js';
+import { Netlink } from '../../src/datapath/netlink.js';
+import type { Backend, DatapathConfig, SelfNode } from '../../src/datapath/types.js';
+import { addVethPair, type NetnsSet, nsIpBatch, nsRun, run } from './netns-helpers.js';
+
+/**
+ * Three "nodes" for datapath tests:
+ *   n1 192.168.71.1 ─┐
+ *   n2 192.168.71.2 ─┤ switch (bridge in ns sw) ── rt 192.168.71.254 | 192.168.72.254 ── n3 192.168.72.3
+ * n1 and n2 share one L2 subnet; n3 is behind the router on another.
+ */
+export interface TestNode {
+  readonly ns: string;
+  readonly self: SelfNode;
+  readonly datapath: Datapath;
+  readonly netlink: Netlink;
+  readonly registry: Registry;
+}
+
+export interface Topology {
+  readonly n1: TestNode;
+  readonly n2: TestNode;
+  readonly n3: TestNode;
+  readonly router: string;
+}
+
+export function testConfig(backend: Backend, overrides: Partial<DatapathConfig> = {}): DatapathConfig {
+  return {
+    backend,
+    clusterCIDRs: ['10.244.0.0/16'],
+    vxlanVNI: 1,
+    vxlanPort: 8472,
+    mtu: undefined,
+    masquerade: true,
+    nonMasqueradeCIDRs: [],
+    bridgeName: 'weft0',
+    vxlanName: 'weft.vxlan',
+    ...overrides,
+  };
+}
+
+function testNode(ns: string, name: string, underlayIP: string, podCIDR: string): TestNode {
+  const netlink = new Netlink({ netns: ns });
+  const registry = new Registry();
+  const datapath = new Datapath({ netlink, registry, log: silentLogger() });
+  return { ns, netlink, registry, datapath, self: { name, underlayIP, podCIDRs: [podCIDR] } };
+}
+
+export async function buildTopology(set: NetnsSet): Promise<Topology> {
+  const sw = await set.create('sw');
+  const router = await set.create('rt');
+  const [n1, n2, n3] = [await set.create('n1'), await set.create('n2'), await set.create('n3')];
+  await nsIpBatch(sw, ['link add br0 type bridge', 'link set br0 up']);
+  for (const [ns, port] of [
+    [n1, 'p1'],
+    [n2, 'p2'],
+    [router, 'prt'],
+  ] as const) {
+    await addVethPair(ns, 'eth0', sw, port);
+    await run('ip', ['-n', sw, 'link', 'set', port, 'master', 'br0']);
+  }
+  await addVethPair(router, 'eth1', n3, 'eth0');
+  await nsIpBatch(n1, ['addr add 192.168.71.1/24 dev eth0', 'route add 192.168.72.0/24 via 192.168.71.254']);
+  await nsIpBatch(n2, ['addr add 192.168.71.2/24 dev eth0', 'route add 192.168.72.0/24 via 192.168.71.254']);
+  await nsIpBatch(n3, ['addr add 192.168.72.3/24 dev eth0', 'route add 192.168.71.0/24 via 192.168.72.254']);
+  await nsIpBatch(router, ['addr add 192.168.71.254/24 dev eth0', 'addr add 192.168.72.254/24 dev eth1']);
+  await nsRun(router, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+  return {
+    n1: testNode(n1, 'n1', '192.168.71.1', '10.244.1.0/24'),
+    n2: testNode(n2, 'n2', '192.168.71.2', '10.244.2.0/24'),
+    n3: testNode(n3, 'n3', '192.168.72.3', '10.244.3.0/24'),
+    router,
+  };
+}
+
+/** Syncs every node with all the others as peers. */
+export async function syncMesh(nodes: readonly TestNode[], config: DatapathConfig): Promise<void> {
+  for (const node of nodes) {
+    const peers = nodes.filter((n) => n !== node).map((n) => n.self);
+    await node.datapath.sync(node.self, peers, config);
+  }
+}
