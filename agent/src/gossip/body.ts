@@ -1,0 +1,137 @@
+import { createHash } from 'node:crypto';
+import { FrameRejected } from './frame.js';
+import { isNodeName, type NodeRecord, parseRecord, RecordError } from './record.js';
+import type { Bump, Delta, Digest, DigestEntry } from './state.js';
+
+/**
+ * Bodies of the frame types, and their validation. A digest travels in one of
+ * two forms:
+ *  - compact `{h, e}`: `h` hashes the sender's sorted name list, `e` lists
+ *    "<version base36>.<tag>" in that order; usable only by a receiver holding
+ *    exactly the same names (the steady state), about 10 bytes per node;
+ *  - full `{f: [[name, tag, version], ...]}`.
+ * A records body is `{r: records, b: bumps, w?: want list, re?: nonce}`.
+ */
+export interface NameIndex {
+  readonly names: readonly string[];
+  readonly hash: string;
+}
+
+const TAG_RE = /^[0-9a-f]{6}$/;
+const MAX_ENTRIES = 20_000;
+
+export function computeNameIndex(names: Iterable<string>): NameIndex {
+  const sorted = [...names].sort();
+  const hash = createHash('sha256').update(sorted.join('\n')).digest('base64url').slice(0, 11);
+  return { names: sorted, hash };
+}
+
+function bad(message: string): never {
+  throw new FrameRejected('malformed', message);
+}
+
+export function encodeCompactDigest(digest: Digest, index: NameIndex): object {
+  const parts: string[] = [];
+  for (const name of index.names) {
+    const e = digest.get(name);
+    parts.push(e ? `${e.version.toString(36)}.${e.tag}` : '0.');
+  }
+  return { h: index.hash, e: parts.join(',') };
+}
+
+export function encodeFullDigest(digest: Digest): object {
+  return { f: [...digest].map(([name, e]) => [name, e.tag, e.version]) };
+}
+
+/** Parses a digest body; 'mismatch' when compact and our name lists differ. */
+export function parseDigestBody(body: Readonly<Record<string, unknown>>, index: NameIndex): Digest | 'mismatch' {
+  if (typeof body.h === 'string' && typeof body.e === 'string') {
+    if (body.h !== index.hash) return 'mismatch';
+    const parts = body.e.split(',');
+    if (parts.length !== index.names.length) return 'mismatch';
+    const digest = new Map<string, DigestEntry>();
+    parts.forEach((p, i) => {
+      const [v, tag, extra] = p.split('.');
+      const version = Number.parseInt(v ?? '', 36);
+      if (extra !== undefined || !Number.isSafeInteger(version) || version < 0) bad('bad compact digest entry');
+      if (version === 0) return;
+      if (!TAG_RE.test(tag ?? '')) bad('bad compact digest tag');
+      digest.set(index.names[i] as string, { tag: tag as string, version });
+    });
+    return digest;
+  }
+  return parseEntries(body.f, 'digest');
+}
+
+function parseEntries(value: unknown, what: string): Map<string, DigestEntry> {
+  if (!Array.isArray(value) || value.length > MAX_ENTRIES) bad(`${what} is not a list`);
+  const digest = new Map<string, DigestEntry>();
+  for (const item of value) {
+    if (!Array.isArray(item) || item.length !== 3) bad(`${what} entry is not [name, tag, version]`);
+    const [name, tag, version] = item as unknown[];
+    const okTag = tag === '' || (typeof tag === 'string' && TAG_RE.test(tag));
+    if (!isNodeName(name) || !okTag || !Number.isSafeInteger(version) || (version as number) < 0) {
+      bad(`${what} entry is malformed`);
+    }
+    digest.set(name, { tag: tag as string, version: version as number });
+  }
+  return digest;
+}
+
+export interface RecordsBody extends Delta {
+  readonly want: Digest;
+  /** Nonce of the digest frame this answers (for RTT). */
+  readonly re: string | undefined;
+}
+
+export function encodeRecordsBody(delta: Delta, want?: Digest, re?: string): object {
+  const body: Record<string, unknown> = {
+    r: delta.records,
+    b: delta.bumps.map((b) => [b.name, b.tag, b.version, b.contentVersion]),
+  };
+  if (want && want.size > 0) body.w = [...want].map(([name, e]) => [name, e.tag, e.version]);
+  if (re !== undefined) body.re = re;
+  return body;
+}
+
+function parseBump(item: unknown): Bump {
+  if (!Array.isArray(item) || item.length !== 4) bad('bump is not [name, tag, version, contentVersion]');
+  const [name, tag, version, contentVersion] = item as unknown[];
+  const ok =
+    isNodeName(name) &&
+    typeof tag === 'string' &&
+    TAG_RE.test(tag) &&
+    Number.isSafeInteger(version) &&
+    Number.isSafeInteger(contentVersion) &&
+    (contentVersion as number) >= 0 &&
+    (contentVersion as number) <= (version as number);
+  if (!ok) bad('bump is malformed');
+  return { name, tag, version: version as number, contentVersion: contentVersion as number };
+}
+
+/** Validates a records body, every record field included. */
+export function parseRecordsBody(body: Readonly<Record<string, unknown>>): RecordsBody {
+  const { r, b, w, re } = body;
+  if (!Array.isArray(r) || r.length > MAX_ENTRIES) bad('records is not a list');
+  if (!Array.isArray(b) || b.length > MAX_ENTRIES) bad('bumps is not a list');
+  if (re !== undefined && (typeof re !== 'string' || re.length > 32)) bad('re is malformed');
+  let records: NodeRecord[];
+  try {
+    records = r.map(parseRecord);
+  } catch (err: unknown) {
+    if (err instanceof RecordError) throw new FrameRejected('malformed', err.message);
+    throw err;
+  }
+  return {
+    records,
+    bumps: b.map(parseBump),
+    want: w === undefined ? new Map() : parseEntries(w, 'want'),
+    re: re as string | undefined,
+  };
+}
+
+/** A pong echoes the ping's nonce. */
+export function parsePongBody(body: Readonly<Record<string, unknown>>): string {
+  if (typeof body.re !== 'string' || body.re.length > 32) bad('pong without re');
+  return body.re;
+}
