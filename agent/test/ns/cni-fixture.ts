@@ -1,0 +1,203 @@
+/**
+ * A node for CNI namespace tests: its own netns with bridge weft0
+ * (10.244.1.1/24), temp CNI bin/conf/state dirs with the real shim and
+ * conflist installed, the agent's CNI server (in this process or a child
+ * process), and pods as netns. Everything is named `wtcni-<tag>-…` and removed
+ * by cleanup(), also after failures.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../../common/log.js';
+import { installCniFiles } from '../../src/cni/install.js';
+import { type CniServer, startCniServer } from '../../src/cni/server.js';
+import type { LocalNetwork } from '../../src/local-network.js';
+import { CniRuntime } from './cni-runtime.js';
+
+export const execFileP = promisify(execFile);
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const REFERENCE_PLUGINS = '/usr/lib/cni';
+
+export function localNetworkFor(nodeName: string): LocalNetwork {
+  return {
+    nodeName,
+    podCIDRs: ['10.244.1.0/24'],
+    clusterCIDRs: ['10.244.0.0/16'],
+    bridge: 'weft0',
+    mtu: 1450,
+  };
+}
+
+/** Builds the shim with the project's build script into `dir`; returns its path. */
+export async function buildShim(dir: string): Promise<string> {
+  const { stdout } = await execFileP('bash', [
+    join(REPO_ROOT, 'agent/cni-shim/build.sh'),
+    join(dir, 'weft-cni-shim'),
+  ]);
+  return stdout.trim().split('\n').at(-1) as string;
+}
+
+export async function ip(args: string[]): Promise<string> {
+  return (await execFileP('ip', args)).stdout;
+}
+
+export class CniTestNode {
+  readonly netns: string;
+  readonly nsPath: string;
+  readonly binDir: string;
+  readonly confDir: string;
+  readonly stateDir: string;
+  readonly socketPath: string;
+  runtime!: CniRuntime;
+  server: CniServer | undefined;
+  child: ChildProcess | undefined;
+  registry = new Registry();
+  ready = true;
+  private readonly pods = new Set<string>();
+
+  private constructor(
+    readonly tag: string,
+    readonly dir: string,
+    readonly shim: string,
+  ) {
+    this.netns = `wtcni-${tag}-node`;
+    this.nsPath = `/var/run/netns/${this.netns}`;
+    this.binDir = join(dir, 'bin');
+    this.confDir = join(dir, 'net.d');
+    this.stateDir = join(dir, 'state');
+    this.socketPath = join(dir, 'run', 'cni.sock');
+  }
+
+  /** Creates the node netns, bridge, dirs, installs shim + conflist, starts the server in-process. */
+  static async create(tag: string, opts: { startServer?: boolean } = {}): Promise<CniTestNode> {
+    const dir = await mkdtemp(join(tmpdir(), `wtcni-${tag}-`));
+    const node = new CniTestNode(tag, dir, await buildShim(dir));
+    try {
+      await node.removeNamespaces();
+      await ip(['netns', 'add', node.netns]);
+      const batch =
+        'link set lo up\nlink add weft0 address 02:77:65:66:74:00 type bridge\naddr add 10.244.1.1/24 dev weft0\nlink set weft0 up\n';
+      await new Promise<void>((resolve, reject) => {
+        const c = spawn('ip', ['-n', node.netns, '-batch', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
+        c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`bridge setup failed: ${code}`))));
+        c.stdin.end(batch);
+      });
+      await installCniFiles({
+        binDir: node.binDir,
+        confDir: node.confDir,
+        shimSource: node.shim,
+        socketPath: node.socketPath,
+        pluginDirs: [REFERENCE_PLUGINS],
+      });
+      node.runtime = await CniRuntime.load(
+        join(node.confDir, '10-weft.conflist'),
+        [node.binDir, REFERENCE_PLUGINS],
+        node.nsPath,
+      );
+      if (opts.startServer !== false) await node.startServer();
+      return node;
+    } catch (err) {
+      await node.cleanup();
+      throw err;
+    }
+  }
+
+  async startServer(): Promise<void> {
+    this.registry = new Registry();
+    this.server = await startCniServer({
+      socketPath: this.socketPath,
+      stateDir: this.stateDir,
+      localNetwork: () => (this.ready ? localNetworkFor(this.netns) : undefined),
+      log: silentLogger(),
+      registry: this.registry,
+      hostNetns: this.netns,
+    });
+  }
+
+  async stopServer(): Promise<void> {
+    await this.server?.close();
+    this.server = undefined;
+  }
+
+  /** Starts the server in a child process (dist/agent/test/ns/cni-agent-child.js); resolves when listening. */
+  async startChildAgent(): Promise<ChildProcess> {
+    const script = fileURLToPath(new URL('./cni-agent-child.js', import.meta.url));
+    const child = spawn(process.execPath, [script, this.socketPath, this.stateDir, this.netns], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    this.child = child;
+    await new Promise<void>((resolve, reject) => {
+      child.stdout?.once('data', () => resolve());
+      child.once('exit', (code) => reject(new Error(`child agent exited with ${code}`)));
+    });
+    return child;
+  }
+
+  async killChildAgent(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    this.child = undefined;
+  }
+
+  /** Creates the pod netns `wtcni-<tag>-p<i>`; returns its path. */
+  async createPod(i: number | string): Promise<string> {
+    const name = this.podName(i);
+    await ip(['netns', 'add', name]);
+    this.pods.add(name);
+    return `/var/run/netns/${name}`;
+  }
+
+  podName(i: number | string): string {
+    return `wtcni-${this.tag}-p${i}`;
+  }
+
+  async deletePod(i: number | string): Promise<void> {
+    const name = this.podName(i);
+    await ip(['netns', 'del', name]).catch(() => {});
+    this.pods.delete(name);
+  }
+
+  /** Pings `target` from the node netns (or from the pod netns `fromPod`). */
+  async ping(target: string, fromPod?: number | string): Promise<boolean> {
+    const ns = fromPod === undefined ? this.netns : this.podName(fromPod);
+    try {
+      await execFileP('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', '-q', target]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Host-side veth names in the node netns. */
+  async hostVeths(): Promise<string[]> {
+    const links = JSON.parse(await ip(['-n', this.netns, '-j', 'link', 'show', 'type', 'veth'])) as Array<{
+      ifname: string;
+    }>;
+    return links.map((l) => l.ifname);
+  }
+
+  private async removeNamespaces(): Promise<void> {
+    const { stdout } = await execFileP('ip', ['netns', 'list']);
+    const prefix = `wtcni-${this.tag}-`;
+    const mine = stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n.startsWith(prefix));
+    for (const n of mine) await ip(['netns', 'del', n]).catch(() => {});
+  }
+
+  async cleanup(): Promise<void> {
+    await this.killChildAgent().catch(() => {});
+    await this.stopServer().catch(() => {});
+    await this.removeNamespaces().catch(() => {});
+    this.pods.clear();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
