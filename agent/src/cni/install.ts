@@ -26,6 +26,8 @@ export interface InstallCniOptions {
    * `portmap` found in binDir support (1.1.0 when portmap answers nothing usable).
    */
   readonly cniVersion?: string;
+  /** Where to look for `portmap` when probing its versions; default [binDir]. */
+  readonly pluginDirs?: readonly string[];
 }
 
 export interface InstallResult {
@@ -81,7 +83,14 @@ async function writeIfChanged(path: string, data: Buffer, mode: number): Promise
 export async function installCniFiles(opts: InstallCniOptions): Promise<InstallResult> {
   const networkName = opts.networkName ?? 'weft';
   let cniVersion = opts.cniVersion;
-  if (cniVersion === undefined) cniVersion = chooseCniVersion(await probePluginVersions(join(opts.binDir, 'portmap')));
+  if (cniVersion === undefined) {
+    let versions: string[] = [];
+    for (const dir of opts.pluginDirs ?? [opts.binDir]) {
+      versions = await probePluginVersions(join(dir, 'portmap'));
+      if (versions.length > 0) break;
+    }
+    cniVersion = chooseCniVersion(versions);
+  }
   if (!isSupportedVersion(cniVersion)) throw new Error(`cniVersion ${cniVersion} is not supported by Weft`);
   await mkdir(opts.binDir, { recursive: true });
   await mkdir(opts.confDir, { recursive: true });
