@@ -30,6 +30,7 @@ interface Buckets {
   linkSet: PlanOp[];
   addrDel: PlanOp[];
   addrAdd: PlanOp[];
+  routeDel: PlanOp[];
   entryDel: PlanOp[];
   entrySet: PlanOp[];
   fdbDel: PlanOp[];
@@ -107,9 +108,9 @@ function planRoutes(b: Buckets, want: readonly RouteState[], have: readonly Rout
     const keep = group.find((r) => sameRoute(r, d)) ?? group.find((r) => r.metric === d.metric);
     if (!keep) b.entrySet.push({ op: 'route-add', route: d });
     else if (!sameRoute(keep, d)) b.entrySet.push({ op: 'route-replace', route: d });
-    for (const r of group) if (r !== keep) b.entryDel.push({ op: 'route-del', route: r });
+    for (const r of group) if (r !== keep) b.routeDel.push({ op: 'route-del', route: r });
   }
-  for (const stale of byDst.values()) for (const r of stale) b.entryDel.push({ op: 'route-del', route: r });
+  for (const stale of byDst.values()) for (const r of stale) b.routeDel.push({ op: 'route-del', route: r });
 }
 
 function planNeighbours(b: Buckets, want: readonly NeighState[], have: readonly NeighState[]): void {
@@ -151,6 +152,7 @@ export function planDatapath(desired: DesiredDatapath, observed: DatapathState):
     linkSet: [],
     addrDel: [],
     addrAdd: [],
+    routeDel: [],
     entryDel: [],
     entrySet: [],
     fdbDel: [],
@@ -161,8 +163,9 @@ export function planDatapath(desired: DesiredDatapath, observed: DatapathState):
   const vxlanGone = planVxlan(b, desired.vxlan, observed.vxlan);
   const vxlanName = observed.vxlan?.name;
   const liveRoutes = vxlanGone ? observed.routes.filter((r) => r.dev !== vxlanName) : observed.routes;
-  planRoutes(b, desired.routes, liveRoutes);
+  // Neighbours before routes: a new VXLAN route finds its gateway's MAC at once.
   planNeighbours(b, desired.neighbours, vxlanGone ? [] : observed.neighbours);
+  planRoutes(b, desired.routes, liveRoutes);
   planFdb(b, desired.fdb, vxlanGone ? [] : observed.fdb);
   for (const [key, value] of desired.sysctls) {
     if (observed.sysctls.get(key) !== value) b.tail.push({ op: 'sysctl', key, value });
@@ -176,6 +179,7 @@ export function planDatapath(desired: DesiredDatapath, observed: DatapathState):
     ...b.linkSet,
     ...b.addrDel,
     ...b.addrAdd,
+    ...b.routeDel,
     ...b.entryDel,
     ...b.entrySet,
     ...b.fdbDel,

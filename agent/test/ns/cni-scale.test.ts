@@ -37,11 +37,16 @@ describe('CNI under load and crashes (node netns)', { timeout: 300_000 }, () => 
 
   it('100 concurrent ADDs get 100 distinct addresses, all reachable from the node', async () => {
     const ids = Array.from({ length: 100 }, (_, i) => i);
-    const attachments = await pool(ids, 16, async (i) => ({ containerId: `burst-${i}`, netns: await node.createPod(i) }));
+    const attachments = await pool(ids, 16, async (i) => ({
+      containerId: `burst-${i}`,
+      netns: await node.createPod(i),
+    }));
     const results = await Promise.all(attachments.map((a) => node.runtime.add(a)));
     const addresses = results.map(addressOf);
     assert.equal(new Set(addresses).size, 100, 'distinct addresses');
-    const unreachable = (await pool(addresses, 16, async (ip) => ((await node.ping(ip)) ? undefined : ip))).filter(Boolean);
+    const unreachable = (
+      await pool(addresses, 16, async (ip) => ((await node.ping(ip)) ? undefined : ip))
+    ).filter(Boolean);
     assert.deepEqual(unreachable, []);
     await pool(ids, 16, async (i) => {
       await node.runtime.del(attachments[i] as (typeof attachments)[number], results[i]);
@@ -56,7 +61,10 @@ describe('CNI under load and crashes (node netns)', { timeout: 300_000 }, () => 
     await node.stopServer();
     await node.startChildAgent();
     const ids = Array.from({ length: 40 }, (_, i) => i);
-    const attachments = await pool(ids, 16, async (i) => ({ containerId: `crash-${i}`, netns: await node.createPod(`c${i}`) }));
+    const attachments = await pool(ids, 16, async (i) => ({
+      containerId: `crash-${i}`,
+      netns: await node.createPod(`c${i}`),
+    }));
     let succeeded = 0;
     let onFifth = () => {};
     const fifth = new Promise<void>((resolve) => {
@@ -75,12 +83,17 @@ describe('CNI under load and crashes (node netns)', { timeout: 300_000 }, () => 
     await node.killChildAgent();
     const first = await Promise.all(outcomes);
     const failed = first.filter((o) => !o.ok);
-    assert.ok(failed.length > 0 && failed.length < 40, `the kill should interrupt the burst (failed ${failed.length})`);
+    assert.ok(
+      failed.length > 0 && failed.length < 40,
+      `the kill should interrupt the burst (failed ${failed.length})`,
+    );
 
     await node.startChildAgent();
     // As a runtime does: failed ADDs are torn down with DEL, then retried.
     for (const o of failed) await node.runtime.del(o.a);
-    const retried = await Promise.all(failed.map(async (o) => ({ a: o.a, r: await node.runtime.add(o.a), ok: true })));
+    const retried = await Promise.all(
+      failed.map(async (o) => ({ a: o.a, r: await node.runtime.add(o.a), ok: true })),
+    );
     const all = [...first.filter((o) => o.ok), ...retried];
     const addresses = all.map((o) => addressOf(o.r));
     assert.equal(new Set(addresses).size, 40, `no duplicate among ${addresses.length}`);

@@ -66,13 +66,19 @@ describe('CNI through the real shim and conflist (node netns)', { timeout: 120_0
     assert.equal(hostLink[0]?.master, 'weft0');
     assert.equal(hostLink[0]?.linkinfo.info_slave_data.hairpin, true);
     const nat = await execFileP('ip', ['netns', 'exec', node.netns, 'iptables-save', '-t', 'nat']);
-    assert.match(nat.stdout, new RegExp(`--dport 8080 -j DNAT --to-destination ${result.ips[0]?.address.split('/')[0]}:80`));
+    assert.match(
+      nat.stdout,
+      new RegExp(`--dport 8080 -j DNAT --to-destination ${result.ips[0]?.address.split('/')[0]}:80`),
+    );
 
     // Debian's portmap 1.1.1 fails CHECK with mappings on IPv4-only pods (it looks
     // for an ip6tables chain it never made), so CHECK runs weft's part here.
     await node.runtime.invoke('CHECK', weftConf(), a, result);
     await node.runtime.del(a, result);
-    assert.doesNotMatch((await execFileP('ip', ['netns', 'exec', node.netns, 'iptables-save', '-t', 'nat'])).stdout, /--dport 8080/);
+    assert.doesNotMatch(
+      (await execFileP('ip', ['netns', 'exec', node.netns, 'iptables-save', '-t', 'nat'])).stdout,
+      /--dport 8080/,
+    );
     assert.ok(!(await node.hostVeths()).includes(hostIf?.name ?? ''), 'host veth removed');
     await node.runtime.del(a, result);
     await node.deletePod('a');

@@ -1,0 +1,182 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { computeMtu, desiredDatapath, selectPeerRoute } from './desired.js';
+import type { UnderlayFacts } from './state.js';
+import type { Backend, DatapathConfig, PeerNode, SelfNode } from './types.js';
+import { vtepMac } from './vtep.js';
+
+const underlay: UnderlayFacts = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
+const self: SelfNode = { name: 'n1', underlayIP: '192.168.71.1', podCIDRs: ['10.244.1.0/24'] };
+const near: PeerNode = { name: 'n2', underlayIP: '192.168.71.2', podCIDRs: ['10.244.2.0/24'] };
+const far: PeerNode = { name: 'n3', underlayIP: '192.168.72.3', podCIDRs: ['10.244.3.0/24'] };
+
+function config(backend: Backend, more: Partial<DatapathConfig> = {}): DatapathConfig {
+  return {
+    backend,
+    clusterCIDRs: ['10.244.0.0/16'],
+    vxlanVNI: 7,
+    vxlanPort: 4789,
+    mtu: undefined,
+    masquerade: true,
+    nonMasqueradeCIDRs: [],
+    bridgeName: 'weft0',
+    vxlanName: 'weft.vxlan',
+    ...more,
+  };
+}
+
+describe('desiredDatapath', () => {
+  it('chooses the route kind per backend and subnet', () => {
+    const table: [Backend, string, 'direct' | 'vxlan'][] = [
+      ['auto', '192.168.71.9', 'direct'],
+      ['auto', '192.168.72.9', 'vxlan'],
+      ['vxlan', '192.168.71.9', 'vxlan'],
+      ['hostgw', '192.168.71.9', 'direct'],
+    ];
+    for (const [backend, ip, want] of table) {
+      assert.equal(selectPeerRoute(backend, ip, underlay.subnets), want, `${backend} ${ip}`);
+    }
+  });
+
+  it('computes the MTU: override wins; hostgw full; vxlan and auto minus 50 even with only direct peers', () => {
+    const table: [Backend, number | undefined, number][] = [
+      ['hostgw', undefined, 1500],
+      ['vxlan', undefined, 1450],
+      ['auto', undefined, 1450],
+      ['auto', 1400, 1400],
+      ['hostgw', 9000, 9000],
+    ];
+    for (const [backend, override, want] of table) assert.equal(computeMtu(backend, 1500, override), want);
+    assert.equal(desiredDatapath(self, [near], config('auto'), underlay).mtu, 1450);
+    assert.equal(desiredDatapath(self, [near], config('auto'), underlay).bridge?.mtu, 1450);
+  });
+
+  it('hostgw: route via the peer underlay IP on the underlay device, no VXLAN device', () => {
+    const d = desiredDatapath(self, [near], config('hostgw'), underlay);
+    assert.deepEqual(d.routes, [
+      { dst: '10.244.2.0/24', gateway: '192.168.71.2', dev: 'eth0', onlink: false, metric: 0 },
+    ]);
+    assert.equal(d.vxlan, undefined);
+    assert.deepEqual(d.neighbours, []);
+    assert.deepEqual(d.bridge?.addresses, ['10.244.1.1/24']);
+    assert.equal(d.sysctls.get('net.ipv4.ip_forward'), '1');
+  });
+
+  it('hostgw leaves out a peer that is not on a connected subnet, with the reason', () => {
+    const d = desiredDatapath(self, [near, far], config('hostgw'), underlay);
+    assert.deepEqual(
+      d.routes.map((r) => r.dst),
+      ['10.244.2.0/24'],
+    );
+    assert.equal(d.skipped[0]?.peer, 'n3');
+    assert.match(d.skipped[0]?.reason ?? '', /directly connected/);
+  });
+
+  it('vxlan: onlink route via the .0 gateway, permanent neighbour, FDB entry, device from config', () => {
+    const d = desiredDatapath(self, [far], config('vxlan'), underlay);
+    assert.deepEqual(d.routes, [
+      { dst: '10.244.3.0/24', gateway: '10.244.3.0', dev: 'weft.vxlan', onlink: true, metric: 0 },
+    ]);
+    assert.deepEqual(d.neighbours, [{ dev: 'weft.vxlan', ip: '10.244.3.0', mac: '02:57:c0:a8:48:03' }]);
+    assert.deepEqual(d.fdb, [{ dev: 'weft.vxlan', mac: '02:57:c0:a8:48:03', dst: '192.168.72.3' }]);
+    assert.deepEqual(
+      { ...d.vxlan },
+      {
+        name: 'weft.vxlan',
+        kind: 'vxlan',
+        vni: 7,
+        port: 4789,
+        local: '192.168.71.1',
+        dev: 'eth0',
+        mac: '02:57:c0:a8:47:01',
+        learning: false,
+        mtu: 1450,
+        up: true,
+        addresses: ['10.244.1.0/32'],
+      },
+    );
+  });
+
+  it('auto: direct for the same subnet, VXLAN for the other', () => {
+    const d = desiredDatapath(self, [far, near], config('auto'), underlay);
+    assert.deepEqual(
+      [...d.peerRoutes],
+      [
+        ['n2', 'direct'],
+        ['n3', 'vxlan'],
+      ],
+    );
+    assert.deepEqual(
+      d.routes.map((r) => [r.dst, r.dev]),
+      [
+        ['10.244.2.0/24', 'eth0'],
+        ['10.244.3.0/24', 'weft.vxlan'],
+      ],
+    );
+    assert.equal(d.fdb.length, 1);
+  });
+
+  it('derives a stable, locally administered unicast VTEP MAC from the underlay IP', () => {
+    assert.equal(vtepMac('10.0.0.1'), '02:57:0a:00:00:01');
+    assert.equal(vtepMac('192.168.72.3'), vtepMac('192.168.72.3'));
+    const first = Number.parseInt(vtepMac('255.255.255.255').slice(0, 2), 16);
+    assert.equal(first & 0x02, 0x02, 'locally administered');
+    assert.equal(first & 0x01, 0, 'unicast');
+  });
+
+  it('masquerade on: nomasq set holds cluster and extra CIDRs; off: no postrouting chain', () => {
+    const on = desiredDatapath(
+      self,
+      [],
+      config('auto', { nonMasqueradeCIDRs: ['192.168.0.0/16'] }),
+      underlay,
+    );
+    assert.deepEqual(
+      on.nft?.sets.map((s) => [s.name, s.elements]),
+      [
+        ['cluster4', ['10.244.0.0/16']],
+        ['nomasq4', ['10.244.0.0/16', '192.168.0.0/16']],
+      ],
+    );
+    assert.match(on.nftScript, /masquerade fully-random/);
+    const off = desiredDatapath(self, [], config('auto', { masquerade: false }), underlay);
+    assert.deepEqual(
+      off.nft?.chains.map((c) => c.name),
+      ['forward'],
+    );
+    assert.doesNotMatch(off.nftScript, /masquerade/);
+  });
+
+  it('skips bad or overlapping peers and ignores itself and IPv6 CIDRs', () => {
+    const peers: PeerNode[] = [
+      self,
+      { name: 'bad-ip', underlayIP: 'x', podCIDRs: ['10.244.4.0/24'] },
+      { name: 'dup', underlayIP: '192.168.71.5', podCIDRs: ['10.244.1.0/24'] },
+      { name: 'none', underlayIP: '192.168.71.6', podCIDRs: [] },
+      { name: 'v6', underlayIP: '192.168.71.7', podCIDRs: ['10.244.7.0/24', 'fd00::/64'] },
+    ];
+    const d = desiredDatapath(self, peers, config('auto'), underlay);
+    assert.deepEqual(
+      d.skipped.map((s) => s.peer),
+      ['bad-ip', 'dup', 'none'],
+    );
+    assert.deepEqual(
+      d.routes.map((r) => r.dst),
+      ['10.244.7.0/24'],
+    );
+  });
+
+  it('refuses an own node without podCIDR or with a bad underlay IP, naming the field', () => {
+    assert.throws(() => desiredDatapath({ ...self, podCIDRs: [] }, [], config('auto'), underlay), {
+      code: 'ENOPODCIDR',
+    });
+    assert.throws(
+      () => desiredDatapath({ ...self, underlayIP: '1.2.3' }, [], config('auto'), underlay),
+      /self\.underlayIP/,
+    );
+    assert.throws(
+      () => desiredDatapath({ ...self, podCIDRs: ['10.244.1.5/24'] }, [], config('auto'), underlay),
+      /self\.podCIDRs/,
+    );
+  });
+});

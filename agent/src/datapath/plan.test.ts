@@ -1,0 +1,162 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { desiredDatapath } from './desired.js';
+import { type PlanOp, planDatapath } from './plan.js';
+import type { DatapathState, DesiredDatapath, RouteState } from './state.js';
+import type { DatapathConfig, PeerNode } from './types.js';
+
+const config: DatapathConfig = {
+  backend: 'auto',
+  clusterCIDRs: ['10.244.0.0/16'],
+  vxlanVNI: 1,
+  vxlanPort: 8472,
+  mtu: undefined,
+  masquerade: true,
+  nonMasqueradeCIDRs: [],
+  bridgeName: 'weft0',
+  vxlanName: 'weft.vxlan',
+};
+const self = { name: 'n1', underlayIP: '192.168.71.1', podCIDRs: ['10.244.1.0/24'] };
+const n2: PeerNode = { name: 'n2', underlayIP: '192.168.71.2', podCIDRs: ['10.244.2.0/24'] };
+const n3: PeerNode = { name: 'n3', underlayIP: '192.168.72.3', podCIDRs: ['10.244.3.0/24'] };
+const underlay = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
+
+const desired = (peers: PeerNode[], cfg = config): DesiredDatapath =>
+  desiredDatapath(self, peers, cfg, underlay);
+
+/** The kernel exactly as desired, as observe would read it. */
+function kernelOf(d: DesiredDatapath, change: Partial<DatapathState> = {}): DatapathState {
+  const { bridge, vxlan, routes, neighbours, fdb, sysctls, nft } = d;
+  return { bridge, vxlan, routes, neighbours, fdb, sysctls, nft, ...change };
+}
+
+const ops = (plan: PlanOp[]) => plan.map((o) => o.op);
+const empty: DatapathState = {
+  bridge: undefined,
+  vxlan: undefined,
+  routes: [],
+  neighbours: [],
+  fdb: [],
+  sysctls: new Map(),
+  nft: undefined,
+};
+
+describe('planDatapath', () => {
+  it('is empty when the kernel matches', () => {
+    const d = desired([n2, n3]);
+    assert.deepEqual(planDatapath(d, kernelOf(d)), []);
+  });
+
+  it('creates everything on an empty kernel, devices before addresses before entries', () => {
+    const plan = planDatapath(desired([n2, n3]), empty);
+    assert.deepEqual(ops(plan), [
+      'bridge-add',
+      'vxlan-add',
+      'link-up',
+      'link-up',
+      'addr-add',
+      'addr-add',
+      'neigh-replace',
+      'route-add',
+      'route-add',
+      'fdb-replace',
+      'sysctl',
+      'nft-replace',
+    ]);
+  });
+
+  it('deletes a stale route carrying our protocol and keeps the rest', () => {
+    const d = desired([n2]);
+    const stray: RouteState = {
+      dst: '10.244.99.0/24',
+      gateway: '192.168.71.9',
+      dev: 'eth0',
+      onlink: false,
+      metric: 0,
+    };
+    const plan = planDatapath(d, kernelOf(d, { routes: [...d.routes, stray] }));
+    assert.deepEqual(plan, [{ op: 'route-del', route: stray }]);
+  });
+
+  it('replaces a route with a wrong gateway in place', () => {
+    const d = desired([n2]);
+    const wrong = d.routes.map((r) => ({ ...r, gateway: '192.168.71.254' }));
+    const plan = planDatapath(d, kernelOf(d, { routes: wrong }));
+    assert.deepEqual(plan, [{ op: 'route-replace', route: d.routes[0] }]);
+  });
+
+  it('re-adds a missing route and drops a duplicate at another metric', () => {
+    const d = desired([n2]);
+    const [r] = d.routes;
+    assert.ok(r);
+    const dup = { ...r, metric: 5 };
+    assert.deepEqual(ops(planDatapath(d, kernelOf(d, { routes: [] }))), ['route-add']);
+    assert.deepEqual(planDatapath(d, kernelOf(d, { routes: [r, dup] })), [{ op: 'route-del', route: dup }]);
+  });
+
+  it("deletes a removed peer's route, neighbour and FDB entry", () => {
+    const before = desired([n2, n3]);
+    const plan = planDatapath(desired([n2]), kernelOf(before));
+    assert.deepEqual(ops(plan), ['route-del', 'neigh-del', 'fdb-del']);
+    assert.ok(
+      plan.every(
+        (o) => JSON.stringify(o).includes('10.244.3.0') || JSON.stringify(o).includes('c0:a8:48:03'),
+      ),
+    );
+  });
+
+  it('fixes a neighbour or FDB entry that points elsewhere', () => {
+    const d = desired([n3]);
+    const neighbours = d.neighbours.map((n) => ({ ...n, mac: '02:00:00:00:00:01' }));
+    const fdb = d.fdb.map((f) => ({ ...f, dst: '192.168.72.99' }));
+    assert.deepEqual(ops(planDatapath(d, kernelOf(d, { neighbours, fdb }))), [
+      'neigh-replace',
+      'fdb-replace',
+    ]);
+  });
+
+  it('recreates a VXLAN device whose VNI changed and re-adds its entries instead of replacing them', () => {
+    const old = desired([n3]);
+    const next = desired([n3], { ...config, vxlanVNI: 2 });
+    assert.deepEqual(ops(planDatapath(next, kernelOf(old))), [
+      'link-del',
+      'vxlan-add',
+      'link-up',
+      'addr-add',
+      'neigh-replace',
+      'route-add',
+      'fdb-replace',
+    ]);
+  });
+
+  it('fixes MTU, admin state and stale bridge addresses without recreating the bridge', () => {
+    const d = desired([]);
+    const { bridge } = d;
+    assert.ok(bridge);
+    const drifted = { ...bridge, mtu: 1500, up: false, addresses: ['10.244.9.1/24'] };
+    assert.deepEqual(planDatapath(d, kernelOf(d, { bridge: drifted })), [
+      { op: 'link-mtu', name: 'weft0', mtu: 1450 },
+      { op: 'link-up', name: 'weft0' },
+      { op: 'addr-del', dev: 'weft0', cidr: '10.244.9.1/24' },
+      { op: 'addr-add', dev: 'weft0', cidr: '10.244.1.1/24' },
+    ]);
+  });
+
+  it('rewrites the nft table when it differs or is missing, and sets a wrong sysctl', () => {
+    const d = desired([]);
+    const other = desired([], { ...config, nonMasqueradeCIDRs: ['192.168.0.0/16'] });
+    assert.deepEqual(ops(planDatapath(d, kernelOf(d, { nft: other.nft }))), ['nft-replace']);
+    assert.deepEqual(ops(planDatapath(d, kernelOf(d, { nft: undefined }))), ['nft-replace']);
+    const sysctls = new Map([['net.ipv4.ip_forward', '0']]);
+    assert.deepEqual(planDatapath(d, kernelOf(d, { sysctls })), [
+      { op: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' },
+    ]);
+  });
+
+  it('deletes the VXLAN device when the backend becomes hostgw, without deleting its entries one by one', () => {
+    const old = desired([n2, n3]);
+    const next = desired([n2], { ...config, backend: 'hostgw' });
+    const plan = planDatapath(next, kernelOf(old));
+    assert.deepEqual(ops(plan), ['link-del', 'link-mtu']);
+  });
+});
