@@ -79,7 +79,9 @@ export async function cmdAdd(ctx: CniContext, conf: WeftNetConf, a: PodAttachmen
     try {
       await ctx.plumbing.applyWiring(wiring);
     } catch (err) {
-      await ipam.release(a).catch((e: unknown) => ctx.log.error({ op: 'add', err: e }, 'cannot release address'));
+      await ipam
+        .release(a)
+        .catch((e: unknown) => ctx.log.error({ op: 'add', err: e }, 'cannot release address'));
       throw new CniError(
         CniCode.plumbingFailed,
         'cannot set up the pod interface',

@@ -25,7 +25,9 @@ export function computeCheckProblems(
   else if (!pod.up) problems.push(`interface ${a.ifname} is down`);
   for (const ip of expected) {
     if (pod.exists && !pod.addresses.includes(ip.address))
-      problems.push(`address ${ip.address} missing on ${a.ifname} (has ${pod.addresses.join(', ') || 'none'})`);
+      problems.push(
+        `address ${ip.address} missing on ${a.ifname} (has ${pod.addresses.join(', ') || 'none'})`,
+      );
     const plain = ip.address.split('/')[0] ?? '';
     if (allocation && !allocation.ips.includes(plain))
       problems.push(`address ${plain} is not the one IPAM holds (${allocation.ips.join(', ')})`);
@@ -45,14 +47,16 @@ export async function cmdCheck(ctx: CniContext, conf: WeftNetConf, a: PodAttachm
   const { net } = requireLocalNetwork(ctx);
   const ipam = await ctx.ipams.get(conf.name);
   const prev = conf.prevResult;
-  if (!prev) throw new CniError(CniCode.invalidConfig, 'invalid network config', 'prevResult: required for CHECK');
+  if (!prev)
+    throw new CniError(CniCode.invalidConfig, 'invalid network config', 'prevResult: required for CHECK');
   await ctx.locks.run(a, async () => {
     const [pod, host] = await Promise.all([
       ctx.plumbing.observePodInterface(a.netns, a.ifname),
       ctx.plumbing.observeHostVeth(hostVethName(a)),
     ]);
     const problems = computeCheckProblems(a, prev, ipam.lookup(a), pod, host, net.bridge);
-    if (problems.length > 0) throw new CniError(CniCode.checkFailed, 'pod network check failed', problems.join('; '));
+    if (problems.length > 0)
+      throw new CniError(CniCode.checkFailed, 'pod network check failed', problems.join('; '));
   });
   return undefined;
 }

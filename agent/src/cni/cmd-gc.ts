@@ -12,10 +12,17 @@ import type { WeftNetConf } from './netconf.js';
 export async function cmdGc(ctx: CniContext, conf: WeftNetConf): Promise<undefined> {
   const valid = conf.validAttachments;
   if (!valid)
-    throw new CniError(CniCode.invalidConfig, 'invalid network config', 'cni.dev/valid-attachments: required for GC');
+    throw new CniError(
+      CniCode.invalidConfig,
+      'invalid network config',
+      'cni.dev/valid-attachments: required for GC',
+    );
   const ipam = await ctx.ipams.get(conf.name);
   const busy = ctx.locks.busy();
-  const released = await ipam.releaseExcept(new Set(valid.map(attachmentKey)), new Set(busy.map(attachmentKey)));
+  const released = await ipam.releaseExcept(
+    new Set(valid.map(attachmentKey)),
+    new Set(busy.map(attachmentKey)),
+  );
   const keepVeths = new Set([...valid, ...busy].map(hostVethName));
   let deleted = 0;
   for (const name of await ctx.plumbing.listHostVeths()) {

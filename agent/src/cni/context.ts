@@ -16,14 +16,26 @@ export interface CniContext {
 }
 
 /** The node's pod network and its IPAM ranges, or a CniError with `code` when not ready. */
-export function requireLocalNetwork(ctx: CniContext, code: number = CniCode.tryAgainLater): {
+export function requireLocalNetwork(
+  ctx: CniContext,
+  code: number = CniCode.tryAgainLater,
+): {
   net: LocalNetwork;
   ranges: IpamRange[];
 } {
   const net = ctx.localNetwork();
-  if (!net) throw new CniError(code, 'pod network not ready', 'the node has no podCIDR yet or the datapath has not been set up');
+  if (!net)
+    throw new CniError(
+      code,
+      'pod network not ready',
+      'the node has no podCIDR yet or the datapath has not been set up',
+    );
   const { ranges } = computeRanges(net.podCIDRs);
   if (ranges.length === 0)
-    throw new CniError(code, 'pod network not ready', `no usable IPv4 podCIDR in ${JSON.stringify(net.podCIDRs)}`);
+    throw new CniError(
+      code,
+      'pod network not ready',
+      `no usable IPv4 podCIDR in ${JSON.stringify(net.podCIDRs)}`,
+    );
   return { net, ranges };
 }

@@ -39,12 +39,22 @@ function dispatchCniRequest(ctx: CniContext, req: CniRequest): Promise<object | 
 
 /** The one place where any failure becomes the spec's error object (999 only for the unexpected). */
 export function toCniErrorBody(err: unknown, cniVersion: string): CniErrorBody {
-  if (err instanceof CniError) return { cniVersion, code: err.cniCode, msg: err.message, details: err.details };
-  return { cniVersion, code: CniCode.lastResort, msg: 'internal error in the Weft agent', details: errorMessage(err) };
+  if (err instanceof CniError)
+    return { cniVersion, code: err.cniCode, msg: err.message, details: err.details };
+  return {
+    cniVersion,
+    code: CniCode.lastResort,
+    msg: 'internal error in the Weft agent',
+    details: errorMessage(err),
+  };
 }
 
 /** Parses, dispatches, converts errors, records metrics and logs; never throws. */
-export async function handleCniRequest(ctx: CniContext, metrics: CniMetrics, raw: RawCniRequest): Promise<CniReply> {
+export async function handleCniRequest(
+  ctx: CniContext,
+  metrics: CniMetrics,
+  raw: RawCniRequest,
+): Promise<CniReply> {
   const started = process.hrtime.bigint();
   const env = raw.env;
   const command = COMMAND_LABELS.has(env.CNI_COMMAND ?? '') ? (env.CNI_COMMAND as string) : 'unknown';

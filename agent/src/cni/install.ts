@@ -3,7 +3,12 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeFileAtomic } from './atomic-file.js';
-import { compareVersions, isSupportedVersion, LATEST_CNI_VERSION, SUPPORTED_CNI_VERSIONS } from './versions.js';
+import {
+  compareVersions,
+  isSupportedVersion,
+  LATEST_CNI_VERSION,
+  SUPPORTED_CNI_VERSIONS,
+} from './versions.js';
 
 const execFileP = promisify(execFile);
 
@@ -94,7 +99,11 @@ export async function installCniFiles(opts: InstallCniOptions): Promise<InstallR
   if (!isSupportedVersion(cniVersion)) throw new Error(`cniVersion ${cniVersion} is not supported by Weft`);
   await mkdir(opts.binDir, { recursive: true });
   await mkdir(opts.confDir, { recursive: true });
-  const shimWritten = await writeIfChanged(join(opts.binDir, SHIM_NAME), await readFile(opts.shimSource), 0o755);
+  const shimWritten = await writeIfChanged(
+    join(opts.binDir, SHIM_NAME),
+    await readFile(opts.shimSource),
+    0o755,
+  );
   const conflist = Buffer.from(computeConflist(networkName, cniVersion, opts.socketPath));
   const conflistWritten = await writeIfChanged(join(opts.confDir, CONFLIST_NAME), conflist, 0o644);
   return { shimWritten, conflistWritten, cniVersion };

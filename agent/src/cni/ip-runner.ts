@@ -42,7 +42,12 @@ export interface IpRunnerOptions {
   readonly timeoutMs?: number;
 }
 
-function run(file: string, args: readonly string[], stdin: string | undefined, timeoutMs: number): Promise<string> {
+function run(
+  file: string,
+  args: readonly string[],
+  stdin: string | undefined,
+  timeoutMs: number,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { stdio: ['pipe', 'pipe', 'pipe'], timeout: timeoutMs });
     const out: Buffer[] = [];

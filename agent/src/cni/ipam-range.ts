@@ -58,7 +58,11 @@ export function formatGateway(r: IpamRange): string {
  * Picks the next free address after `cursor` (round robin, wrapping), so that an
  * address just released is the last to be handed out again. Pure.
  */
-export function chooseAddress(r: IpamRange, used: ReadonlySet<number>, cursor: number | undefined): number | undefined {
+export function chooseAddress(
+  r: IpamRange,
+  used: ReadonlySet<number>,
+  cursor: number | undefined,
+): number | undefined {
   const capacity = rangeCapacity(r);
   if (capacity === 0) return undefined;
   const start = cursor !== undefined && rangeContains(r, cursor) ? cursor - r.first + 1 : 0;

@@ -57,7 +57,8 @@ export function parseIpamState(text: string): IpamState {
   }
   const f = raw as Partial<IpamFileV1> | null;
   if (f?.version !== 1) throw new IpamStateError('version: expected 1');
-  if (typeof f.cursors !== 'object' || f.cursors === null) throw new IpamStateError('cursors: expected an object');
+  if (typeof f.cursors !== 'object' || f.cursors === null)
+    throw new IpamStateError('cursors: expected an object');
   if (!Array.isArray(f.allocations)) throw new IpamStateError('allocations: expected an array');
   const state = emptyIpamState();
   for (const [cidr, ip] of Object.entries(f.cursors)) state.cursors.set(cidr, parseIpv4(String(ip)));

@@ -119,7 +119,8 @@ export class Ipam {
   /** Addresses in use and addresses available in total, over the current ranges. */
   usage(ranges: readonly IpamRange[]): { allocated: number; capacity: number } {
     let allocated = 0;
-    for (const ip of computeUsedAddresses(this.state)) if (ranges.some((r) => rangeContains(r, ip))) allocated++;
+    for (const ip of computeUsedAddresses(this.state))
+      if (ranges.some((r) => rangeContains(r, ip))) allocated++;
     return { allocated, capacity: ranges.reduce((n, r) => n + rangeCapacity(r), 0) };
   }
 

@@ -1,6 +1,11 @@
 import { CniCode, CniError } from './errors.js';
 import { type CniResult, parsePrevResult } from './result.js';
-import { type CniVersion, isSupportedVersion, LATEST_CNI_VERSION, SUPPORTED_CNI_VERSIONS } from './versions.js';
+import {
+  type CniVersion,
+  isSupportedVersion,
+  LATEST_CNI_VERSION,
+  SUPPORTED_CNI_VERSIONS,
+} from './versions.js';
 
 /** One attachment as named by the runtime: container id + interface name. */
 export interface Attachment {
@@ -59,7 +64,11 @@ export function parseNetConf(stdin: Buffer): WeftNetConf {
     throw new CniError(CniCode.decodeFailure, 'cannot decode the network config', (err as Error).message);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
-    throw new CniError(CniCode.decodeFailure, 'cannot decode the network config', 'stdin is not a JSON object');
+    throw new CniError(
+      CniCode.decodeFailure,
+      'cannot decode the network config',
+      'stdin is not a JSON object',
+    );
   const o = raw as Record<string, unknown>;
   if (typeof o.cniVersion !== 'string' || o.cniVersion === '') invalid('cniVersion', 'missing');
   if (!isSupportedVersion(o.cniVersion))

@@ -8,9 +8,9 @@ import type { CniContext } from './context.js';
 import { handleCniRequest } from './dispatch.js';
 import { CniCode } from './errors.js';
 import { decodeRequestFrame, encodeResponseFrame, FrameError } from './framing.js';
+import { createIpRunner, type IpRunner } from './ip-runner.js';
 import { computeRanges } from './ipam-range.js';
 import { IpamSet } from './ipam-set.js';
-import { createIpRunner, type IpRunner } from './ip-runner.js';
 import { AttachmentLock } from './keyed-lock.js';
 import { CniMetrics } from './metrics.js';
 import { LATEST_CNI_VERSION } from './versions.js';
@@ -65,7 +65,9 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
     const { ranges } = computeRanges(net?.podCIDRs ?? []);
     return ipams.loaded().map((ipam) => ({ network: ipam.network, ...ipam.usage(ranges) }));
   });
-  await ipams.get(opts.networkName ?? 'weft').catch((err: unknown) => log.error({ err }, 'cannot load IPAM state'));
+  await ipams
+    .get(opts.networkName ?? 'weft')
+    .catch((err: unknown) => log.error({ err }, 'cannot load IPAM state'));
 
   const timeoutMs = opts.requestTimeoutMs ?? 10_000;
   const inflight = new Set<Promise<void>>();
@@ -84,7 +86,12 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
         raw = decodeRequestFrame(received);
       } catch (err) {
         socket.off('data', onData);
-        const body = { cniVersion: LATEST_CNI_VERSION, code: CniCode.decodeFailure, msg: 'malformed request from the shim', details: err instanceof FrameError ? err.message : String(err) };
+        const body = {
+          cniVersion: LATEST_CNI_VERSION,
+          code: CniCode.decodeFailure,
+          msg: 'malformed request from the shim',
+          details: err instanceof FrameError ? err.message : String(err),
+        };
         socket.end(encodeResponseFrame(1, JSON.stringify(body)));
         return;
       }

@@ -1,0 +1,96 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { CniError } from './errors.js';
+import { decodeRequestFrame, encodeRequestFrame, encodeResponseFrame, FrameError } from './framing.js';
+import { parseCniRequest } from './request.js';
+
+const conf = JSON.stringify({
+  cniVersion: '1.1.0',
+  name: 'weft',
+  type: 'weft',
+  socket: '/run/weft/cni.sock',
+});
+const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0' };
+
+function codeOf(fn: () => unknown): number {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof CniError, String(err));
+    return err.cniCode;
+  }
+  return 0;
+}
+
+describe('parseCniRequest', () => {
+  it('parses a valid ADD', () => {
+    const req = parseCniRequest({ env, stdin: Buffer.from(conf) });
+    assert.equal(req.command, 'ADD');
+    assert.ok(req.command === 'ADD');
+    assert.deepEqual(req.attachment, { containerId: 'abc', ifname: 'eth0', netns: '/var/run/netns/x' });
+    assert.equal(req.conf.name, 'weft');
+  });
+
+  const table: Array<[string, Record<string, string>, string, number]> = [
+    ['no command', { ...env, CNI_COMMAND: '' }, conf, 4],
+    ['unknown command', { ...env, CNI_COMMAND: 'FROB' }, conf, 4],
+    ['no netns on ADD', { ...env, CNI_NETNS: '' }, conf, 4],
+    ['relative netns', { ...env, CNI_NETNS: 'x' }, conf, 4],
+    ['bad container id', { ...env, CNI_CONTAINERID: 'a b' }, conf, 4],
+    ['ifname too long', { ...env, CNI_IFNAME: 'eth0123456789012' }, conf, 4],
+    ['not JSON', env, '{nope', 6],
+    ['JSON array', env, '[]', 6],
+    ['no name', env, JSON.stringify({ cniVersion: '1.0.0', type: 'weft' }), 7],
+    ['bad name', env, JSON.stringify({ cniVersion: '1.0.0', type: 'weft', name: 'a/b' }), 7],
+    ['unsupported version', env, JSON.stringify({ cniVersion: '0.2.0', type: 'weft', name: 'w' }), 1],
+    ['CHECK without prevResult', { ...env, CNI_COMMAND: 'CHECK' }, conf, 7],
+    [
+      'GC with bad attachments',
+      { CNI_COMMAND: 'GC' },
+      JSON.stringify({ ...JSON.parse(conf), 'cni.dev/valid-attachments': [{}] }),
+      7,
+    ],
+  ];
+  for (const [what, e, stdin, code] of table) {
+    it(`${what} → ${code}`, () =>
+      assert.equal(
+        codeOf(() => parseCniRequest({ env: e, stdin: Buffer.from(stdin) })),
+        code,
+      ));
+  }
+
+  it('DEL needs no netns; STATUS/GC/VERSION need no attachment', () => {
+    const del = parseCniRequest({
+      env: { ...env, CNI_COMMAND: 'DEL', CNI_NETNS: '' },
+      stdin: Buffer.from(conf),
+    });
+    assert.ok(del.command === 'DEL' && del.netns === undefined);
+    assert.equal(
+      parseCniRequest({ env: { CNI_COMMAND: 'STATUS' }, stdin: Buffer.from(conf) }).command,
+      'STATUS',
+    );
+    const v = parseCniRequest({ env: { CNI_COMMAND: 'VERSION' }, stdin: Buffer.from('') });
+    assert.deepEqual(v, { command: 'VERSION', cniVersion: '1.1.0' });
+  });
+});
+
+describe('framing', () => {
+  it('round-trips a request and waits for all bytes', () => {
+    const frame = encodeRequestFrame(env, conf);
+    assert.equal(decodeRequestFrame(frame.subarray(0, frame.length - 1)), undefined);
+    const raw = decodeRequestFrame(frame);
+    assert.deepEqual(raw?.env, env);
+    assert.equal(raw?.stdin.toString(), conf);
+  });
+  it('accepts a request without environment and an empty body', () => {
+    assert.deepEqual(decodeRequestFrame(Buffer.from('WEFTCNI 1 0\n\n'))?.env, {});
+  });
+  it('rejects bad headers, oversized bodies and trailing bytes', () => {
+    assert.throws(() => decodeRequestFrame(Buffer.from('HELLO\n\n')), FrameError);
+    assert.throws(() => decodeRequestFrame(Buffer.from('WEFTCNI 1 99999999\n\n')), FrameError);
+    assert.throws(() => decodeRequestFrame(Buffer.from('WEFTCNI 1 1\n\nab')), FrameError);
+  });
+  it('encodes a response with its byte length', () => {
+    assert.equal(encodeResponseFrame(1, 'é').toString(), 'WEFTCNI 1 1 2\né');
+  });
+});
