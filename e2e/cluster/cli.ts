@@ -5,27 +5,36 @@
  */
 import { createLogger, type Logger } from '../../common/log.js';
 import { type CliCommand, parseCliArgs } from './cli-args.js';
+import type { Cluster } from './cluster.js';
 import { ClusterError } from './spec.js';
 import { startCluster } from './start.js';
 import { readClusterStatus } from './status.js';
 import { destroyCluster } from './teardown.js';
 
 async function up(c: Extract<CliCommand, { cmd: 'up' }>, log: Logger): Promise<number> {
-  const name = c.spec.name ?? 'e2e';
-  let interrupted = false;
+  // Ctrl-C / SIGTERM abort the start (startCluster tears down what it made) or, once
+  // it is up, remove the cluster; a second signal exits at once.
+  const abort = new AbortController();
+  let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (interrupted) return;
-    interrupted = true;
-    process.stderr.write(`\n${sig}: tearing down cluster ${name}\n`);
-    destroyCluster(name, c.spec.runRoot, { log })
-      .catch((err: unknown) => log.error({ err }, 'teardown failed'))
-      .finally(() => process.exit(130));
+    if (++signals > 1) process.exit(130);
+    process.stderr.write(`\n${sig}: tearing down cluster ${c.spec.name ?? 'e2e'} (again to quit at once)\n`);
+    abort.abort(new ClusterError('EINTERRUPTED', `interrupted by ${sig}`));
   };
   process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
   const t0 = Date.now();
-  const cluster = await startCluster(c.spec, log);
+  let cluster: Cluster;
   try {
-    const cidrs = c.spec.allocateNodeCidrs === false ? undefined : await cluster.waitForPodCIDRs(60_000);
+    cluster = await startCluster(c.spec, log, { signal: abort.signal });
+  } catch (err) {
+    if (!abort.signal.aborted) throw err;
+    await destroyCluster(c.spec.name ?? 'e2e', c.spec.runRoot, { log }); // logs too: the user asked to stop
+    return 130;
+  }
+  try {
+    const cidrs =
+      c.spec.allocateNodeCidrs === false ? undefined : await cluster.waitForPodCIDRs(60_000, abort.signal);
+    abort.signal.throwIfAborted();
     const secs = ((Date.now() - t0) / 1000).toFixed(1);
     const lines = [
       `cluster ${cluster.name} is up (${secs}s); run dir ${cluster.runDir}`,
@@ -42,7 +51,8 @@ async function up(c: Extract<CliCommand, { cmd: 'up' }>, log: Logger): Promise<n
     process.stdout.write(`${lines.join('\n')}\n`);
     return 0;
   } catch (err) {
-    await cluster.stop({ keepLogs: true });
+    await cluster.stop({ keepLogs: !abort.signal.aborted });
+    if (abort.signal.aborted) return 130;
     throw err;
   }
 }

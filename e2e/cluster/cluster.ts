@@ -48,7 +48,7 @@ export interface Cluster {
   readonly routerNetns: string;
   readonly controlPlaneNetns: string;
   kubectl(args: string[], opts?: { input?: string }): Promise<string>;
-  waitForPodCIDRs(timeoutMs?: number): Promise<Map<string, string[]>>;
+  waitForPodCIDRs(timeoutMs?: number, signal?: AbortSignal): Promise<Map<string, string[]>>;
   createServiceAccountKubeconfig(
     namespace: string,
     serviceAccount: string,
@@ -108,7 +108,7 @@ export class LocalCluster implements Cluster {
   }
 
   /** Waits until every node has a podCIDR (assigned by node IPAM, or by whoever does it when that is off). */
-  async waitForPodCIDRs(timeoutMs = 60_000): Promise<Map<string, string[]>> {
+  async waitForPodCIDRs(timeoutMs = 60_000, signal?: AbortSignal): Promise<Map<string, string[]>> {
     const deadline = Date.now() + timeoutMs;
     const names = this.nodes.map((n) => n.name);
     let last = 'no answer yet';
@@ -124,7 +124,7 @@ export class LocalCluster implements Cluster {
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
       }
-      await sleep(200);
+      await sleep(200, signal);
     }
     throw this.deps.controlPlane.failure(
       'kube-controller-manager',

@@ -123,7 +123,7 @@ export class ControlPlane {
   }
 
   /** Waits for the root forwarder's port file; a taken port gets its own error. */
-  async waitForAdminPort(timeoutMs: number): Promise<number> {
+  async waitForAdminPort(timeoutMs: number, signal?: AbortSignal): Promise<number> {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (existsSync(this.ctx.files.adminPortFile))
@@ -138,13 +138,18 @@ export class ControlPlane {
         }
         throw this.failure('forwarder-root', 'the admin forwarder exited during start-up');
       }
-      await sleep(50);
+      await sleep(50, signal);
     }
     throw this.failure('forwarder-root', `no admin port after ${timeoutMs} ms`);
   }
 
   /** Polls /readyz through the root forwarder until it answers 200 or `watch`ed components die. */
-  async waitForApiServer(ep: ApiEndpoint, timeoutMs: number, watch: ComponentName[]): Promise<void> {
+  async waitForApiServer(
+    ep: ApiEndpoint,
+    timeoutMs: number,
+    watch: ComponentName[],
+    signal?: AbortSignal,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer yet';
     while (Date.now() < deadline) {
@@ -156,7 +161,7 @@ export class ControlPlane {
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
       }
-      await sleep(250);
+      await sleep(250, signal);
     }
     throw this.failure('kube-apiserver', `API server not ready after ${timeoutMs} ms (${last})`);
   }

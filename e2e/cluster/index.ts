@@ -15,6 +15,7 @@ export {
   EXTERNAL,
   NODE_CIDR_MASK,
   netnsPrefix,
+  podNetnsName,
   SERVICE_CIDR,
   SUBNET_A,
   SUBNET_B,

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { parseCliArgs } from './cli-args.js';
 import { desiredNodeObjects, parsePodCidrs } from './nodes.js';
 import { computeClusterPlan } from './plan.js';
+import { checkBinDir } from './prereq.js';
 import { readProcStartTime } from './processes.js';
 import { ClusterError, parseClusterSpec } from './spec.js';
 
@@ -82,5 +83,18 @@ describe('readProcStartTime', () => {
   it('reads this process and nothing for a pid that cannot exist', () => {
     assert.match(readProcStartTime(process.pid) ?? '', /^\d+$/);
     assert.equal(readProcStartTime(2 ** 30), undefined);
+  });
+});
+
+describe('checkBinDir', () => {
+  it('names the missing binary and how to build it', () => {
+    assert.throws(
+      () => checkBinDir('/nonexistent/k8s'),
+      (e: unknown) =>
+        e instanceof ClusterError &&
+        e.code === 'EMISSINGBINARIES' &&
+        e.message.includes('/nonexistent/k8s/etcd') &&
+        e.message.includes('e2e/controlplane/build.sh'),
+    );
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeClusterPlan, netnsPrefix, planNamespaces, subnetOfNode } from './plan.js';
+import { computeClusterPlan, netnsPrefix, planNamespaces, podNetnsName, subnetOfNode } from './plan.js';
 import { ClusterError, parseClusterSpec } from './spec.js';
 
 describe('parseClusterSpec', () => {
@@ -77,5 +77,13 @@ describe('computeClusterPlan', () => {
       [1, 2, 3, 4, 5].map((i) => subnetOfNode(i, 5, 2).bridge),
       ['bra', 'bra', 'bra', 'brb', 'brb'],
     );
+  });
+});
+
+describe('podNetnsName', () => {
+  it('keeps pods under the cluster prefix and rejects unsafe ids', () => {
+    assert.equal(podNetnsName({ netns: 'wcdemo-node1' }, 'web-1'), 'wcdemo-node1-web-1');
+    assert.ok(podNetnsName({ netns: 'wcdemo-node1' }, 'x').startsWith(netnsPrefix('demo')));
+    assert.throws(() => podNetnsName({ netns: 'wcdemo-node1' }, '../etc'), /podId/);
   });
 });

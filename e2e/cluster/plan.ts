@@ -113,3 +113,14 @@ export function computeClusterPlan(spec: ResolvedClusterSpec): ClusterPlan {
 export function planNamespaces(plan: ClusterPlan): string[] {
   return [plan.routerNetns, plan.controlPlaneNetns, plan.externalNetns, ...plan.nodes.map((n) => n.netns)];
 }
+
+/**
+ * A name for a pod's network namespace on `node` (pure). It carries the cluster prefix, so
+ * teardown deletes it with the node even when a test never ran CNI DEL.
+ */
+export function podNetnsName(node: Pick<NodePlan, 'netns'>, podId: string): string {
+  if (!/^[a-z0-9][a-z0-9-]{0,39}$/.test(podId)) {
+    throw new Error(`podId ${JSON.stringify(podId)} must be 1-40 lowercase letters, digits or dashes`);
+  }
+  return `${node.netns}-${podId}`;
+}

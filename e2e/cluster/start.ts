@@ -31,7 +31,9 @@ const API_READY_TIMEOUT_MS = 120_000;
 export async function startCluster(
   input: Partial<ClusterSpec> = {},
   log: Logger = silentLogger(),
+  opts: { signal?: AbortSignal } = {},
 ): Promise<Cluster> {
+  const { signal } = opts;
   const spec = parseClusterSpec(input);
   checkHostPrerequisites();
   const binDir = await resolveBinDir(spec.binDir);
@@ -44,9 +46,10 @@ export async function startCluster(
   const store = new ClusterStateStore(files.stateFile);
   store.init({ version: 1, spec, plan, binDir, phase: 'starting', namespaces: [], processes: [] });
   try {
-    await applyNetwork(plan, store);
+    await applyNetwork(plan, store, signal);
     log.info({ op: 'network', durationMs: Date.now() - started }, 'underlay ready');
-    const cluster = await startControlPlane(spec, plan, files, binDir, store, log);
+    const cluster = await startControlPlane({ spec, plan, files, binDir, store, log }, signal);
+    signal?.throwIfAborted();
     await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(desiredNodeObjects(plan)) });
     store.update((s) => {
       s.phase = 'running';
@@ -54,6 +57,7 @@ export async function startCluster(
     log.info({ op: 'start', cluster: plan.name, durationMs: Date.now() - started }, 'cluster up');
     return cluster;
   } catch (err) {
+    log.warn({ op: 'start', cluster: plan.name, err }, 'start failed; tearing down (logs kept)');
     store.update((s) => {
       s.phase = 'failed';
     });
@@ -74,8 +78,13 @@ async function assertAbsent(plan: ClusterPlan, files: ControlPlaneFiles): Promis
   }
 }
 
-async function applyNetwork(plan: ClusterPlan, store: ClusterStateStore): Promise<void> {
+async function applyNetwork(
+  plan: ClusterPlan,
+  store: ClusterStateStore,
+  signal?: AbortSignal,
+): Promise<void> {
   for (const ns of planNamespaces(plan)) {
+    signal?.throwIfAborted();
     store.update((s) => s.namespaces.push(ns)); // recorded before it exists: teardown deletes what may exist
     await addNetns(ns);
   }
@@ -85,14 +94,17 @@ async function applyNetwork(plan: ClusterPlan, store: ClusterStateStore): Promis
   }
 }
 
-async function startControlPlane(
-  spec: ResolvedClusterSpec,
-  plan: ClusterPlan,
-  files: ControlPlaneFiles,
-  binDir: string,
-  store: ClusterStateStore,
-  log: Logger,
-): Promise<LocalCluster> {
+interface StartContext {
+  spec: ResolvedClusterSpec;
+  plan: ClusterPlan;
+  files: ControlPlaneFiles;
+  binDir: string;
+  store: ClusterStateStore;
+  log: Logger;
+}
+
+async function startControlPlane(c: StartContext, signal?: AbortSignal): Promise<LocalCluster> {
+  const { spec, plan, files, binDir, store, log } = c;
   const tokens = await applyPki(files, plan.controlPlane.ip);
   const caPem = readFileSync(files.caCert, 'utf8');
   const kubeconfig = (server: string, user: string, token: string) =>
@@ -108,7 +120,7 @@ async function startControlPlane(
   const ctx = componentContext(spec, plan, files, binDir, spec.adminPort);
   const cp = new ControlPlane(ctx, store, log.child({ component: 'control-plane' }));
   await cp.start('forwarder-root');
-  const port = await cp.waitForAdminPort(10_000);
+  const port = await cp.waitForAdminPort(10_000, signal);
   store.update((s) => {
     s.adminPort = port;
   });
@@ -117,12 +129,8 @@ async function startControlPlane(
   await cp.start('forwarder-cp');
   await cp.start('etcd');
   await cp.start('kube-apiserver');
-  await cp.waitForApiServer(endpoint, API_READY_TIMEOUT_MS, [
-    'forwarder-root',
-    'forwarder-cp',
-    'etcd',
-    'kube-apiserver',
-  ]);
+  const watch = ['forwarder-root', 'forwarder-cp', 'etcd', 'kube-apiserver'] as const;
+  await cp.waitForApiServer(endpoint, API_READY_TIMEOUT_MS, [...watch], signal);
   log.info({ op: 'apiserver-ready' }, 'API server ready');
   await cp.start('kube-controller-manager');
   return new LocalCluster({ spec, plan, files, binDir, store, controlPlane: cp, endpoint, log });

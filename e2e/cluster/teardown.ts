@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { silentLogger } from '../../common/log.js';
@@ -54,6 +54,7 @@ export async function destroyCluster(
   for (const ns of namespaces) await killNetnsProcesses(ns, listNetnsPids);
   for (const ns of namespaces.reverse()) await deleteNetns(ns);
   removeRunDir(plan.runDir, opts.keepLogs === true, files.logDir);
+  removeIfEmpty(spec.runRoot);
   log.info(
     { op: 'destroy', cluster: name, namespaces: namespaces.length, processes: procs.length },
     'cluster removed',
@@ -69,5 +70,13 @@ function removeRunDir(runDir: string, keepLogs: boolean, logDir: string): void {
   for (const entry of readdirSync(runDir)) {
     const p = join(runDir, entry);
     if (p !== logDir) rmSync(p, { recursive: true, force: true });
+  }
+}
+
+function removeIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    /* other clusters' run dirs inside, or gone */
   }
 }
