@@ -63,6 +63,7 @@ export class LeaseElector {
   #leading: AbortController | undefined;
   #lastRenewMs = 0;
   #lastContactMs: number | undefined;
+  #released = false;
 
   constructor(deps: LeaseElectorDeps) {
     if (deps.timing.renewDeadlineMs >= deps.timing.durationSeconds * 1000) {
@@ -93,8 +94,9 @@ export class LeaseElector {
 
   /** One election round (exported for tests): read, decide, write. */
   async runRound(): Promise<void> {
+    if (this.#released) return;
     try {
-      await this.#step();
+      await withTimeout(this.#step(), this.#deps.timing.renewDeadlineMs / 2);
       this.#lastContactMs = this.#now();
     } catch (err: unknown) {
       this.#deps.metrics.errors.inc({ op: 'lease' });
@@ -110,9 +112,11 @@ export class LeaseElector {
 
   /**
    * Gives the Lease up (SIGTERM): stops the chores, then empties holderIdentity so a
-   * follower takes over at its next round instead of waiting for expiry.
+   * follower takes over at its next round instead of waiting for expiry. No round runs
+   * after this.
    */
   async release(): Promise<void> {
+    this.#released = true;
     if (this.#leading === undefined) return;
     this.#leading.abort(new Error('releasing the lease'));
     this.#leading = undefined;
@@ -212,6 +216,15 @@ export class LeaseElector {
     this.#deps.log.error({ op: 'lease', reason }, 'lost leadership');
     this.#deps.onStoppedLeading(reason);
   }
+}
+
+/** A round that hangs (black-holed connection) must not keep a stale leader leading. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`lease round took longer than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function leaseView(lease: V1Lease): LeaseView {
