@@ -1,21 +1,8 @@
 import { spawn } from 'node:child_process';
-import { WeftError } from '../../../common/errors.js';
+import { IpBatchSession } from './ip-batch-session.js';
+import { classifyIpError, IpCommandError } from './ip-errors.js';
 
-/** A failed `ip` invocation; `code` classifies the kernel's answer. */
-export class IpCommandError extends WeftError {
-  readonly stderr: string;
-  constructor(code: 'ENODEV' | 'EEXIST' | 'ENOENT' | 'EIP', message: string, stderr: string) {
-    super(code, message);
-    this.stderr = stderr;
-  }
-}
-
-function classify(stderr: string): 'ENODEV' | 'EEXIST' | 'ENOENT' | 'EIP' {
-  if (/Cannot find device|does not exist/.test(stderr)) return 'ENODEV';
-  if (/File exists/.test(stderr)) return 'EEXIST';
-  if (/No such file or directory|Invalid argument.*netns|reassociate/.test(stderr)) return 'ENOENT';
-  return 'EIP';
-}
+export { IpCommandError } from './ip-errors.js';
 
 /**
  * Runs `ip` for the CNI server, in the node's network namespace ("host") or in a
@@ -25,10 +12,14 @@ function classify(stderr: string): 'ENODEV' | 'EEXIST' | 'ENOENT' | 'EIP' {
 export interface IpRunner {
   /** `ip <args>` in the node's network namespace; stdin for `-batch -`. */
   host(args: readonly string[], stdin?: string): Promise<string>;
+  /** Mutating commands in the node's netns through a resident `ip -batch` (no process start). */
+  hostBatch(lines: readonly string[]): Promise<void>;
   /** `ip <args>` inside the network namespace at `netnsPath`. */
   pod(netnsPath: string, args: readonly string[], stdin?: string): Promise<string>;
   /** A path to the node's netns that `ip link ... netns <ref>` accepts from inside a pod's netns. */
   readonly hostNetnsRef: string;
+  /** Stops the resident batch process. */
+  close(): void;
 }
 
 export interface IpRunnerOptions {
@@ -60,7 +51,7 @@ function run(
       if (code === 0) resolve(Buffer.concat(out).toString('utf8'));
       else {
         const why = stderr || (signal ? `killed by ${signal}` : `exit code ${code}`);
-        reject(new IpCommandError(classify(stderr), `${file} ${args.join(' ')}: ${why}`, stderr));
+        reject(new IpCommandError(classifyIpError(stderr), `${file} ${args.join(' ')}: ${why}`, stderr));
       }
     });
     child.stdin.on('error', () => {}); // the child may exit before reading everything
@@ -73,9 +64,20 @@ export function createIpRunner(opts: IpRunnerOptions = {}): IpRunner {
   const nsenter = opts.nsenterBinary ?? 'nsenter';
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const hostPrefix = opts.hostNetns ? ['-n', opts.hostNetns] : [];
+  const session = new IpBatchSession(hostPrefix, timeoutMs);
   return {
     hostNetnsRef: opts.hostNetns ? `/var/run/netns/${opts.hostNetns}` : `/proc/${process.pid}/ns/net`,
     host: (args, stdin) => run(ip, [...hostPrefix, ...args], stdin, timeoutMs),
-    pod: (netnsPath, args, stdin) => run(nsenter, [`--net=${netnsPath}`, ip, ...args], stdin, timeoutMs),
+    hostBatch: (lines) => session.run(lines),
+    pod: (netnsPath, args, stdin) => {
+      // Named netns (what containerd and CRI-O pass) are entered by ip itself: one exec fewer.
+      const named = NAMED_NETNS.exec(netnsPath);
+      return named
+        ? run(ip, ['-n', named[1] as string, ...args], stdin, timeoutMs)
+        : run(nsenter, [`--net=${netnsPath}`, ip, ...args], stdin, timeoutMs);
+    },
+    close: () => session.close(),
   };
 }
+
+const NAMED_NETNS = /^\/(?:var\/)?run\/netns\/([^/]+)$/;

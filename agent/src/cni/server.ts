@@ -53,10 +53,11 @@ async function removeStaleSocket(path: string): Promise<void> {
 export async function startCniServer(opts: CniServerOptions): Promise<CniServer> {
   const log = opts.log.child({ component: 'cni' });
   const ipams = new IpamSet(opts.stateDir);
+  const ipRunner = opts.netnsRunner ?? createIpRunner({ hostNetns: opts.hostNetns });
   const ctx: CniContext = {
     localNetwork: opts.localNetwork,
     ipams,
-    plumbing: new VethPlumbing(opts.netnsRunner ?? createIpRunner({ hostNetns: opts.hostNetns })),
+    plumbing: new VethPlumbing(ipRunner),
     locks: new AttachmentLock(),
     log,
   };
@@ -128,6 +129,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
       const cap = new Promise<void>((r) => setTimeout(r, 30_000).unref());
       await Promise.race([Promise.allSettled([...inflight]).then(() => closed), cap]);
       await rm(opts.socketPath, { force: true });
+      if (!opts.netnsRunner) ipRunner.close();
     },
   };
 }

@@ -38,8 +38,11 @@ export function planPodBatch(w: PodWiring, hostNetnsRef: string): string {
 }
 
 /** The batch run in the node's netns: host end on the bridge, up, hairpin on. */
-export function planHostBatch(w: PodWiring): string {
-  return `link set ${w.hostVeth} master ${w.bridge} up\nlink set dev ${w.hostVeth} type bridge_slave hairpin on\n`;
+export function planHostBatch(w: PodWiring): string[] {
+  return [
+    `link set ${w.hostVeth} master ${w.bridge} up`,
+    `link set dev ${w.hostVeth} type bridge_slave hairpin on`,
+  ];
 }
 
 /** Kernel side of ADD/DEL/CHECK/GC: two `ip -batch` runs per ADD, one `ip link del` per DEL. */
@@ -58,7 +61,7 @@ export class VethPlumbing {
       throw err;
     }
     try {
-      await this.ip.host(['-batch', '-'], planHostBatch(w));
+      await this.ip.hostBatch(planHostBatch(w));
     } catch (err) {
       await this.deleteHostVeth(w.hostVeth).catch(() => {});
       throw err;
@@ -68,7 +71,7 @@ export class VethPlumbing {
   /** Deletes the host end (the kernel removes the pair); false when it was already gone. */
   async deleteHostVeth(name: string): Promise<boolean> {
     try {
-      await this.ip.host(['link', 'del', name]);
+      await this.ip.hostBatch([`link del ${name}`]);
       return true;
     } catch (err) {
       if (err instanceof IpCommandError && err.code === 'ENODEV') return false;
