@@ -121,6 +121,7 @@ async function startControlPlane(c: StartContext, signal?: AbortSignal): Promise
   const cp = new ControlPlane(ctx, store, log.child({ component: 'control-plane' }));
   await cp.start('forwarder-root');
   const port = await cp.waitForAdminPort(10_000, signal);
+  ctx.adminPort = port; // a restarted forwarder-root keeps the port the kubeconfig names
   store.update((s) => {
     s.adminPort = port;
   });
