@@ -90,6 +90,12 @@ export class Netlink {
     );
   }
 
+  /** Link-scope (directly connected) IPv4 routes through `dev` in the main table. */
+  async listConnectedRoutes(dev: string): Promise<RouteRecord[]> {
+    const args = ['-json', '-4', 'route', 'show', 'table', 'main', 'dev', dev, 'scope', 'link'];
+    return parseRoutes(await this.exec(this.iproute('ip', args))).map((r) => ({ ...r, dev }));
+  }
+
   async listNeighbours(dev: string): Promise<NeighRecord[]> {
     return parseNeighbours(await this.exec(this.iproute('ip', ['-json', '-4', 'neigh', 'show', 'dev', dev])));
   }

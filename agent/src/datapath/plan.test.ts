@@ -137,8 +137,8 @@ describe('planDatapath', () => {
     assert.deepEqual(planDatapath(d, kernelOf(d, { bridge: drifted })), [
       { op: 'link-mtu', name: 'weft0', mtu: 1450 },
       { op: 'link-up', name: 'weft0' },
-      { op: 'addr-del', dev: 'weft0', cidr: '10.244.9.1/24' },
       { op: 'addr-add', dev: 'weft0', cidr: '10.244.1.1/24' },
+      { op: 'addr-del', dev: 'weft0', cidr: '10.244.9.1/24' },
     ]);
   });
 

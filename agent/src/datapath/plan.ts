@@ -39,8 +39,8 @@ interface Buckets {
 }
 
 function planAddresses(b: Buckets, dev: string, want: readonly string[], have: readonly string[]): void {
-  for (const cidr of have) if (!want.includes(cidr)) b.addrDel.push({ op: 'addr-del', dev, cidr });
   for (const cidr of want) if (!have.includes(cidr)) b.addrAdd.push({ op: 'addr-add', dev, cidr });
+  for (const cidr of have) if (!want.includes(cidr)) b.addrDel.push({ op: 'addr-del', dev, cidr });
 }
 
 function planBridge(b: Buckets, want: BridgeState | undefined, have: BridgeState | undefined): void {
@@ -177,8 +177,9 @@ export function planDatapath(desired: DesiredDatapath, observed: DatapathState):
     ...b.linkDel,
     ...b.linkAdd,
     ...b.linkSet,
-    ...b.addrDel,
+    // Add before delete: a device that loses its last IPv4 address loses its routes too.
     ...b.addrAdd,
+    ...b.addrDel,
     ...b.routeDel,
     ...b.entryDel,
     ...b.entrySet,

@@ -51,3 +51,16 @@ export interface SyncResult {
   /** The underlay interface found for SelfNode.underlayIP. */
   readonly underlayInterface: string;
 }
+
+/** How one sync learns the current kernel state. */
+export interface SyncOptions {
+  /**
+   * Plan against the state the previous successful sync left behind instead of
+   * reading the kernel (and reuse the underlay facts it found). For event-driven
+   * syncs of a large cluster: a one-peer change then costs one small batch instead
+   * of a full dump. Ignored when there is no such state (first sync, or the previous
+   * apply failed). Hand-made drift is only seen by a sync without this flag, so the
+   * periodic resync must not set it.
+   */
+  readonly trustLastApplied?: boolean;
+}

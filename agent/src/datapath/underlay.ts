@@ -14,7 +14,7 @@ export async function detectUnderlay(
   underlayIP: string,
   protocol: number,
 ): Promise<UnderlayFacts> {
-  const [addrs, routes] = await Promise.all([netlink.listAddrs(), netlink.listRoutes()]);
+  const addrs = await netlink.listAddrs();
   const link = addrs.find((l) => l.cidrs.some((c) => c.split('/')[0] === underlayIP));
   if (!link) {
     throw new DatapathError('ENOUNDERLAY', `no interface holds the node's underlayIP ${underlayIP}`);
@@ -24,8 +24,8 @@ export async function detectUnderlay(
     const net = parseCidr(c, false);
     if (net.prefix < 32) subnets.add(formatCidr(net));
   }
-  for (const r of routes) {
-    if (r.dev !== link.name || r.scope !== 'link' || r.gateway !== undefined) continue;
+  for (const r of await netlink.listConnectedRoutes(link.name)) {
+    if (r.gateway !== undefined) continue;
     if (r.dst === 'default' || r.protocol === String(protocol)) continue;
     const net = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`, false);
     if (net.prefix < 32) subnets.add(formatCidr(net));
