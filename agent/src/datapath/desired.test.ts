@@ -166,6 +166,22 @@ describe('desiredDatapath', () => {
     );
   });
 
+  it('gives a podCIDR claimed twice to the first peer by name, also when one contains the other', () => {
+    const peers: PeerNode[] = [
+      { name: 'b', underlayIP: '192.168.71.12', podCIDRs: ['10.244.2.0/24'] },
+      { name: 'a', underlayIP: '192.168.71.11', podCIDRs: ['10.244.2.0/24'] },
+      { name: 'c', underlayIP: '192.168.71.13', podCIDRs: ['10.244.0.0/16'] },
+      { name: 'd', underlayIP: '192.168.71.14', podCIDRs: ['10.244.2.128/25'] },
+    ];
+    const d = desiredDatapath(self, peers, config('auto'), underlay);
+    assert.deepEqual([...d.peerRoutes.keys()], ['a']);
+    assert.deepEqual(
+      d.skipped.map((s) => s.peer),
+      ['b', 'c', 'd'],
+    );
+    assert.match(d.skipped[1]?.reason ?? '', /10\.244\.0\.0\/16 overlaps/);
+  });
+
   it('refuses an own node without podCIDR or with a bad underlay IP, naming the field', () => {
     assert.throws(() => desiredDatapath({ ...self, podCIDRs: [] }, [], config('auto'), underlay), {
       code: 'ENOPODCIDR',

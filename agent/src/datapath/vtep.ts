@@ -1,7 +1,7 @@
 import { formatCidr, formatIpv4, nthAddress, parseCidr, parseIpv4 } from '../../../common/cidr.js';
 
 /**
- * VTEP addressing, flannel's scheme (docs/adr/0003-datapath-vtep-mac-protocol-mtu.md):
+ * VTEP addressing, flannel's scheme (see README.md in this folder):
  * - MAC = 02:57:<the four octets of the node's underlay IPv4>. 0x02 sets the
  *   locally-administered bit with the multicast bit clear (unicast); 0x57 is "W".
  *   It follows from the underlay IP alone, so it survives restarts and a peer can

@@ -87,6 +87,20 @@ describe('datapath repairs drift and owns only its own entries (namespaces)', { 
     assert.equal((await route(t.n1.ns, '10.244.2.0/24'))?.gateway, '192.168.71.2');
   });
 
+  it('a trusted sync applies a peer change without reading the kernel; a full sync still sees drift', async () => {
+    await t.n1.datapath.sync(t.n1.self, [t.n2.self], config, { trustLastApplied: true });
+    assert.deepEqual(
+      (t.n1.datapath.lastPlan ?? []).map((o) => o.op),
+      ['route-del', 'neigh-del', 'fdb-del'],
+    );
+    assert.equal(await route(t.n1.ns, '10.244.3.0/24'), undefined);
+    await nsIpBatch(t.n1.ns, ['route del 10.244.2.0/24']);
+    await t.n1.datapath.sync(t.n1.self, [t.n2.self], config, { trustLastApplied: true });
+    assert.deepEqual(t.n1.datapath.lastPlan, [], 'a trusted sync does not see hand-made drift');
+    await t.n1.datapath.sync(t.n1.self, [t.n2.self], config);
+    assert.equal((await route(t.n1.ns, '10.244.2.0/24'))?.gateway, '192.168.71.2');
+  });
+
   it('recreates a deleted VXLAN device with its entries', async () => {
     await nsIpBatch(t.n1.ns, ['link del weft.vxlan']);
     await syncN1();
