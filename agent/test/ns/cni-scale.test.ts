@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { installCniFiles } from '../../src/cni/install.js';
 import { ipamStatePath } from '../../src/cni/ipam.js';
 import { parseIpamState } from '../../src/cni/ipam-state.js';
@@ -70,14 +71,17 @@ describe('CNI under load and crashes (node netns)', { timeout: 300_000 }, () => 
     const fifth = new Promise<void>((resolve) => {
       onFifth = resolve;
     });
-    const outcomes = attachments.map((a) =>
-      node.runtime.add(a).then(
-        (r) => {
-          if (++succeeded === 5) onFifth();
-          return { a, r, ok: true as const };
-        },
-        () => ({ a, r: undefined, ok: false as const }),
-      ),
+    // ADDs start 15 ms apart, so the kill lands with some in flight and some still to come.
+    const outcomes = attachments.map((a, i) =>
+      sleep(15 * i)
+        .then(() => node.runtime.add(a))
+        .then(
+          (r) => {
+            if (++succeeded === 5) onFifth();
+            return { a, r, ok: true as const };
+          },
+          () => ({ a, r: undefined, ok: false as const }),
+        ),
     );
     await Promise.race([fifth, Promise.all(outcomes)]);
     await node.killChildAgent();

@@ -3,6 +3,7 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
 import { Datapath, WEFT_ROUTE_PROTOCOL } from '../../src/datapath/datapath.js';
+import type { DatapathApplyError } from '../../src/datapath/errors.js';
 import { vtepMac } from '../../src/datapath/vtep.js';
 import { buildTopology, syncMesh, type Topology, testConfig } from './datapath-topology.js';
 import { canPing, NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './netns-helpers.js';
@@ -77,6 +78,25 @@ describe('datapath repairs drift and owns only its own entries (namespaces)', { 
     assert.equal(await route(t.n1.ns, '10.244.99.0/24'), undefined);
     assert.equal((await route(t.n1.ns, '10.244.98.0/24'))?.protocol, 'static');
     await nsIpBatch(t.n1.ns, ['route del 10.244.98.0/24']);
+  });
+
+  it('does not overwrite a foreign route to a peer podCIDR: reports EEXIST, programs the other peers', async () => {
+    await nsIpBatch(t.n1.ns, [
+      'route del 10.244.2.0/24',
+      'route add 10.244.2.0/24 via 192.168.71.254 proto static',
+    ]);
+    try {
+      await assert.rejects(syncN1(), (err: unknown) => {
+        const failures = (err as DatapathApplyError).failures ?? [];
+        return failures.length === 1 && failures[0]?.error.code === 'EEXIST';
+      });
+      const r = await route(t.n1.ns, '10.244.2.0/24');
+      assert.deepEqual([r?.gateway, r?.protocol], ['192.168.71.254', 'static']);
+      assert.equal((await route(t.n1.ns, '10.244.3.0/24'))?.dev, 'weft.vxlan');
+      assert.match(await t.n1.registry.metrics(), /weft_datapath_apply_errors_total 1/);
+    } finally {
+      await nsIpBatch(t.n1.ns, ['route del 10.244.2.0/24']);
+    }
   });
 
   it('drops a removed peer: its route, neighbour and FDB entry', async () => {
