@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
+import { ConfigError } from '../../agent/src/config/config-error.js';
 import { errorMessage } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { runLeaderChores } from './chores.js';
 import { Ipv4PodCidrAllocator } from './cidr-allocator.js';
-import { ControllerConfigError } from './config-error.js';
 import { startHttpServer } from './http.js';
 import { createControllerApis, LEASE_NAME, loadControllerKubeConfig } from './kube-apis.js';
 import { DEFAULT_LEASE_TIMING, LeaseElector } from './leader.js';
@@ -108,7 +108,7 @@ function readVersion(): string {
 }
 
 function reportFailure(log: Logger, err: unknown): number {
-  if (err instanceof ControllerConfigError) {
+  if (err instanceof ConfigError) {
     log.fatal({ field: err.field, err: err.message }, 'invalid configuration');
     return EXIT_CONFIG;
   }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { ConfigError } from '../../agent/src/config/config-error.js';
 import { formatCidr } from '../../common/cidr.js';
-import { ControllerConfigError } from './config-error.js';
 import { parseControllerNetConf } from './net-conf.js';
 
 describe('parseControllerNetConf', () => {
@@ -71,7 +71,7 @@ describe('parseControllerNetConf', () => {
       assert.throws(
         () => parseControllerNetConf(row.text),
         (err: unknown) =>
-          err instanceof ControllerConfigError &&
+          err instanceof ConfigError &&
           err.field === row.field &&
           row.reason.test(err.message) &&
           err.message.includes(row.field),

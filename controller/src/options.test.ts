@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ControllerConfigError } from './config-error.js';
+import { ConfigError } from '../../agent/src/config/config-error.js';
 import { parseControllerEnv, parseHttpAddress } from './options.js';
 
 describe('parseControllerEnv', () => {
@@ -32,7 +32,7 @@ describe('parseControllerEnv', () => {
     for (const bad of ['9744', '127.0.0.1', '127.0.0.1:99999', ':80', 'a:b']) {
       assert.throws(
         () => parseControllerEnv({ WEFT_HTTP_ADDR: bad }),
-        (err: unknown) => err instanceof ControllerConfigError && err.field === 'WEFT_HTTP_ADDR',
+        (err: unknown) => err instanceof ConfigError && err.field === 'WEFT_HTTP_ADDR',
         bad,
       );
     }

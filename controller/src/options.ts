@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { ControllerConfigError } from './config-error.js';
+import { ConfigError } from '../../agent/src/config/config-error.js';
 
 export interface HttpAddress {
   readonly host: string;
@@ -23,12 +23,12 @@ export interface ControllerOptions {
 export const DEFAULT_NAMESPACE = 'weft-system';
 export const DEFAULT_HTTP_ADDR = '0.0.0.0:9744';
 
-/** Parses the controller's environment or throws a ControllerConfigError naming the variable. */
+/** Parses the controller's environment or throws a ConfigError naming the variable. */
 export function parseControllerEnv(env: Readonly<Record<string, string | undefined>>): ControllerOptions {
   const identity = nonEmpty(env.POD_NAME) ?? `${hostname()}-${process.pid}`;
   const namespace = nonEmpty(env.POD_NAMESPACE) ?? DEFAULT_NAMESPACE;
   if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
-    throw new ControllerConfigError('POD_NAMESPACE', namespace, 'not a valid namespace name');
+    throw new ConfigError('POD_NAMESPACE', namespace, 'not a valid namespace name');
   }
   return {
     identity,
@@ -45,7 +45,7 @@ export function parseHttpAddress(field: string, text: string): HttpAddress {
   const host = m?.[1] ?? m?.[2];
   const port = Number(m?.[3]);
   if (host === undefined || !Number.isInteger(port) || port > 65535) {
-    throw new ControllerConfigError(field, text, 'must be host:port, e.g. 0.0.0.0:9744');
+    throw new ConfigError(field, text, 'must be host:port, e.g. 0.0.0.0:9744');
   }
   return { host, port };
 }

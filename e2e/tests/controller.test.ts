@@ -267,4 +267,19 @@ describe('weft-controller in a local cluster without node IPAM', { timeout: 420_
     assert.equal(extra4, '10.244.6.0/24');
     assert.deepEqual(await gossipKey(), key1);
   });
+
+  it('hands the Lease over at once when the leader is stopped with SIGTERM', async () => {
+    const leader = replicas.at(-1) as Replica;
+    assert.ok(await isLeader(leader));
+    const standby = startReplica('ctl-c', { netConfFromFile: true });
+    await waitFor('standby ready', async () => (await httpGet(standby, '/readyz')).status === 200);
+    assert.equal(await isLeader(standby), false);
+    const t0 = Date.now();
+    assert.equal(await stopReplica(leader, 'SIGTERM'), 0);
+    await waitFor('standby takes over', () => isLeader(standby), 10_000, 100);
+    const handoverMs = Date.now() - t0;
+    process.stderr.write(`# handover after SIGTERM: ${handoverMs} ms\n`);
+    assert.ok(handoverMs < 5000, `handover took ${handoverMs} ms`);
+    assert.equal(await leaseHolder(), 'ctl-c');
+  });
 });
