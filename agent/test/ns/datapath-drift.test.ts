@@ -5,18 +5,10 @@ import { silentLogger } from '../../../common/log.js';
 import { Datapath, WEFT_ROUTE_PROTOCOL } from '../../src/datapath/datapath.js';
 import type { DatapathApplyError } from '../../src/datapath/errors.js';
 import { vtepMac } from '../../src/datapath/vtep.js';
-import { buildTopology, syncMesh, type Topology, testConfig } from './datapath-topology.js';
+import { buildTopology, routesOf, syncMesh, type Topology, testConfig } from './datapath-topology.js';
 import { canPing, NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './netns-helpers.js';
 
-interface RouteJson {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  protocol?: string;
-}
-
 const PROTO = String(WEFT_ROUTE_PROTOCOL);
-const routesOf = (ns: string) => nsIpJson<RouteJson>(ns, ['-4', 'route', 'show', 'table', 'main']);
 const route = async (ns: string, dst: string) => (await routesOf(ns)).find((r) => r.dst === dst);
 const neighOf = (ns: string) =>
   nsIpJson<{ dst: string; lladdr?: string }>(ns, ['neigh', 'show', 'dev', 'weft.vxlan']);

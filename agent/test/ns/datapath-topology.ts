@@ -3,7 +3,7 @@ import { silentLogger } from '../../../common/log.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { Netlink } from '../../src/datapath/netlink.js';
 import type { Backend, DatapathConfig, SelfNode } from '../../src/datapath/types.js';
-import { addVethPair, type NetnsSet, nsIpBatch, nsRun, run } from './netns-helpers.js';
+import { addVethPair, type NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './netns-helpers.js';
 
 /**
  * Three "nodes" for datapath tests:
@@ -82,3 +82,15 @@ export async function syncMesh(nodes: readonly TestNode[], config: DatapathConfi
     await node.datapath.sync(node.self, peers, config);
   }
 }
+
+/** A route as `ip -json route` prints it. */
+export interface RouteJson {
+  readonly dst: string;
+  readonly gateway?: string;
+  readonly dev?: string;
+  readonly flags?: string[];
+  readonly protocol?: string;
+}
+
+/** IPv4 routes of the main table in `ns`. */
+export const routesOf = (ns: string) => nsIpJson<RouteJson>(ns, ['-4', 'route', 'show', 'table', 'main']);

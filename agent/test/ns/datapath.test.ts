@@ -2,18 +2,9 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { WEFT_ROUTE_PROTOCOL } from '../../src/datapath/datapath.js';
 import { vtepMac } from '../../src/datapath/vtep.js';
-import { buildTopology, syncMesh, type Topology, testConfig } from './datapath-topology.js';
+import { buildTopology, routesOf, syncMesh, type Topology, testConfig } from './datapath-topology.js';
 import { canPing, NetnsSet, nsIpJson, run } from './netns-helpers.js';
 
-interface RouteJson {
-  dst: string;
-  gateway?: string;
-  dev?: string;
-  flags?: string[];
-  protocol?: string;
-}
-
-const routesOf = (ns: string) => nsIpJson<RouteJson>(ns, ['-4', 'route', 'show', 'table', 'main']);
 const weftRoutes = async (ns: string) =>
   (await routesOf(ns)).filter((r) => r.protocol === String(WEFT_ROUTE_PROTOCOL));
 
