@@ -1,0 +1,159 @@
+/**
+ * Benchmark (not a test): one real agent in a node namespace of the local
+ * cluster, with 1000 and then 5000 fake Nodes (InternalIP + podCIDR) in the real
+ * API server. Measures agent start → all peers programmed, list arrival →
+ * programmed, agent RSS, and the time to program one added Node. Prints JSON.
+ *
+ *   node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/node dist/bench/agent-scale.js [1000 5000]
+ *   env: WEFT_BENCH_KEEP_LOGS=1 keeps <runDir>/logs; WEFT_BENCH_AGENT_NODE_OPTIONS sets the agent's NODE_OPTIONS.
+ */
+import { readFileSync } from 'node:fs';
+import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
+import { type Cluster, type ClusterNode, startCluster } from '../e2e/cluster/index.js';
+import {
+  AGENT_MAIN,
+  type AgentRun,
+  NODE_BIN,
+  prepareAgentCredentials,
+  readLog,
+  startAgent,
+  waitFor,
+  writeNetConf,
+} from '../e2e/tests/fixtures/agent-cluster.js';
+
+const SELF_CIDR = '10.0.0.0/24';
+
+function fakeNode(i: number): V1Node {
+  const cidr = `10.${1 + (i >> 8)}.${i & 255}.0/24`;
+  return {
+    metadata: { name: `fake-${String(i).padStart(5, '0')}`, labels: { 'weft.bench/fake': 'true' } },
+    spec: { podCIDR: cidr, podCIDRs: [cidr] },
+    status: { addresses: [{ type: 'InternalIP', address: `100.64.${i >> 8}.${(i & 255) + 0}` }] },
+  };
+}
+
+async function createFakeNodes(api: CoreV1Api, from: number, to: number): Promise<void> {
+  let next = from;
+  const worker = async () => {
+    while (next < to) {
+      const i = next++;
+      await api.createNode({ body: fakeNode(i) });
+    }
+  };
+  await Promise.all(Array.from({ length: 24 }, worker));
+}
+
+function rssMiB(pid: number): { rssMiB: number; peakRssMiB: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+  return { rssMiB: Math.round(kb('VmRSS') / 102.4) / 10, peakRssMiB: Math.round(kb('VmHWM') / 102.4) / 10 };
+}
+
+async function syncedWithPeers(run: AgentRun, peers: number, timeoutMs: number) {
+  return waitFor(
+    `datapath synced with ${peers} peers`,
+    () => readLog(run).find((l) => l.msg === 'datapath synced' && l.peers === peers),
+    timeoutMs,
+    20,
+  );
+}
+
+async function measure(
+  cluster: Cluster,
+  api: CoreV1Api,
+  node: ClusterNode,
+  kubeconfig: string,
+  netConf: string,
+  n: number,
+) {
+  const reset = await cluster.execInNode(node, [NODE_BIN, AGENT_MAIN, '--uninstall'], {
+    env: {
+      WEFT_NET_CONF: netConf,
+      WEFT_STATE_DIR: node.dirs.state,
+      WEFT_RUN_DIR: node.dirs.run,
+      WEFT_CNI_BIN_DIR: node.dirs.cniBin,
+      WEFT_CNI_CONF_DIR: node.dirs.cniConf,
+      NODE_TEST_CONTEXT: '',
+    },
+    timeoutMs: 120_000,
+  });
+  if (reset.code !== 0) throw new Error(`uninstall before run failed: ${reset.stderr}`);
+  const started = Date.now();
+  const run = startAgent(cluster, node, {
+    netConf,
+    kubeconfig,
+    env: { WEFT_LOG_LEVEL: 'info', NODE_OPTIONS: process.env.WEFT_BENCH_AGENT_NODE_OPTIONS ?? '' },
+  });
+  try {
+    const full = await syncedWithPeers(run, n, 120_000);
+    const programmedAt = full.time as number;
+    const listed = readLog(run).find((l) => l.msg === 'node list synced');
+    const routeCount = (await cluster.execInNode(node, ['ip', '-o', 'route', 'show', 'proto', '87'])).stdout
+      .trim()
+      .split('\n').length;
+    await new Promise((r) => setTimeout(r, 1000));
+    const memory = rssMiB(run.proc.pid);
+
+    const addedIndex = 60_000 + n;
+    const t0 = Date.now();
+    await api.createNode({ body: fakeNode(addedIndex) });
+    const one = await syncedWithPeers(run, n + 1, 30_000);
+    const oneChangeMs = (one.time as number) - t0;
+    await api.deleteNode({ name: fakeNode(addedIndex).metadata?.name as string });
+    return {
+      nodes: n,
+      agentStartToProgrammedMs: programmedAt - started,
+      listArrivalToProgrammedMs: Math.round(full.durationMs as number),
+      nodeListSyncedLogToProgrammedMs: listed ? programmedAt - (listed.time as number) : null,
+      kernelRoutesProto87: routeCount,
+      ...memory,
+      oneAddedNodeApiToProgrammedMs: oneChangeMs,
+      oneAddedNodeSyncPassMs: Math.round(one.durationMs as number),
+      changesInFullPass: full.changes,
+    };
+  } finally {
+    await run.proc.stop('SIGTERM', 10_000);
+  }
+}
+
+async function main(): Promise<void> {
+  const sizes = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((x) => x > 0);
+  if (sizes.length === 0) sizes.push(1000, 5000);
+  const cluster = await startCluster({ name: 'agbn', nodes: 1, subnets: 1, allocateNodeCidrs: false });
+  try {
+    const node = cluster.nodes[0] as ClusterNode;
+    await cluster.kubectl([
+      'patch',
+      'node',
+      node.name,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { podCIDR: SELF_CIDR, podCIDRs: [SELF_CIDR] } }),
+    ]);
+    const kubeconfig = await prepareAgentCredentials(cluster);
+    const netConf = writeNetConf(cluster, 'bench', { network: '10.0.0.0/8' });
+    const kc = new KubeConfig();
+    kc.loadFromFile(cluster.adminKubeconfig);
+    const api = kc.makeApiClient(CoreV1Api);
+    const results = [];
+    let created = 0;
+    for (const n of sizes.sort((a, b) => a - b)) {
+      const t = Date.now();
+      await createFakeNodes(api, created, n);
+      created = n;
+      process.stderr.write(`created ${n} fake nodes in ${Date.now() - t} ms\n`);
+      results.push(await measure(cluster, api, node, kubeconfig, netConf, n));
+      process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
+    }
+    process.stdout.write(
+      `${JSON.stringify({ benchmark: 'agent-scale', backend: 'auto (all fake peers via VXLAN)', results }, null, 2)}\n`,
+    );
+  } finally {
+    await cluster.stop({ keepLogs: process.env.WEFT_BENCH_KEEP_LOGS === '1' });
+  }
+}
+
+await main();
