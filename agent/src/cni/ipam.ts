@@ -26,6 +26,11 @@ export function ipamStatePath(stateDir: string, network: string): string {
  * mutex) and is on disk (atomic write) before the call returns. Writes are
  * serialised and coalesced: changes made while a write is in flight go out
  * together in the next one (group commit).
+ *
+ * podCIDR change: ranges are passed per call, never stored. Allocations outside
+ * the current ranges stay recorded (so DEL and GC release them and no address is
+ * handed out twice should the old range come back), do not count in usage(), and
+ * an ADD that finds one for its own attachment replaces it with a new address.
  */
 export class Ipam {
   private generation = 0;
