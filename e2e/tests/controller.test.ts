@@ -217,8 +217,10 @@ describe('weft-controller in a local cluster without node IPAM', { timeout: 420_
     const taken = new Set((await nodes()).map((n) => n.spec.podCIDR));
     await createNode('wtctl-preset', '10.244.3.0/24'); // the next free one, taken by someone else
     await createNode('wtctl-outside', '192.168.77.0/24');
+    const t0 = Date.now();
     await createNode('wtctl-extra1');
     const extra1 = await waitFor('extra1 podCIDR', () => podCidrOf('wtctl-extra1'));
+    process.stderr.write(`# new Node had its podCIDR ${Date.now() - t0} ms after kubectl create\n`);
     assert.ok(!taken.has(extra1));
     assert.equal(extra1, '10.244.4.0/24', 'lowest free, skipping the pre-set 10.244.3.0/24');
     assert.equal(await podCidrOf('wtctl-preset'), '10.244.3.0/24');
@@ -281,5 +283,28 @@ describe('weft-controller in a local cluster without node IPAM', { timeout: 420_
     process.stderr.write(`# handover after SIGTERM: ${handoverMs} ms\n`);
     assert.ok(handoverMs < 5000, `handover took ${handoverMs} ms`);
     assert.equal(await leaseHolder(), 'ctl-c');
+  });
+
+  it('allocates distinct podCIDRs to 20 Nodes created at once', async () => {
+    const leader = replicas.at(-1) as Replica;
+    const names = Array.from({ length: 20 }, (_, i) => `wtctl-bulk${i}`);
+    const list = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: names.map((name) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name } })),
+    };
+    const t0 = Date.now();
+    await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(list) });
+    const all = await waitFor('bulk podCIDRs', async () => {
+      const items = await nodes();
+      return items.every((n) => n.spec.podCIDR !== undefined) ? items : undefined;
+    });
+    process.stderr.write(`# 20 new Nodes had podCIDRs ${Date.now() - t0} ms after kubectl create\n`);
+    const cidrs = all.flatMap((n) => (n.metadata.name === 'wtctl-outside' ? [] : [n.spec.podCIDR]));
+    assert.equal(new Set(cidrs).size, cidrs.length, 'every podCIDR distinct');
+    await waitFor(
+      'in-use gauge',
+      async () => (await metric(leader, 'weft_controller_cidrs_in_use', '{family="ipv4"}')) === cidrs.length,
+    );
   });
 });
