@@ -1,6 +1,7 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Logger } from '../../../common/log.js';
+import { writeFileAtomic } from '../cni/atomic-file.js';
 import type { PeerNode } from '../datapath/types.js';
 import { parsePeerRecord } from '../kube/node-convert.js';
 
@@ -22,8 +23,10 @@ export interface CachedView {
 export class ViewCache {
   readonly path: string;
   readonly #log: Logger;
+  readonly #stateDir: string;
 
   constructor({ stateDir, log }: { stateDir: string; log: Logger }) {
+    this.#stateDir = stateDir;
     this.path = join(stateDir, VIEW_CACHE_FILE);
     this.#log = log;
   }
@@ -57,6 +60,7 @@ export class ViewCache {
       writtenAt: new Date().toISOString(),
       nodes: nodes.map((n) => ({ name: n.name, underlayIP: n.underlayIP, podCIDRs: n.podCIDRs })),
     };
+    await mkdir(this.#stateDir, { recursive: true });
     await writeFileAtomic(this.path, `${JSON.stringify(body)}\n`);
   }
 }
@@ -69,30 +73,4 @@ export function parseCachedView(text: string, nodeName: string): CachedView {
   if (typeof raw.writtenAt !== 'string') throw new Error('writtenAt missing');
   if (!Array.isArray(raw.nodes)) throw new Error('nodes is not a list');
   return { nodeName, writtenAt: raw.writtenAt, nodes: raw.nodes.map(parsePeerRecord) };
-}
-
-/** Writes a file so that readers see either the old or the new content, also after a crash. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    const handle = await open(tmp, 'w', 0o644);
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (err: unknown) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-  const dirHandle = await open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
 }
