@@ -24,6 +24,8 @@ const TOP_LEVEL_FIELDS = new Set([
   'masquerade',
   'nonMasqueradeCIDRs',
   'resyncSeconds',
+  // read by weft-controller (podCIDR size it assigns); validated here so a typo fails in both
+  'nodeCIDRMaskSize',
 ]);
 const BACKEND_FIELDS = new Set(['type', 'vni', 'port']);
 const BACKENDS: readonly Backend[] = ['auto', 'hostgw', 'vxlan'];
@@ -53,6 +55,7 @@ export function parseNetConf(text: string): NetConf {
   }
   const clusterCIDRs = parseClusterCIDRs(raw);
   const backend = parseBackend(raw.backend);
+  if (raw.nodeCIDRMaskSize !== undefined) parseInteger('nodeCIDRMaskSize', raw.nodeCIDRMaskSize, 1, 32);
   return {
     clusterCIDRs,
     ...backend,
