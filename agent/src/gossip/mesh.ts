@@ -131,7 +131,8 @@ export class GossipMesh {
     this.#leaving = { until: now + this.#t.tombstoneTtlMs };
     this.#refreshOwn(now);
     this.#pushNews();
-    for (const peer of pickRandom(this.#candidates(), computeFanout(this.#state.size), this.#random)) {
+    const candidates = this.#candidates();
+    for (const peer of pickRandom(candidates, computeFanout(candidates.length + 1), this.#random)) {
       this.#sendDigest(peer);
     }
     const deadline = Date.now() + waitMs;
@@ -270,7 +271,7 @@ export class GossipMesh {
     const delta: Delta = { records: [...this.#news.values()], bumps: [] };
     this.#news.clear();
     const candidates = this.#candidates().filter((p) => this.#peers.get(p.name)?.state !== 'dead');
-    for (const peer of pickRandom(candidates, computeFanout(this.#state.size), this.#random)) {
+    for (const peer of pickRandom(candidates, computeFanout(candidates.length + 1), this.#random)) {
       this.#sendDelta({ send: (data) => this.#transport.send(peer, data) }, delta);
     }
   }
@@ -302,6 +303,7 @@ export class GossipMesh {
       if (!this.#isAllowed(frame.sender)) throw new FrameRejected('unknown_sender', frame.sender);
       this.#metrics.messages.inc({ direction: 'in', kind: frame.type });
       this.#peers.noteSeen(frame.sender, this.#now());
+      from.bind?.(frame.sender);
       this.#dispatch(frame, from);
     } catch (err: unknown) {
       if (err instanceof FrameRejected) this.#reject(err.reason);

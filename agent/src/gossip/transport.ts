@@ -7,6 +7,12 @@
 export interface ReplyChannel {
   /** Queues a frame; false when it was dropped (closed or slow peer). */
   send(data: string): boolean;
+  /**
+   * Tells the transport which peer is at the other end (after the frame that
+   * arrived here was authenticated), so that frames to that peer may reuse
+   * this connection instead of dialling a second one.
+   */
+  bind?(peerName: string): void;
 }
 
 export interface TransportHandlers {

@@ -43,6 +43,8 @@ export class WsTransport implements GossipTransport {
   readonly #now: () => number;
   readonly #out = new Map<string, Outbound>();
   readonly #inbound = new Set<WebSocket>();
+  /** Inbound sockets by the authenticated name of the peer that dialled them. */
+  readonly #inboundByPeer = new Map<string, WebSocket>();
   #server: WebSocketServer | undefined;
   #handlers: TransportHandlers | undefined;
   #sweep: NodeJS.Timeout | undefined;
@@ -91,13 +93,22 @@ export class WsTransport implements GossipTransport {
       return;
     }
     this.#inbound.add(ws);
-    ws.on('close', () => this.#inbound.delete(ws));
-    this.#wire(ws);
+    let boundTo: string | undefined;
+    ws.on('close', () => {
+      this.#inbound.delete(ws);
+      if (boundTo !== undefined && this.#inboundByPeer.get(boundTo) === ws) this.#inboundByPeer.delete(boundTo);
+    });
+    this.#wire(ws, (name) => {
+      if (boundTo !== undefined && this.#inboundByPeer.get(boundTo) === ws) this.#inboundByPeer.delete(boundTo);
+      boundTo = name;
+      this.#inboundByPeer.set(name, ws);
+    });
   }
 
   /** Message and error handling shared by inbound and outbound sockets. */
-  #wire(ws: WebSocket): void {
+  #wire(ws: WebSocket, bind?: (peerName: string) => void): void {
     const reply: ReplyChannel = { send: (data) => this.#write(ws, data) };
+    if (bind) reply.bind = bind;
     ws.on('message', (data) => {
       try {
         this.#handlers?.onMessage(toBuffer(data), reply);
@@ -138,6 +149,8 @@ export class WsTransport implements GossipTransport {
     }
     out.lastUsed = now;
     if (out.ws?.readyState === WebSocket.OPEN) return this.#write(out.ws, data);
+    const inbound = this.#inboundByPeer.get(peer.name);
+    if (!out.ws && inbound?.readyState === WebSocket.OPEN) return this.#write(inbound, data);
     if (!out.ws) {
       if (now < out.nextDialAt) return false;
       this.#dial(out);
