@@ -29,7 +29,7 @@ async function waitFor(cond: () => boolean, timeoutMs: number): Promise<number> 
   const start = performance.now();
   while (!cond()) {
     if (performance.now() - start > timeoutMs) return Number.NaN;
-    await pause(10);
+    await pause(50);
   }
   return performance.now() - start;
 }
@@ -101,6 +101,7 @@ async function runOne(n: number): Promise<Record<string, unknown>> {
     for (let round = 0; round < 3; round++) {
       const changed = nodes[Math.floor(Math.random() * n)] as BenchNode;
       changed.mtu -= 10;
+      changed.mesh.refreshSelf();
       const want = changed.mtu;
       const name = changed.mesh.name;
       spreads.push(

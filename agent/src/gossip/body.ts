@@ -1,29 +1,36 @@
 import { createHash } from 'node:crypto';
 import { FrameRejected } from './frame.js';
-import { isNodeName, type NodeRecord, parseRecord, RecordError } from './record.js';
+import { incarnationTag, isNodeName, type NodeRecord, parseRecord, RecordError } from './record.js';
 import type { Bump, Delta, Digest, DigestEntry } from './state.js';
 
 /**
  * Bodies of the frame types, and their validation. A digest travels in one of
  * two forms:
- *  - compact `{h, e}`: `h` hashes the sender's sorted name list, `e` lists
- *    "<version base36>.<tag>" in that order; usable only by a receiver holding
- *    exactly the same names (the steady state), about 10 bytes per node;
+ *  - compact `{h, e}`: `h` hashes the sender's sorted (name, incarnation)
+ *    list, `e` lists the versions (base36) in that order; usable only by a
+ *    receiver holding exactly the same names and incarnations (the steady
+ *    state), about 3 bytes per node;
  *  - full `{f: [[name, tag, version], ...]}`.
  * A records body is `{r: records, b: bumps, w?: want list, re?: nonce}`.
  */
 export interface NameIndex {
   readonly names: readonly string[];
+  readonly tags: readonly string[];
   readonly hash: string;
 }
 
 const TAG_RE = /^[0-9a-f]{6}$/;
 const MAX_ENTRIES = 20_000;
 
-export function computeNameIndex(names: Iterable<string>): NameIndex {
-  const sorted = [...names].sort();
-  const hash = createHash('sha256').update(sorted.join('\n')).digest('base64url').slice(0, 11);
-  return { names: sorted, hash };
+/** The sorted membership (name → incarnation) and its hash, for compact digests. */
+export function computeNameIndex(members: ReadonlyMap<string, string>): NameIndex {
+  const names = [...members.keys()].sort();
+  const incarnations = names.map((n) => members.get(n) as string);
+  const hash = createHash('sha256')
+    .update(names.map((n, i) => `${n} ${incarnations[i]}`).join('\n'))
+    .digest('base64url')
+    .slice(0, 11);
+  return { names, tags: incarnations.map(incarnationTag), hash };
 }
 
 function bad(message: string): never {
@@ -32,10 +39,7 @@ function bad(message: string): never {
 
 export function encodeCompactDigest(digest: Digest, index: NameIndex): object {
   const parts: string[] = [];
-  for (const name of index.names) {
-    const e = digest.get(name);
-    parts.push(e ? `${e.version.toString(36)}.${e.tag}` : '0.');
-  }
+  for (const name of index.names) parts.push((digest.get(name)?.version ?? 0).toString(36));
   return { h: index.hash, e: parts.join(',') };
 }
 
@@ -51,12 +55,9 @@ export function parseDigestBody(body: Readonly<Record<string, unknown>>, index: 
     if (parts.length !== index.names.length) return 'mismatch';
     const digest = new Map<string, DigestEntry>();
     parts.forEach((p, i) => {
-      const [v, tag, extra] = p.split('.');
-      const version = Number.parseInt(v ?? '', 36);
-      if (extra !== undefined || !Number.isSafeInteger(version) || version < 0) bad('bad compact digest entry');
-      if (version === 0) return;
-      if (!TAG_RE.test(tag ?? '')) bad('bad compact digest tag');
-      digest.set(index.names[i] as string, { tag: tag as string, version });
+      const version = Number.parseInt(p, 36);
+      if (!/^[0-9a-z]{1,11}$/.test(p) || !Number.isSafeInteger(version)) bad('bad compact digest entry');
+      if (version > 0) digest.set(index.names[i] as string, { tag: index.tags[i] as string, version });
     });
     return digest;
   }

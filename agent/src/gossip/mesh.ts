@@ -102,6 +102,11 @@ export class GossipMesh {
     if (changed) this.#emit();
   }
 
+  /** Re-reads `self()` now instead of at the next round (call it when a field changed). */
+  refreshSelf(): void {
+    this.#refreshOwn(this.#now());
+  }
+
   view(): MeshView {
     const peers: PeerView[] = [];
     for (const record of this.#state.records()) {
@@ -223,8 +228,8 @@ export class GossipMesh {
   }
 
   #nameIndex(): NameIndex {
-    const version = this.#state.namesVersion;
-    if (this.#index?.version !== version) this.#index = { version, index: computeNameIndex(this.#state.names()) };
+    const version = this.#state.membershipVersion;
+    if (this.#index?.version !== version) this.#index = { version, index: computeNameIndex(this.#state.members()) };
     return this.#index.index;
   }
 

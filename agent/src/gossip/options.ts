@@ -31,7 +31,7 @@ export const DEFAULT_TIMING: GossipTiming = {
   deadAfterMs: 40_000,
   tombstoneTtlMs: 10 * 60_000,
   reachabilityPublishMs: 30_000,
-  rttRefreshMs: 15_000,
+  rttRefreshMs: 60_000,
   clockWindowMs: 30_000,
 };
 

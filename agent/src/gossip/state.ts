@@ -72,7 +72,7 @@ export function applyBump(record: NodeRecord, bump: Bump): NodeRecord | undefine
  */
 export class GossipState {
   readonly #records = new Map<string, NodeRecord>();
-  #namesVersion = 0;
+  #membershipVersion = 0;
 
   constructor(records: Iterable<NodeRecord> = []) {
     for (const r of records) this.merge({ records: [r], bumps: [] });
@@ -94,13 +94,18 @@ export class GossipState {
     return [...this.#records.keys()];
   }
 
-  /** Changes whenever a name is added or removed (for caching name-derived data). */
-  get namesVersion(): number {
-    return this.#namesVersion;
+  /** Name → incarnation of every record. */
+  members(): Map<string, string> {
+    return new Map([...this.#records.values()].map((r) => [r.name, r.incarnation]));
+  }
+
+  /** Changes whenever a name is added or removed or changes incarnation (for caching). */
+  get membershipVersion(): number {
+    return this.#membershipVersion;
   }
 
   #set(record: NodeRecord): void {
-    if (!this.#records.has(record.name)) this.#namesVersion++;
+    if (this.#records.get(record.name)?.incarnation !== record.incarnation) this.#membershipVersion++;
     this.#records.set(record.name, record);
   }
 
@@ -132,7 +137,7 @@ export class GossipState {
 
   delete(name: string): boolean {
     const had = this.#records.delete(name);
-    if (had) this.#namesVersion++;
+    if (had) this.#membershipVersion++;
     return had;
   }
 
