@@ -20,7 +20,9 @@ export function ipBatchLine(op: PlanOp, protocol: number): string | undefined {
     case 'link-del':
       return `link del dev ${op.name}`;
     case 'bridge-add':
-      return `link add name ${op.name} mtu ${op.mtu} type bridge`;
+      return `link add name ${op.name} address ${op.mac} mtu ${op.mtu} type bridge`;
+    case 'link-mac':
+      return `link set dev ${op.name} address ${op.mac}`;
     case 'vxlan-add': {
       const v = op.vxlan;
       const learning = v.learning ? 'learning' : 'nolearning';

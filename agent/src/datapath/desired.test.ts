@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { computeMtu, desiredDatapath, selectPeerRoute } from './desired.js';
 import type { UnderlayFacts } from './state.js';
 import type { Backend, DatapathConfig, PeerNode, SelfNode } from './types.js';
-import { vtepMac } from './vtep.js';
+import { bridgeMac, vtepMac } from './vtep.js';
 
 const underlay: UnderlayFacts = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
 const self: SelfNode = { name: 'n1', underlayIP: '192.168.71.1', podCIDRs: ['10.244.1.0/24'] };
@@ -122,6 +122,16 @@ describe('desiredDatapath', () => {
     const first = Number.parseInt(vtepMac('255.255.255.255').slice(0, 2), 16);
     assert.equal(first & 0x02, 0x02, 'locally administered');
     assert.equal(first & 0x01, 0, 'unicast');
+  });
+
+  it('derives a bridge MAC from the underlay IP, locally administered, unicast, never the VTEP MAC', () => {
+    assert.equal(bridgeMac('10.0.0.1'), '0a:57:0a:00:00:01');
+    const first = Number.parseInt(bridgeMac('255.255.255.255').slice(0, 2), 16);
+    assert.equal(first & 0x02, 0x02, 'locally administered');
+    assert.equal(first & 0x01, 0, 'unicast');
+    assert.notEqual(bridgeMac('192.168.72.3'), vtepMac('192.168.72.3'));
+    const d = desiredDatapath(self, [], config('auto'), underlay);
+    assert.equal(d.bridge?.mac, bridgeMac(self.underlayIP));
   });
 
   it('masquerade on: nomasq set holds cluster and extra CIDRs; off: no postrouting chain', () => {

@@ -13,7 +13,7 @@ import { DatapathError } from './errors.js';
 import { collapseCidrs, desiredNftTable, renderNftReplace } from './nft-ruleset.js';
 import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
 import type { Backend, DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
-import { bridgeAddress, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
+import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
 
 export const IP_FORWARD = 'net.ipv4.ip_forward';
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
@@ -170,6 +170,7 @@ export function desiredDatapath(
     bridge: {
       name: config.bridgeName,
       kind: 'bridge',
+      mac: bridgeMac(self.underlayIP),
       mtu,
       up: true,
       addresses: own.map(bridgeAddress).sort(),

@@ -18,6 +18,7 @@ function toBridge(link: LinkRecord, addrs: readonly LinkAddrs[]): BridgeState {
   return {
     name: link.name,
     kind: link.kind,
+    mac: link.mac.toLowerCase(),
     mtu: link.mtu,
     up: link.up,
     addresses: cidrsOf(addrs, link.name),

@@ -142,6 +142,23 @@ describe('planDatapath', () => {
     ]);
   });
 
+  it('restores the derived bridge MAC in place, and creates the bridge with it', () => {
+    const d = desired([]);
+    const { bridge } = d;
+    assert.ok(bridge);
+    assert.equal(bridge.mac, '0a:57:c0:a8:47:01');
+    const drifted = { ...bridge, mac: '02:11:22:33:44:55' };
+    assert.deepEqual(planDatapath(d, kernelOf(d, { bridge: drifted })), [
+      { op: 'link-mac', name: 'weft0', mac: '0a:57:c0:a8:47:01' },
+    ]);
+    assert.deepEqual(planDatapath(d, empty)[0], {
+      op: 'bridge-add',
+      name: 'weft0',
+      mtu: 1450,
+      mac: '0a:57:c0:a8:47:01',
+    });
+  });
+
   it('rewrites the nft table when it differs or is missing, and sets a wrong sysctl', () => {
     const d = desired([]);
     const other = desired([], { ...config, nonMasqueradeCIDRs: ['192.168.0.0/16'] });

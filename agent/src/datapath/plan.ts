@@ -12,7 +12,8 @@ import type {
 /** One change to the kernel. Plans list them in the order they must run. */
 export type PlanOp =
   | { readonly op: 'link-del'; readonly name: string }
-  | { readonly op: 'bridge-add'; readonly name: string; readonly mtu: number }
+  | { readonly op: 'bridge-add'; readonly name: string; readonly mtu: number; readonly mac: string }
+  | { readonly op: 'link-mac'; readonly name: string; readonly mac: string }
   | { readonly op: 'vxlan-add'; readonly vxlan: VxlanState }
   | { readonly op: 'link-mtu'; readonly name: string; readonly mtu: number }
   | { readonly op: 'link-up'; readonly name: string }
@@ -50,11 +51,12 @@ function planBridge(b: Buckets, want: BridgeState | undefined, have: BridgeState
   }
   if (!have || have.kind !== want.kind) {
     if (have) b.linkDel.push({ op: 'link-del', name: have.name });
-    b.linkAdd.push({ op: 'bridge-add', name: want.name, mtu: want.mtu });
+    b.linkAdd.push({ op: 'bridge-add', name: want.name, mtu: want.mtu, mac: want.mac });
     b.linkSet.push({ op: 'link-up', name: want.name });
     planAddresses(b, want.name, want.addresses, []);
     return;
   }
+  if (have.mac !== want.mac) b.linkSet.push({ op: 'link-mac', name: want.name, mac: want.mac });
   if (have.mtu !== want.mtu) b.linkSet.push({ op: 'link-mtu', name: want.name, mtu: want.mtu });
   if (!have.up) b.linkSet.push({ op: 'link-up', name: want.name });
   planAddresses(b, want.name, want.addresses, have.addresses);

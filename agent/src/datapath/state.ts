@@ -10,6 +10,8 @@ export interface BridgeState {
   readonly name: string;
   /** Link kind as the kernel reports it ("bridge"); a wrong kind means recreate. */
   readonly kind: string;
+  /** Fixed, derived from the underlay IP (see vtep.ts bridgeMac); lower case. */
+  readonly mac: string;
   readonly mtu: number;
   readonly up: boolean;
   readonly addresses: readonly string[];

@@ -12,8 +12,23 @@ import { formatCidr, formatIpv4, nthAddress, parseCidr, parseIpv4 } from '../../
  *   source and the replies come back through the tunnel.
  */
 export function vtepMac(underlayIP: string): string {
+  return derivedMac(0x02, underlayIP);
+}
+
+/**
+ * The bridge's MAC = 0a:57:<the four octets of the node's underlay IPv4>: locally
+ * administered and unicast like the VTEP's, but a different first octet so the two
+ * never collide. Fixed, because a bridge without a set address takes the lowest MAC
+ * of its ports and changes it whenever a pod comes or goes, which leaves stale ARP
+ * entries for the gateway in the pods.
+ */
+export function bridgeMac(underlayIP: string): string {
+  return derivedMac(0x0a, underlayIP);
+}
+
+function derivedMac(first: number, underlayIP: string): string {
   const ip = parseIpv4(underlayIP);
-  const bytes = [0x02, 0x57, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255];
+  const bytes = [first, 0x57, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 

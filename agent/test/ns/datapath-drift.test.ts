@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
 import { Datapath, WEFT_ROUTE_PROTOCOL } from '../../src/datapath/datapath.js';
 import type { DatapathApplyError } from '../../src/datapath/errors.js';
-import { vtepMac } from '../../src/datapath/vtep.js';
+import { bridgeMac, vtepMac } from '../../src/datapath/vtep.js';
 import { buildTopology, routesOf, syncMesh, type Topology, testConfig } from './datapath-topology.js';
 import { canPing, NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './netns-helpers.js';
 
@@ -16,6 +16,8 @@ const fdbOf = async (ns: string) =>
   JSON.parse(await run('bridge', ['-n', ns, '-json', 'fdb', 'show', 'dev', 'weft.vxlan'])) as {
     mac: string;
   }[];
+const linkMac = async (ns: string, dev: string) =>
+  (await nsIpJson<{ address: string }>(ns, ['link', 'show', 'dev', dev]))[0]?.address;
 const nftTable = (ns: string) => nsRun(ns, 'nft', ['-j', 'list', 'table', 'inet', 'weft']);
 
 describe('datapath repairs drift and owns only its own entries (namespaces)', { timeout: 120_000 }, () => {
@@ -59,6 +61,17 @@ describe('datapath repairs drift and owns only its own entries (namespaces)', { 
     assert.equal((await route(t.n1.ns, '10.244.3.0/24'))?.dev, 'weft.vxlan');
     assert.ok(await canPing(t.n1.ns, '10.244.3.1'));
     assert.ok(await canPing(t.n1.ns, '10.244.2.1'));
+  });
+
+  it("repairs weft0's derived MAC when it is changed by hand", async () => {
+    assert.equal(await linkMac(t.n1.ns, 'weft0'), bridgeMac('192.168.71.1'));
+    await nsIpBatch(t.n1.ns, ['link set dev weft0 address 02:00:00:00:00:07']);
+    await syncN1();
+    assert.deepEqual(
+      (t.n1.datapath.lastPlan ?? []).map((o) => o.op),
+      ['link-mac'],
+    );
+    assert.equal(await linkMac(t.n1.ns, 'weft0'), bridgeMac('192.168.71.1'));
   });
 
   it('removes a stray route with its protocol and leaves a route of another protocol alone', async () => {
@@ -149,7 +162,13 @@ describe('datapath repairs drift and owns only its own entries (namespaces)', { 
         'netns',
         t.n1.ns,
       ]);
-      await nsIpBatch(t.n1.ns, ['link set vpod master weft0', 'link set vpod up']);
+      // A port with a lower MAC would become the bridge's address were it not fixed.
+      await nsIpBatch(t.n1.ns, [
+        'link set vpod address 02:00:00:00:00:01',
+        'link set vpod master weft0',
+        'link set vpod up',
+      ]);
+      assert.equal(await linkMac(t.n1.ns, 'weft0'), bridgeMac('192.168.71.1'));
       await nsIpBatch(pod, [
         'link set eth0 up',
         'addr add 10.244.1.5/24 dev eth0',
