@@ -7,11 +7,11 @@
  * Prints one JSON object per N. Usage: node dist/bench/gossip.js [N ...]
  */
 import { Registry } from 'prom-client';
-import { silentLogger } from '../common/log.js';
 import { MemoryNetwork } from '../agent/src/gossip/memory-transport.js';
 import { GossipMesh } from '../agent/src/gossip/mesh.js';
 import type { GossipTransport, PeerAddress } from '../agent/src/gossip/transport.js';
 import { WsTransport } from '../agent/src/gossip/ws-transport.js';
+import { silentLogger } from '../common/log.js';
 
 interface BenchNode {
   mesh: GossipMesh;
@@ -89,7 +89,8 @@ async function runOne(n: number): Promise<Record<string, unknown>> {
   const nodes = await startNodes(n, inProcess, ctl);
   try {
     const joinMs = await waitFor(
-      () => everyoneSees(nodes, (x) => x.mesh.view().peers.filter((p) => p.state === 'alive').length === n - 1),
+      () =>
+        everyoneSees(nodes, (x) => x.mesh.view().peers.filter((p) => p.state === 'alive').length === n - 1),
       240_000,
     );
     await pause(5000); // let the join burst settle

@@ -48,7 +48,10 @@ export function encodeFullDigest(digest: Digest): object {
 }
 
 /** Parses a digest body; 'mismatch' when compact and our name lists differ. */
-export function parseDigestBody(body: Readonly<Record<string, unknown>>, index: NameIndex): Digest | 'mismatch' {
+export function parseDigestBody(
+  body: Readonly<Record<string, unknown>>,
+  index: NameIndex,
+): Digest | 'mismatch' {
   if (typeof body.h === 'string' && typeof body.e === 'string') {
     if (body.h !== index.hash) return 'mismatch';
     const parts = body.e.split(',');

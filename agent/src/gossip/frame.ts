@@ -88,7 +88,12 @@ export class FrameCodec {
     return this.#maxBytes;
   }
 
-  encode(type: FrameType, sender: string, body: object, nonce = randomBytes(12).toString('base64url')): string {
+  encode(
+    type: FrameType,
+    sender: string,
+    body: object,
+    nonce = randomBytes(12).toString('base64url'),
+  ): string {
     const payload = JSON.stringify({ type, sender, ts: this.#now(), nonce, body });
     const tag = mac(this.#key, Buffer.from(payload)).toString('base64url');
     return tag + payload;
@@ -133,7 +138,8 @@ function parseFramePayload(payload: Buffer): Frame {
   }
   if (!isNodeName(f.sender)) throw new FrameRejected('malformed', 'bad sender');
   if (!Number.isSafeInteger(f.ts)) throw new FrameRejected('malformed', 'bad ts');
-  if (typeof f.nonce !== 'string' || !NONCE_RE.test(f.nonce)) throw new FrameRejected('malformed', 'bad nonce');
+  if (typeof f.nonce !== 'string' || !NONCE_RE.test(f.nonce))
+    throw new FrameRejected('malformed', 'bad nonce');
   if (typeof f.body !== 'object' || f.body === null || Array.isArray(f.body)) {
     throw new FrameRejected('malformed', 'bad body');
   }

@@ -12,10 +12,23 @@ import {
   parseRecordsBody,
 } from './body.js';
 import { chunkDelta } from './chunk.js';
-import { type Frame, FrameCodec, FrameRejected, type FrameType, MAX_FRAME_BYTES, type RejectReason } from './frame.js';
+import {
+  type Frame,
+  FrameCodec,
+  FrameRejected,
+  type FrameType,
+  MAX_FRAME_BYTES,
+  type RejectReason,
+} from './frame.js';
 import { computeFanout, pickRandom } from './liveness.js';
 import { createGossipMetrics, type GossipMetrics } from './metrics.js';
-import { DEFAULT_TIMING, type GossipMeshOptions, type GossipTiming, type MeshView, type PeerView } from './options.js';
+import {
+  DEFAULT_TIMING,
+  type GossipMeshOptions,
+  type GossipTiming,
+  type MeshView,
+  type PeerView,
+} from './options.js';
 import { OwnRecord } from './own-record.js';
 import { PeerTable } from './peer-table.js';
 import { type NodeRecord, quantizeRtt } from './record.js';
@@ -63,7 +76,12 @@ export class GossipMesh {
     this.#now = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
     const maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.#codec = new FrameCodec({ key: opts.key, maxFrameBytes, windowMs: this.#t.clockWindowMs, now: this.#now });
+    this.#codec = new FrameCodec({
+      key: opts.key,
+      maxFrameBytes,
+      windowMs: this.#t.clockWindowMs,
+      now: this.#now,
+    });
     this.#metrics = createGossipMetrics(opts.registry);
     this.#transport =
       opts.transport ?? new WsTransport({ ...opts.listen, maxFrameBytes, log: this.#log, now: this.#now });
@@ -175,7 +193,8 @@ export class GossipMesh {
     if (changed) this.#emit();
     const candidates = this.#candidates();
     const live = candidates.filter((p) => this.#peers.get(p.name)?.state !== 'dead');
-    for (const peer of pickRandom(live.length > 0 ? live : candidates, 1, this.#random)) this.#sendDigest(peer);
+    for (const peer of pickRandom(live.length > 0 ? live : candidates, 1, this.#random))
+      this.#sendDigest(peer);
     this.#pingStalest(candidates, now);
   }
 
@@ -229,7 +248,8 @@ export class GossipMesh {
 
   #nameIndex(): NameIndex {
     const version = this.#state.membershipVersion;
-    if (this.#index?.version !== version) this.#index = { version, index: computeNameIndex(this.#state.members()) };
+    if (this.#index?.version !== version)
+      this.#index = { version, index: computeNameIndex(this.#state.members()) };
     return this.#index.index;
   }
 
@@ -380,7 +400,10 @@ export class GossipMesh {
       const mine = this.#own.current;
       if (mine && r.incarnation >= mine.incarnation && r !== mine && r.version >= 1) {
         if (r.incarnation > mine.incarnation || r.version > mine.version) {
-          this.#log.warn({ node: r.name, op: 'merge' }, 'newer record of this node in gossip, moving past it');
+          this.#log.warn(
+            { node: r.name, op: 'merge' },
+            'newer record of this node in gossip, moving past it',
+          );
           this.#own.supersede(r, now);
           this.#refreshOwn(now);
         }

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../common/log.js';
-import type { NodeRecord, OwnFields } from './record.js';
 import type { PeerState } from './liveness.js';
+import type { NodeRecord, OwnFields } from './record.js';
 import type { GossipTransport, PeerAddress } from './transport.js';
 
 /** What the runtime reports about this node each round (the mesh adds the rest). */

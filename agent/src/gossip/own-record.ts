@@ -1,4 +1,4 @@
-import { newIncarnation, type NodeRecord, type OwnFields } from './record.js';
+import { type NodeRecord, newIncarnation, type OwnFields } from './record.js';
 
 /**
  * Keeps this node's own record: a new incarnation per process start, the

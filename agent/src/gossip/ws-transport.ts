@@ -96,10 +96,12 @@ export class WsTransport implements GossipTransport {
     let boundTo: string | undefined;
     ws.on('close', () => {
       this.#inbound.delete(ws);
-      if (boundTo !== undefined && this.#inboundByPeer.get(boundTo) === ws) this.#inboundByPeer.delete(boundTo);
+      if (boundTo !== undefined && this.#inboundByPeer.get(boundTo) === ws)
+        this.#inboundByPeer.delete(boundTo);
     });
     this.#wire(ws, (name) => {
-      if (boundTo !== undefined && this.#inboundByPeer.get(boundTo) === ws) this.#inboundByPeer.delete(boundTo);
+      if (boundTo !== undefined && this.#inboundByPeer.get(boundTo) === ws)
+        this.#inboundByPeer.delete(boundTo);
       boundTo = name;
       this.#inboundByPeer.set(name, ws);
     });
@@ -118,7 +120,8 @@ export class WsTransport implements GossipTransport {
     });
     ws.on('error', (err: Error & { code?: string }) => {
       const oversized = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
-      if (oversized || err.code?.startsWith('WS_ERR_')) this.#handlers?.onReject(oversized ? 'oversized' : 'malformed');
+      if (oversized || err.code?.startsWith('WS_ERR_'))
+        this.#handlers?.onReject(oversized ? 'oversized' : 'malformed');
       this.#log.debug({ err, op: 'socket' }, 'gossip socket error');
     });
   }

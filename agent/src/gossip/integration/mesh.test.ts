@@ -122,8 +122,13 @@ describe('gossip mesh over WebSockets on loopback', () => {
     assert.equal(await metric(all[0] as Node, 'weft_gossip_peers', { state: 'dead' }), 1);
     const d2 = await startNode('d');
     await until('d alive again', () =>
-      all.every((n) => n === d2 || (stateOf(n, 'd') === 'alive' &&
-        n.mesh.view().peers.find((p) => p.name === 'd')?.record.incarnation === d2.mesh.view().self?.incarnation)),
+      all.every(
+        (n) =>
+          n === d2 ||
+          (stateOf(n, 'd') === 'alive' &&
+            n.mesh.view().peers.find((p) => p.name === 'd')?.record.incarnation ===
+              d2.mesh.view().self?.incarnation),
+      ),
     );
     assert.notEqual(d2.mesh.view().self?.incarnation, oldIncarnation);
   });
@@ -159,7 +164,11 @@ describe('gossip mesh over WebSockets on loopback', () => {
     assert.equal((await before('stale')) - base.stale, 1);
     assert.equal((await before('oversized')) - base.oversized, 1);
     assert.equal((await before('malformed')) - base.malformed, 1, 'four garbage bytes');
-    assert.equal((await before('unknown_sender')) - base.unknown_sender, 1, 'a frame claiming to be a itself');
+    assert.equal(
+      (await before('unknown_sender')) - base.unknown_sender,
+      1,
+      'a frame claiming to be a itself',
+    );
     a.mtu = 1300;
     await until('mesh still healthy', () =>
       all.every((n) => n === a || n.mesh.view().peers.find((p) => p.name === 'a')?.record.mtu === 1300),
@@ -168,7 +177,12 @@ describe('gossip mesh over WebSockets on loopback', () => {
 
   it('ignores claims of peers outside the allowed set', async () => {
     const a = all[0] as Node;
-    a.mesh.setAllowedPeers(new Map([['b', '127.0.0.1'], ['c', '127.0.0.1']]));
+    a.mesh.setAllowedPeers(
+      new Map([
+        ['b', '127.0.0.1'],
+        ['c', '127.0.0.1'],
+      ]),
+    );
     assert.equal(stateOf(a, 'd'), undefined, 'd dropped at once');
     const base = await metric(a, 'weft_gossip_rejected_total', { reason: 'unknown_sender' });
     await pause(600);

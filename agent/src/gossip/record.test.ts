@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { newIncarnation, parseRecord, quantizeRtt, RecordError } from './record.js';
+import { sampleRecord } from './test-fixtures.js';
+
+describe('parseRecord', () => {
+  it('accepts a valid record and a tombstone', () => {
+    const r = sampleRecord({ reachability: { 'node-b': 0.5, 'node-c': null } });
+    assert.deepEqual(parseRecord(JSON.parse(JSON.stringify(r))), r);
+    const t = sampleRecord({ leaving: { until: 123 } });
+    assert.deepEqual(parseRecord(t), t);
+  });
+
+  const table: Array<[string, Record<string, unknown>, string]> = [
+    ['name with capitals', { name: 'Node-A' }, 'name'],
+    ['name too long', { name: 'a'.repeat(254) }, 'name'],
+    ['incarnation format', { incarnation: 'abc' }, 'incarnation'],
+    ['negative version', { version: -1 }, 'version'],
+    ['fractional version', { version: 1.5 }, 'version'],
+    ['content ahead of version', { version: 1, contentVersion: 2 }, 'contentVersion'],
+    ['underlay not IPv4', { underlayIP: '10.0.0' }, 'underlayIP'],
+    ['underlay is a CIDR', { underlayIP: '10.0.0.1/24' }, 'underlayIP'],
+    ['port zero', { gossipPort: 0 }, 'gossipPort'],
+    ['pod CIDR with host bits', { podCIDRs: ['10.244.1.1/24'] }, 'podCIDRs[0]'],
+    ['pod CIDR not a string', { podCIDRs: [7] }, 'podCIDRs[0]'],
+    ['too many pod CIDRs', { podCIDRs: Array(9).fill('10.0.0.0/24') }, 'podCIDRs'],
+    ['unknown backend', { backend: 'ipip' }, 'backend'],
+    ['MTU too small', { mtu: 10 }, 'mtu'],
+    ['ready as string', { ready: 'yes' }, 'ready'],
+    ['agent version too long', { agentVersion: 'v'.repeat(65) }, 'agentVersion'],
+    ['reachability as list', { reachability: [] }, 'reachability'],
+    ['reachability bad peer', { reachability: { 'BAD PEER': 1 } }, 'reachability'],
+    ['reachability bad RTT', { reachability: { 'node-b': -3 } }, 'reachability.node-b'],
+    ['leaving without until', { leaving: {} }, 'leaving.until'],
+  ];
+  for (const [what, over, field] of table) {
+    it(`rejects ${what}, naming ${field}`, () => {
+      assert.throws(
+        () => parseRecord({ ...sampleRecord(), ...over }),
+        (err: unknown) => err instanceof RecordError && err.field === field,
+      );
+    });
+  }
+  it('rejects non-objects', () => {
+    for (const v of [null, 3, 'x', []]) assert.throws(() => parseRecord(v), RecordError);
+  });
+});
+
+describe('incarnations', () => {
+  it('sort by boot time, and can be moved past another one', () => {
+    const early = newIncarnation(1_000, undefined, Buffer.from('ffffffff', 'hex'));
+    const late = newIncarnation(2_000, undefined, Buffer.from('00000000', 'hex'));
+    assert.ok(early < late);
+    assert.match(late, /^[0-9a-z]{9}-[0-9a-f]{8}$/);
+    const after = newIncarnation(1_500, late, Buffer.from('00000001', 'hex'));
+    assert.ok(after > late, 'a clock that went back still yields a later incarnation');
+  });
+});
+
+describe('quantizeRtt', () => {
+  const table: Array<[number | null, number | null]> = [
+    [null, null],
+    [-1, null],
+    [0.03, 0.1],
+    [0.15, 0.2],
+    [0.34, 0.5],
+    [0.7, 1],
+    [1.9, 2],
+    [3, 5],
+    [42, 50],
+    [10_000_000, 600_000],
+  ];
+  for (const [input, want] of table) it(`${input} → ${want}`, () => assert.equal(quantizeRtt(input), want));
+});
