@@ -1,0 +1,55 @@
+import type { StatusJson } from './status.js';
+
+function cell(v: string | number | null | undefined): string {
+  return v === null || v === undefined ? '-' : String(v);
+}
+
+export function formatDuration(ms: number | null): string {
+  if (ms === null) return '-';
+  if (ms < 1000) return `${Math.round(ms)}ms ago`;
+  if (ms < 120_000) return `${Math.round(ms / 1000)}s ago`;
+  if (ms < 7_200_000) return `${Math.round(ms / 60_000)}m ago`;
+  return `${Math.round(ms / 3_600_000)}h ago`;
+}
+
+export function formatRtt(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 10 ? `${ms.toFixed(2)}ms` : `${Math.round(ms)}ms`;
+}
+
+function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
+  const line = (r: readonly string[]) =>
+    r
+      .map((v, c) => v.padEnd(widths[c] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), ...rows.map(line)];
+}
+
+/** The text form of `weft status`; pure. */
+export function renderStatus(s: StatusJson): string {
+  const n = s.node;
+  const lines = [
+    `Node:     ${n.name}${n.ready ? '' : ' (not ready)'}`,
+    `Backend:  ${cell(n.backend)}   MTU: ${cell(n.mtu)}   Underlay: ${cell(n.underlayIP)}${n.underlayInterface ? ` (${n.underlayInterface})` : ''}`,
+    `PodCIDRs: ${n.podCIDRs.length > 0 ? n.podCIDRs.join(', ') : '-'}`,
+  ];
+  if (s.ipam) lines.push(`IPAM:     ${s.ipam.allocated}/${s.ipam.capacity} addresses in use`);
+  const counts = new Map<string, number>();
+  for (const p of s.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+  const summary = [...counts].map(([k, v]) => `${v} ${k}`).join(', ');
+  lines.push('', `Peers: ${s.peers.length}${summary ? ` (${summary})` : ''}`);
+  if (s.peers.length > 0) {
+    const rows = s.peers.map((p) => [
+      p.name,
+      p.state,
+      cell(p.route),
+      cell(p.underlayIP),
+      formatDuration(p.lastSeenAgoMs),
+      formatRtt(p.rttMs),
+    ]);
+    lines.push(...table(['NAME', 'STATE', 'ROUTE', 'UNDERLAY', 'LAST SEEN', 'RTT'], rows));
+  }
+  return `${lines.join('\n')}\n`;
+}
