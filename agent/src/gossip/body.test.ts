@@ -67,7 +67,11 @@ describe('records bodies', () => {
     };
     const want = new Map([['c', { tag: '', version: 0 }]]);
     const parsed = parseRecordsBody(JSON.parse(JSON.stringify(encodeRecordsBody(delta, want, 'nonce'))));
-    assert.deepEqual(parsed, { ...delta, want, re: 'nonce' });
+    assert.deepEqual(parsed, { ...delta, want, re: 'nonce', news: false });
+    assert.equal(
+      parseRecordsBody(JSON.parse(JSON.stringify(encodeRecordsBody(delta, undefined, undefined, true)))).news,
+      true,
+    );
   });
 
   it('rejects a body carrying an invalid record, naming the field', () => {

@@ -11,7 +11,9 @@ import type { Bump, Delta, Digest, DigestEntry } from './state.js';
  *    receiver holding exactly the same names and incarnations (the steady
  *    state), about 3 bytes per node;
  *  - full `{f: [[name, tag, version], ...]}`.
- * A records body is `{r: records, b: bumps, w?: want list, re?: nonce}`.
+ * A records body is `{r: records, b: bumps, w?: want list, re?: nonce, n?: 1}`;
+ * `n` marks a news push (forwarded by receivers), as opposed to an
+ * anti-entropy answer (merged but not forwarded).
  */
 export interface NameIndex {
   readonly names: readonly string[];
@@ -86,15 +88,17 @@ export interface RecordsBody extends Delta {
   readonly want: Digest;
   /** Nonce of the digest frame this answers (for RTT). */
   readonly re: string | undefined;
+  readonly news: boolean;
 }
 
-export function encodeRecordsBody(delta: Delta, want?: Digest, re?: string): object {
+export function encodeRecordsBody(delta: Delta, want?: Digest, re?: string, news = false): object {
   const body: Record<string, unknown> = {
     r: delta.records,
     b: delta.bumps.map((b) => [b.name, b.tag, b.version, b.contentVersion]),
   };
   if (want && want.size > 0) body.w = [...want].map(([name, e]) => [name, e.tag, e.version]);
   if (re !== undefined) body.re = re;
+  if (news) body.n = 1;
   return body;
 }
 
@@ -115,7 +119,8 @@ function parseBump(item: unknown): Bump {
 
 /** Validates a records body, every record field included. */
 export function parseRecordsBody(body: Readonly<Record<string, unknown>>): RecordsBody {
-  const { r, b, w, re } = body;
+  const { r, b, w, re, n } = body;
+  if (n !== undefined && n !== 1) bad('n is malformed');
   if (!Array.isArray(r) || r.length > MAX_ENTRIES) bad('records is not a list');
   if (!Array.isArray(b) || b.length > MAX_ENTRIES) bad('bumps is not a list');
   if (re !== undefined && (typeof re !== 'string' || re.length > 32)) bad('re is malformed');
@@ -131,6 +136,7 @@ export function parseRecordsBody(body: Readonly<Record<string, unknown>>): Recor
     bumps: b.map(parseBump),
     want: w === undefined ? new Map() : parseEntries(w, 'want'),
     re: re as string | undefined,
+    news: n === 1,
   };
 }
 

@@ -39,8 +39,8 @@ import { WsTransport } from './ws-transport.js';
 /**
  * An authenticated gossip mesh: each round it exchanges a digest with one
  * random peer (push-pull anti-entropy: only missing records travel), pings the
- * peer with the stalest RTT, and pushes what was new to it to ceil(log2 N)+1
- * random peers. See docs/adr/0002-gossip.md.
+ * peer with the stalest RTT, and pushes news (own changes, and records that
+ * reached it as news and were new to it) to ceil(log2 N)+1 random peers. See docs/adr/0002-gossip.md.
  */
 export class GossipMesh {
   readonly name: string;
@@ -273,10 +273,13 @@ export class GossipMesh {
     this.#metrics.bytes.inc({ direction: 'out' }, Buffer.byteLength(data));
   }
 
-  #sendDelta(to: ReplyChannel, delta: Delta, want?: Digest, re?: string): void {
+  #sendDelta(to: ReplyChannel, delta: Delta, want?: Digest, re?: string, news = false): void {
     const budget = this.#codec.maxFrameBytes / 2;
     chunkDelta(delta, budget).forEach((piece, i) => {
-      const body = i === 0 ? encodeRecordsBody(piece, want, re) : encodeRecordsBody(piece);
+      const body =
+        i === 0
+          ? encodeRecordsBody(piece, want, re, news)
+          : encodeRecordsBody(piece, undefined, undefined, news);
       this.#send((data) => to.send(data), 'records', body);
     });
   }
@@ -297,7 +300,13 @@ export class GossipMesh {
     this.#news.clear();
     const candidates = this.#candidates().filter((p) => this.#peers.get(p.name)?.state !== 'dead');
     for (const peer of pickRandom(candidates, computeFanout(candidates.length + 1), this.#random)) {
-      this.#sendDelta({ send: (data) => this.#transport.send(peer, data) }, delta);
+      this.#sendDelta(
+        { send: (data) => this.#transport.send(peer, data) },
+        delta,
+        undefined,
+        undefined,
+        true,
+      );
     }
   }
 
@@ -386,10 +395,11 @@ export class GossipMesh {
     for (const b of fresh.bumps) this.#peers.noteSeen(b.name, now);
     for (const r of fresh.records) {
       this.#peers.noteSeen(r.name, now);
-      this.#news.set(r.name, r);
+      // Only news is passed on; catch-up from anti-entropy is not rebroadcast.
+      if (body.news) this.#news.set(r.name, r);
     }
     if (fresh.records.length > 0) {
-      this.#scheduleFlush();
+      if (body.news) this.#scheduleFlush();
       this.#emit();
     }
     if (body.want.size > 0) this.#sendDelta(from, this.#state.missingFor(body.want, 'listed'));

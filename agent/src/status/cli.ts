@@ -36,7 +36,11 @@ export async function fetchStatus(addr: string, timeoutMs = 5000): Promise<Statu
   return (await res.json()) as StatusJson;
 }
 
-export async function runCli(argv: readonly string[], env: NodeJS.ProcessEnv, out: (s: string) => void): Promise<number> {
+export async function runCli(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  out: (s: string) => void,
+): Promise<number> {
   let args: CliArgs;
   try {
     args = parseCliArgs(argv, env);

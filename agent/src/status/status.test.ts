@@ -62,7 +62,14 @@ node-d  unknown  vxlan   -         -          -
 
 describe('status', () => {
   it('computes the status document from mesh, datapath, local network and IPAM', () => {
-    const s = computeStatus({ nodeName: 'node-a', mesh, sync, local, ipam: { allocated: 3, capacity: 254 }, nowMs: NOW });
+    const s = computeStatus({
+      nodeName: 'node-a',
+      mesh,
+      sync,
+      local,
+      ipam: { allocated: 3, capacity: 254 },
+      nowMs: NOW,
+    });
     assert.deepEqual(s.node, {
       name: 'node-a',
       backend: 'auto',
@@ -88,10 +95,20 @@ describe('status', () => {
   });
 
   it('leaves IPAM out when it has not reported, and copes with nothing at all', () => {
-    const s = computeStatus({ nodeName: 'x', mesh: undefined, sync: undefined, local: undefined, ipam: undefined, nowMs: NOW });
+    const s = computeStatus({
+      nodeName: 'x',
+      mesh: undefined,
+      sync: undefined,
+      local: undefined,
+      ipam: undefined,
+      nowMs: NOW,
+    });
     assert.equal('ipam' in s, false);
     assert.deepEqual(s.peers, []);
-    assert.equal(renderStatus(s), 'Node:     x (not ready)\nBackend:  -   MTU: -   Underlay: -\nPodCIDRs: -\n\nPeers: 0\n');
+    assert.equal(
+      renderStatus(s),
+      'Node:     x (not ready)\nBackend:  -   MTU: -   Underlay: -\nPodCIDRs: -\n\nPeers: 0\n',
+    );
   });
 
   it('parses CLI arguments', () => {

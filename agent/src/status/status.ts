@@ -49,7 +49,10 @@ export interface StatusInputs {
 /** Builds the status document from the agent's parts; pure. */
 export function computeStatus(i: StatusInputs): StatusJson {
   const self = i.mesh?.self;
-  const names = new Set<string>([...(i.mesh?.peers.map((p) => p.name) ?? []), ...(i.sync?.peerRoutes.keys() ?? [])]);
+  const names = new Set<string>([
+    ...(i.mesh?.peers.map((p) => p.name) ?? []),
+    ...(i.sync?.peerRoutes.keys() ?? []),
+  ]);
   const byName = new Map(i.mesh?.peers.map((p) => [p.name, p]) ?? []);
   const peers: StatusPeer[] = [...names].sort().map((name) => {
     const p = byName.get(name);
