@@ -3,6 +3,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
+import { createCniExtension, type IpamUsage } from './cni/index.js';
 import { type AgentOptions, parseAgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
 import { loadNetConf, type NetConf } from './config/net-conf.js';
@@ -33,6 +34,8 @@ export interface AgentRuntime {
   readonly datapath: Datapath;
   readonly http: AgentHttpServer;
   readonly localNetwork: LocalNetworkProvider;
+  /** IPAM use per network (allocated/capacity) from the CNI server; [] until it runs. */
+  readonly ipamUsage: () => IpamUsage[];
   readonly signal: AbortSignal;
 }
 
@@ -43,7 +46,8 @@ export interface AgentRuntime {
  * rt.http.addRoute(path, handler) before returning the first await.
  */
 export type AgentExtension = (rt: AgentRuntime) => Promise<void>;
-const EXTENSIONS: readonly AgentExtension[] = [];
+const cni = createCniExtension();
+const EXTENSIONS: readonly AgentExtension[] = [cni.start];
 
 const EXIT_CONFIG = 2;
 
@@ -172,6 +176,7 @@ async function runAgent(deps: {
     datapath,
     http,
     localNetwork: createLocalNetworkProvider(loop, config),
+    ipamUsage: cni.ipamUsage,
     signal: ac.signal,
   };
   await Promise.all([

@@ -12,7 +12,7 @@ import { createIpRunner, type IpRunner } from './ip-runner.js';
 import { computeRanges } from './ipam-range.js';
 import { IpamSet } from './ipam-set.js';
 import { AttachmentLock } from './keyed-lock.js';
-import { CniMetrics } from './metrics.js';
+import { CniMetrics, type IpamUsage } from './metrics.js';
 import { LATEST_CNI_VERSION } from './versions.js';
 import { VethPlumbing } from './veth-plumbing.js';
 
@@ -35,6 +35,8 @@ export interface CniServerOptions {
 }
 
 export interface CniServer {
+  /** Allocated and total pod addresses per loaded network, in the current podCIDRs. */
+  ipamUsage(): IpamUsage[];
   /** Stops accepting, waits for requests in flight (at most 30 s), removes the socket. */
   close(): Promise<void>;
 }
@@ -61,11 +63,12 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
     locks: new AttachmentLock(),
     log,
   };
-  const metrics = new CniMetrics(opts.registry, () => {
+  const ipamUsage = (): IpamUsage[] => {
     const net = opts.localNetwork();
     const { ranges } = computeRanges(net?.podCIDRs ?? []);
     return ipams.loaded().map((ipam) => ({ network: ipam.network, ...ipam.usage(ranges) }));
-  });
+  };
+  const metrics = new CniMetrics(opts.registry, ipamUsage);
   await ipams
     .get(opts.networkName ?? 'weft')
     .catch((err: unknown) => log.error({ err }, 'cannot load IPAM state'));
@@ -123,6 +126,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
   log.info({ socket: opts.socketPath }, 'CNI server listening');
 
   return {
+    ipamUsage,
     async close() {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       for (const s of receiving) s.destroy();

@@ -11,6 +11,7 @@ describe('parseAgentOptions', () => {
       netConfPath: '/etc/weft/net-conf.json',
       cniBinDir: '/opt/cni/bin',
       cniConfDir: '/etc/cni/net.d',
+      cniShim: undefined,
       runDir: '/run/weft',
       stateDir: '/var/lib/weft',
       httpHost: '0.0.0.0',
@@ -42,6 +43,12 @@ describe('parseAgentOptions', () => {
     assert.equal(opts.uninstall, true);
   });
 
+  it('takes the CNI shim to install from WEFT_CNI_SHIM or --cni-shim', () => {
+    const env = { NODE_NAME: 'n1', WEFT_CNI_SHIM: '/app/cni/weft' };
+    assert.equal(parseAgentOptions([], env).cniShim, '/app/cni/weft');
+    assert.equal(parseAgentOptions(['--cni-shim', '/opt/shim'], env).cniShim, '/opt/shim');
+  });
+
   it('does not need NODE_NAME for --uninstall', () => {
     assert.equal(parseAgentOptions(['--uninstall'], {}).uninstall, true);
   });
@@ -55,6 +62,7 @@ describe('parseAgentOptions', () => {
     [[], { NODE_NAME: 'n', WEFT_STATE_DIR: 'relative' }, 'WEFT_STATE_DIR'],
     [[], { NODE_NAME: 'n', WEFT_BRIDGE: 'much-too-long-bridge' }, 'WEFT_BRIDGE'],
     [[], { NODE_NAME: 'n', WEFT_NETNS: 'a/b' }, 'WEFT_NETNS'],
+    [[], { NODE_NAME: 'n', WEFT_CNI_SHIM: 'build/weft-cni-shim' }, 'WEFT_CNI_SHIM'],
     [['--bogus'], { NODE_NAME: 'n' }, 'argv'],
     [['--state-dir'], { NODE_NAME: 'n' }, '--state-dir'],
   ];

@@ -9,6 +9,8 @@ export interface AgentOptions {
   readonly netConfPath: string;
   readonly cniBinDir: string;
   readonly cniConfDir: string;
+  /** The built CNI shim the agent installs as `<cniBinDir>/weft`; undefined = the repo's build/weft-cni-shim. */
+  readonly cniShim: string | undefined;
   readonly runDir: string;
   readonly stateDir: string;
   readonly httpHost: string;
@@ -29,6 +31,7 @@ const SETTINGS = {
   WEFT_NET_CONF: 'net-conf',
   WEFT_CNI_BIN_DIR: 'cni-bin-dir',
   WEFT_CNI_CONF_DIR: 'cni-conf-dir',
+  WEFT_CNI_SHIM: 'cni-shim',
   WEFT_RUN_DIR: 'run-dir',
   WEFT_STATE_DIR: 'state-dir',
   WEFT_HTTP_ADDR: 'http-addr',
@@ -63,6 +66,7 @@ export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEn
     netConfPath: get('WEFT_NET_CONF') ?? '/etc/weft/net-conf.json',
     cniBinDir: parsePath('WEFT_CNI_BIN_DIR', get('WEFT_CNI_BIN_DIR') ?? '/opt/cni/bin'),
     cniConfDir: parsePath('WEFT_CNI_CONF_DIR', get('WEFT_CNI_CONF_DIR') ?? '/etc/cni/net.d'),
+    cniShim: optional(get('WEFT_CNI_SHIM'), (v) => parsePath('WEFT_CNI_SHIM', v)),
     runDir: parsePath('WEFT_RUN_DIR', get('WEFT_RUN_DIR') ?? '/run/weft'),
     stateDir: parsePath('WEFT_STATE_DIR', get('WEFT_STATE_DIR') ?? '/var/lib/weft'),
     httpHost,
