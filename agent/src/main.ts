@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { CoreV1Api } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
@@ -10,7 +9,9 @@ import { loadNetConf, type NetConf } from './config/net-conf.js';
 import { Datapath } from './datapath/datapath.js';
 import { Netlink } from './datapath/netlink.js';
 import { AgentHttpServer } from './http/server.js';
-import { createNodeInformer, loadKubeConfig } from './kube/kubeconfig.js';
+import { KubeClient } from './kube/api-client.js';
+import { type KubeTarget, loadKubeTarget } from './kube/kubeconfig.js';
+import { KubeNodeApi } from './kube/node-api.js';
 import { applyNetworkAvailable } from './kube/node-status.js';
 import { NodeWatcher } from './kube/node-watcher.js';
 import type { LocalNetworkProvider } from './local-network.js';
@@ -84,9 +85,9 @@ async function runAgent(deps: {
   datapath: Datapath;
 }): Promise<number> {
   const { opts, netConf, log, registry, datapath } = deps;
-  let kubeConfig: ReturnType<typeof loadKubeConfig>;
+  let kubeTarget: KubeTarget;
   try {
-    kubeConfig = loadKubeConfig(opts.kubeconfig);
+    kubeTarget = loadKubeTarget(opts.kubeconfig, process.env);
   } catch (err: unknown) {
     return reportConfigError(
       log,
@@ -149,18 +150,18 @@ async function runAgent(deps: {
     return 1;
   }
 
+  const nodeApi = new KubeNodeApi(new KubeClient(kubeTarget));
   const watcher = new NodeWatcher({
-    informer: createNodeInformer(kubeConfig),
+    api: nodeApi,
     store,
     log: log.child({ component: 'kube' }),
   });
   const cacheWriter = new ViewCacheWriter({ store, cache, log: log.child({ component: 'cache' }) });
-  const statusApi = kubeConfig.makeApiClient(CoreV1Api);
   let nodeStatus: Promise<unknown> = Promise.resolve();
   const offSynced = loop.onSynced(() => {
     offSynced();
     nodeStatus = applyNetworkAvailable({
-      api: statusApi,
+      api: nodeApi,
       nodeName: opts.nodeName,
       log: log.child({ component: 'kube' }),
       signal: ac.signal,

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
-import { NodeParseError, parseKubeNode, parsePeerRecord } from './node-convert.js';
+import { type KubeNode, NodeParseError, parseKubeNode, parsePeerRecord } from './node-convert.js';
 
 function node(
-  spec: NonNullable<V1Node['spec']>,
+  spec: NonNullable<KubeNode['spec']>,
   addresses: Array<{ type: string; address: string }>,
-): V1Node {
+): KubeNode {
   return { metadata: { name: 'n1' }, spec, status: { addresses } };
 }
 const internal = [
@@ -16,7 +15,7 @@ const internal = [
 ];
 
 describe('parseKubeNode', () => {
-  const good: Array<[string, V1Node, string[]]> = [
+  const good: Array<[string, KubeNode, string[]]> = [
     [
       'podCIDRs',
       node({ podCIDRs: ['10.244.1.0/24'], podCIDR: '10.244.1.0/24' }, internal),
@@ -33,7 +32,7 @@ describe('parseKubeNode', () => {
     });
   }
 
-  const bad: Array<[string, V1Node, string, unknown]> = [
+  const bad: Array<[string, KubeNode, string, unknown]> = [
     ['no name', { metadata: {} }, 'metadata.name', undefined],
     ['no InternalIP', node({}, [{ type: 'ExternalIP', address: '1.2.3.4' }]), 'status.addresses', []],
     [

@@ -1,7 +1,15 @@
-import type { V1Node } from '@kubernetes/client-node';
 import { formatCidr, isIpv4, parseCidr } from '../../../common/cidr.js';
 import { WeftError } from '../../../common/errors.js';
 import type { PeerNode } from '../datapath/types.js';
+
+/** The parts of a Kubernetes Node the agent reads (everything else is dropped on arrival). */
+export interface KubeNode {
+  readonly metadata?: { readonly name?: string; readonly resourceVersion?: string };
+  readonly spec?: { readonly podCIDR?: string; readonly podCIDRs?: readonly string[] };
+  readonly status?: {
+    readonly addresses?: ReadonlyArray<{ readonly type: string; readonly address: string }>;
+  };
+}
 
 /** A Node (from the API or the disk cache) that cannot be used: names the field and value. */
 export class NodeParseError extends WeftError {
@@ -21,7 +29,7 @@ export class NodeParseError extends WeftError {
  * podCIDRs of a dual-stack node are dropped (Weft routes IPv4); anything else
  * malformed throws a NodeParseError naming the field.
  */
-export function parseKubeNode(node: V1Node): PeerNode {
+export function parseKubeNode(node: KubeNode): PeerNode {
   const name = node.metadata?.name;
   if (!name) throw new NodeParseError('<unnamed>', 'metadata.name', name, 'missing');
   const internal = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');

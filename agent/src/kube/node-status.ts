@@ -1,9 +1,6 @@
-import { type CoreV1Api, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { backoffDelay, sleep } from '../../../common/backoff.js';
 import type { Logger } from '../../../common/log.js';
-
-/** The part of CoreV1Api used here (injectable for tests). */
-export type NodeStatusApi = Pick<CoreV1Api, 'patchNodeStatus'>;
+import type { NodeApi } from './node-api.js';
 
 /** The strategic-merge patch that sets NetworkUnavailable=False (conditions merge by type). */
 export function desiredNetworkCondition(now: Date): object {
@@ -29,7 +26,7 @@ export function desiredNetworkCondition(now: Date): object {
  * retrying with capped, jittered backoff until it succeeds or the signal aborts.
  */
 export async function applyNetworkAvailable(opts: {
-  api: NodeStatusApi;
+  api: Pick<NodeApi, 'patchNodeStatus'>;
   nodeName: string;
   log: Logger;
   signal: AbortSignal;
@@ -37,13 +34,13 @@ export async function applyNetworkAvailable(opts: {
 }): Promise<boolean> {
   const { api, nodeName, log, signal } = opts;
   const { baseMs, capMs } = opts.backoff ?? { baseMs: 1000, capMs: 30_000 };
-  const headers = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
   for (let attempt = 0; !signal.aborted; attempt++) {
     try {
-      await api.patchNodeStatus({ name: nodeName, body: desiredNetworkCondition(new Date()) }, headers);
+      await api.patchNodeStatus(nodeName, desiredNetworkCondition(new Date()), signal);
       log.info({ node: nodeName, op: 'patch' }, 'node condition NetworkUnavailable=False set');
       return true;
     } catch (err: unknown) {
+      if (signal.aborted) break;
       const delayMs = backoffDelay(attempt, baseMs, capMs);
       log.warn({ err, node: nodeName, op: 'patch', delayMs }, 'cannot set node network condition; retrying');
       await sleep(delayMs, signal).catch(() => undefined);

@@ -1,75 +1,80 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { V1Node } from '@kubernetes/client-node';
 import { silentLogger } from '../../../common/log.js';
 import { PeerStore } from '../peers/peer-store.js';
-import { type NodeInformer, NodeWatcher } from './node-watcher.js';
+import { KubeApiError } from './api-client.js';
+import type { NodeApi, NodePage } from './node-api.js';
+import type { KubeNode } from './node-convert.js';
+import { NodeWatcher } from './node-watcher.js';
+import type { WatchEvent } from './watch-stream.js';
 
 const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
-function kubeNode(name: string, ip: string, podCIDR?: string): V1Node {
+
+function kubeNode(name: string, ip: string, podCIDR?: string, rv = '1'): KubeNode {
   return {
-    metadata: { name },
+    metadata: { name, resourceVersion: rv },
     spec: podCIDR ? { podCIDR } : {},
     status: { addresses: [{ type: 'InternalIP', address: ip }] },
   };
 }
 
-/** Behaves like client-node's ListWatch: lists on start, emits ADDs, stops for good on error. */
-class FakeInformer implements NodeInformer {
-  objects = new Map<string, V1Node>();
-  apiObjects = new Map<string, V1Node>();
-  failStarts = 0;
-  starts = 0;
-  running = false;
-  readonly cbs: Record<string, Array<(x: never) => void>> = { add: [], update: [], delete: [], error: [] };
-  on(verb: string, cb: (x: never) => void): void {
-    this.cbs[verb]?.push(cb);
-  }
-  emit(verb: string, x: unknown): void {
-    for (const cb of this.cbs[verb] ?? []) cb(x as never);
-  }
-  async start(): Promise<void> {
-    this.starts++;
+type Step = WatchEvent<KubeNode> | Error | 'close';
+
+/** An API server in memory: pages of the current nodes, and scripted watch streams. */
+class FakeNodeApi implements NodeApi {
+  nodes = new Map<string, KubeNode>();
+  rv = 100;
+  failLists = 0;
+  lists: Array<{ continueToken: string | undefined }> = [];
+  watches: string[] = [];
+  /** Steps of the current watch; pushed by the test. */
+  #steps: Step[] = [];
+  #wake: (() => void) | undefined;
+
+  async listNodes(opts: { limit: number; continueToken?: string }): Promise<NodePage> {
+    this.lists.push({ continueToken: opts.continueToken });
     await tick();
-    if (this.failStarts > 0) {
-      this.failStarts--;
-      this.emit('error', new Error('connect ECONNREFUSED'));
-      return;
+    if (this.failLists > 0) {
+      this.failLists--;
+      throw new Error('connect ECONNREFUSED');
     }
-    for (const [name, obj] of this.objects) {
-      if (!this.apiObjects.has(name)) {
-        this.objects.delete(name);
-        this.emit('delete', obj);
+    const all = [...this.nodes.values()];
+    const from = opts.continueToken ? Number(opts.continueToken) : 0;
+    const items = all.slice(from, from + opts.limit);
+    const next = from + opts.limit;
+    return {
+      items,
+      resourceVersion: String(this.rv),
+      continueToken: next < all.length ? String(next) : undefined,
+    };
+  }
+
+  async *watchNodes(opts: {
+    resourceVersion: string;
+    signal: AbortSignal;
+  }): AsyncIterable<WatchEvent<KubeNode>> {
+    this.watches.push(opts.resourceVersion);
+    for (;;) {
+      const step = this.#steps.shift();
+      if (step === undefined) {
+        await new Promise<void>((resolve) => {
+          this.#wake = resolve;
+          opts.signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        if (opts.signal.aborted) throw opts.signal.reason;
+        continue;
       }
+      if (step === 'close') return;
+      if (step instanceof Error) throw step;
+      yield step;
     }
-    for (const [name, obj] of this.apiObjects) {
-      const verb = this.objects.has(name) ? 'update' : 'add';
-      this.objects.set(name, obj);
-      this.emit(verb, obj);
-    }
-    this.running = true;
   }
-  async stop(): Promise<void> {
-    this.running = false;
-  }
-  list(): V1Node[] {
-    return [...this.objects.values()];
-  }
-  /** A watch event from the API server. */
-  event(verb: 'add' | 'update' | 'delete', obj: V1Node): void {
-    const name = obj.metadata?.name as string;
-    if (verb === 'delete') {
-      this.apiObjects.delete(name);
-      this.objects.delete(name);
-    } else {
-      this.apiObjects.set(name, obj);
-      this.objects.set(name, obj);
-    }
-    this.emit(verb, obj);
-  }
-  failWatch(): void {
-    this.running = false;
-    this.emit('error', new Error('socket hang up'));
+
+  async patchNodeStatus(): Promise<void> {}
+
+  push(...steps: Step[]): void {
+    this.#steps.push(...steps);
+    this.#wake?.();
   }
 }
 
@@ -81,64 +86,89 @@ async function until(cond: () => boolean, timeoutMs = 2000): Promise<void> {
   }
 }
 
+function start(api: FakeNodeApi, store: PeerStore, pageSize = 500, backoff = { baseMs: 20, capMs: 50 }) {
+  const watcher = new NodeWatcher({
+    api,
+    store,
+    log: silentLogger(),
+    backoff,
+    pageSize,
+  });
+  const ac = new AbortController();
+  const running = watcher.run(ac.signal);
+  return {
+    watcher,
+    stop: async () => {
+      ac.abort();
+      await running;
+    },
+  };
+}
+
 describe('NodeWatcher', () => {
-  it('replaces a cache-sourced view with the API list and follows events', async () => {
+  it('replaces a cache-sourced view with the paginated list and follows events', async () => {
     const store = new PeerStore('a');
     store.replaceAll([{ name: 'gone', underlayIP: '10.0.0.9', podCIDRs: ['10.244.9.0/24'] }], 'cache');
-    const informer = new FakeInformer();
-    informer.apiObjects.set('a', kubeNode('a', '10.0.0.1', '10.244.1.0/24'));
-    informer.apiObjects.set('b', kubeNode('b', '10.0.0.2', '10.244.2.0/24'));
-    informer.apiObjects.set('bad', kubeNode('bad', '10.0.0.3', '10.244.3.7/24'));
-    const watcher = new NodeWatcher({ informer, store, log: silentLogger() });
-    const ac = new AbortController();
-    const running = watcher.run(ac.signal);
+    const api = new FakeNodeApi();
+    api.nodes.set('a', kubeNode('a', '10.0.0.1', '10.244.1.0/24'));
+    api.nodes.set('b', kubeNode('b', '10.0.0.2', '10.244.2.0/24'));
+    api.nodes.set('bad', kubeNode('bad', '10.0.0.3', '10.244.3.7/24'));
+    const w = start(api, store, 2);
     try {
-      await until(() => watcher.synced);
+      await until(() => w.watcher.synced);
+      assert.deepEqual(api.lists, [{ continueToken: undefined }, { continueToken: '2' }], 'two pages');
       assert.equal(store.source, 'api');
       assert.deepEqual(
         store.view().nodes.map((n) => n.name),
         ['a', 'b'],
         'the bad node is skipped, the cache-only node dropped',
       );
-      informer.event('update', kubeNode('b', '10.0.0.22', '10.244.2.0/24'));
-      assert.equal(store.get('b')?.underlayIP, '10.0.0.22');
-      informer.event('update', kubeNode('bad', '10.0.0.3', '10.244.3.0/24'));
+      await until(() => api.watches.length === 1);
+      assert.equal(api.watches[0], '100', 'the watch starts at the list resourceVersion');
+      api.push({ type: 'MODIFIED', object: kubeNode('b', '10.0.0.22', '10.244.2.0/24', '101') });
+      await until(() => store.get('b')?.underlayIP === '10.0.0.22');
+      api.push({ type: 'MODIFIED', object: kubeNode('bad', '10.0.0.3', '10.244.3.0/24', '102') });
+      await until(() => store.get('bad') !== undefined);
       assert.deepEqual(store.get('bad')?.podCIDRs, ['10.244.3.0/24'], 'a repaired node is picked up');
-      informer.event('update', kubeNode('bad', '10.0.0.3', 'garbage'));
-      assert.equal(store.get('bad'), undefined, 'a node that turns invalid is removed');
-      informer.event('delete', kubeNode('b', '10.0.0.22'));
-      assert.equal(store.get('b'), undefined);
+      api.push({ type: 'MODIFIED', object: kubeNode('bad', '10.0.0.3', 'garbage', '103') });
+      await until(() => store.get('bad') === undefined);
+      api.push({ type: 'DELETED', object: kubeNode('b', '10.0.0.22', undefined, '104') });
+      await until(() => store.get('b') === undefined);
+      api.push({ type: 'BOOKMARK', resourceVersion: '150' }, 'close');
+      await until(() => api.watches.length === 2);
+      assert.equal(api.watches[1], '150', 'a closed watch resumes from the bookmark, without a relist');
+      assert.equal(api.lists.length, 2);
     } finally {
-      ac.abort();
-      await running;
+      await w.stop();
     }
-    assert.equal(informer.running, false);
   });
 
-  it('restarts the informer with backoff after list and watch errors', async () => {
+  it('relists at once on 410 Gone and after a backoff on other errors', async () => {
     const store = new PeerStore('a');
-    const informer = new FakeInformer();
-    informer.apiObjects.set('a', kubeNode('a', '10.0.0.1', '10.244.1.0/24'));
-    informer.failStarts = 2;
-    const watcher = new NodeWatcher({
-      informer,
-      store,
-      log: silentLogger(),
-      backoff: { baseMs: 20, capMs: 50 },
-    });
-    const ac = new AbortController();
-    const running = watcher.run(ac.signal);
+    const api = new FakeNodeApi();
+    api.nodes.set('a', kubeNode('a', '10.0.0.1', '10.244.1.0/24'));
+    api.failLists = 2;
+    const w = start(api, store, 500, { baseMs: 400, capMs: 5000 });
     try {
-      await until(() => watcher.synced);
-      assert.equal(informer.starts, 3);
-      informer.apiObjects.set('c', kubeNode('c', '10.0.0.3', '10.244.3.0/24'));
-      informer.failWatch();
+      await until(() => w.watcher.synced);
+      assert.equal(api.lists.length, 3, 'two failed lists, then a good one');
+      await until(() => api.watches.length === 1);
+      api.nodes.set('c', kubeNode('c', '10.0.0.3', '10.244.3.0/24'));
+      api.nodes.delete('a');
+      api.rv = 200;
+      const before = Date.now();
+      api.push(new KubeApiError(410, 'Expired', 'too old resource version'));
       await until(() => store.get('c') !== undefined);
-      assert.equal(informer.starts, 4);
-      assert.equal(informer.running, true);
+      assert.ok(Date.now() - before < 150, 'no backoff (>= 200 ms here) before a relist after 410');
+      assert.equal(store.get('a'), undefined, 'the relist replaces the whole view');
+      await until(() => api.watches.length === 2);
+      assert.equal(api.watches[1], '200');
+      api.nodes.set('d', kubeNode('d', '10.0.0.4', '10.244.4.0/24'));
+      api.push(new Error('socket hang up'));
+      await until(() => store.get('d') !== undefined);
+      assert.equal(api.lists.length, 5);
     } finally {
-      ac.abort();
-      await running;
+      await w.stop();
     }
   });
 });

@@ -1,53 +1,44 @@
-import type { V1Node } from '@kubernetes/client-node';
 import { backoffDelay, sleep } from '../../../common/backoff.js';
+import { WeftError } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
 import type { PeerNode } from '../datapath/types.js';
 import type { PeerStore } from '../peers/peer-store.js';
-import { NodeParseError, parseKubeNode } from './node-convert.js';
-
-/** The part of a client-node Node informer the watcher uses. */
-export interface NodeInformer {
-  on(verb: 'add' | 'update' | 'delete', cb: (node: V1Node) => void): void;
-  on(verb: 'error', cb: (err?: unknown) => void): void;
-  start(): Promise<void>;
-  stop(): Promise<void>;
-  list(): V1Node[];
-}
+import { isGone } from './api-client.js';
+import type { NodeApi } from './node-api.js';
+import { type KubeNode, NodeParseError, parseKubeNode } from './node-convert.js';
 
 export interface NodeWatcherOptions {
-  readonly informer: NodeInformer;
+  readonly api: NodeApi;
   readonly store: PeerStore;
   readonly log: Logger;
   readonly backoff?: { readonly baseMs: number; readonly capMs: number };
+  /** Nodes per list page (default 500). */
+  readonly pageSize?: number;
+  /** Server-side watch timeout, randomised ×[1, 2) per watch (default 300 s). */
+  readonly watchTimeoutSeconds?: number;
   readonly random?: () => number;
 }
 
+/** Consecutive 410s relisted at once before the watcher backs off like for any other error. */
+const MAX_QUICK_RELISTS = 3;
+
 /**
- * Feeds the PeerStore from a Node informer. client-node informers stop for good
- * on any error but 410, so every error ends a round and the watcher starts the
- * informer again after a capped, jittered backoff. After each successful (re)list
- * the whole store is replaced from the informer's cache, which drops nodes that
- * only the disk cache knew and marks the view as API-sourced.
+ * Feeds the PeerStore from the API server: a paginated list of all Nodes (which
+ * replaces the whole store, dropping nodes only the disk cache knew, and marks
+ * the view API-sourced), then a watch from the list's resourceVersion with
+ * bookmarks. A watch the server closes is resumed from the last resourceVersion;
+ * 410 Gone relists at once; any other error relists after a capped, jittered
+ * backoff. Only {name, underlayIP, podCIDRs} of each Node is kept.
  */
 export class NodeWatcher {
   readonly #opts: NodeWatcherOptions;
   readonly #skipped = new Map<string, string>();
-  #roundFailed: ((err: unknown) => void) | undefined;
+  readonly #random: () => number;
   #synced = false;
 
   constructor(opts: NodeWatcherOptions) {
     this.#opts = opts;
-    const { informer, store } = opts;
-    informer.on('add', (node) => this.#apply(node));
-    informer.on('update', (node) => this.#apply(node));
-    informer.on('delete', (node) => {
-      const name = node.metadata?.name;
-      if (name) {
-        this.#skipped.delete(name);
-        store.remove(name);
-      }
-    });
-    informer.on('error', (err) => this.#roundFailed?.(err));
+    this.#random = opts.random ?? Math.random;
   }
 
   /** True once a complete Node list has been received. */
@@ -56,63 +47,105 @@ export class NodeWatcher {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    const { informer, log } = this.#opts;
+    const { log } = this.#opts;
     const { baseMs, capMs } = this.#opts.backoff ?? { baseMs: 1000, capMs: 30_000 };
     let attempt = 0;
+    let quickRelists = 0;
     while (!signal.aborted) {
       const roundStart = Date.now();
-      let errored = false;
-      let error: unknown;
-      const failed = new Promise<void>((resolve) => {
-        this.#roundFailed = (err: unknown) => {
-          errored = true;
-          error = err;
-          resolve();
-        };
-      });
       try {
-        await informer.start();
+        let rv = await this.#list(signal, attempt);
+        attempt = 0;
+        for (;;) rv = await this.#watch(rv, signal);
       } catch (err: unknown) {
-        this.#roundFailed?.(err);
+        if (signal.aborted) break;
+        if (Date.now() - roundStart > capMs) attempt = 0;
+        if (isGone(err) && quickRelists++ < MAX_QUICK_RELISTS) {
+          log.info({ op: 'watch', err }, 'node watch expired; relisting');
+          continue;
+        }
+        quickRelists = 0;
+        const delayMs = backoffDelay(attempt++, baseMs, capMs, this.#random);
+        log.warn({ err, op: 'watch', attempt, delayMs }, 'node watch failed; restarting');
+        await sleep(delayMs, signal).catch(() => undefined);
       }
-      if (!errored && !signal.aborted) {
-        this.#replaceFromInformer();
-        log.info({ op: 'list', nodes: informer.list().length, attempt }, 'node list synced');
-      }
-      const aborted = new Promise<void>((resolve) =>
-        signal.addEventListener('abort', () => resolve(), { once: true }),
-      );
-      await Promise.race([failed, aborted]);
-      this.#roundFailed = undefined;
-      if (signal.aborted) break;
-      if (Date.now() - roundStart > capMs) attempt = 0;
-      const delayMs = backoffDelay(attempt++, baseMs, capMs, this.#opts.random);
-      log.warn({ err: error, op: 'watch', attempt, delayMs }, 'node watch failed; restarting');
-      await informer.stop().catch(() => undefined);
-      await sleep(delayMs, signal).catch(() => undefined);
     }
-    await informer.stop().catch(() => undefined);
   }
 
-  #replaceFromInformer(): void {
+  /** Lists every Node page by page and replaces the store; returns the list's resourceVersion. */
+  async #list(signal: AbortSignal, attempt: number): Promise<string> {
+    const { api, store, log } = this.#opts;
     const nodes: PeerNode[] = [];
-    for (const obj of this.#opts.informer.list()) {
-      const node = this.#convert(obj);
-      if (node) nodes.push(node);
-    }
-    this.#opts.store.replaceAll(nodes, 'api');
+    let continueToken: string | undefined;
+    let resourceVersion = '';
+    let total = 0;
+    do {
+      const page = await api.listNodes({
+        limit: this.#opts.pageSize ?? 500,
+        signal,
+        ...(continueToken ? { continueToken } : {}),
+      });
+      for (const obj of page.items) {
+        const node = this.#convert(obj);
+        if (node) nodes.push(node);
+      }
+      total += page.items.length;
+      continueToken = page.continueToken;
+      resourceVersion = page.resourceVersion;
+    } while (continueToken);
+    store.replaceAll(nodes, 'api');
     this.#synced = true;
+    log.info({ op: 'list', nodes: total, attempt, resourceVersion }, 'node list synced');
+    return resourceVersion;
   }
 
-  #apply(obj: V1Node): void {
+  /** Follows one watch until the server ends it; returns the last resourceVersion seen. */
+  async #watch(from: string, signal: AbortSignal): Promise<string> {
+    const { api } = this.#opts;
+    const base = this.#opts.watchTimeoutSeconds ?? 300;
+    const timeoutSeconds = Math.round(base * (1 + this.#random()));
+    const started = Date.now();
+    let events = 0;
+    let rv = from;
+    for await (const ev of api.watchNodes({ resourceVersion: rv, timeoutSeconds, signal })) {
+      events++;
+      if (ev.type === 'BOOKMARK') {
+        rv = ev.resourceVersion;
+        continue;
+      }
+      rv = ev.object.metadata?.resourceVersion ?? rv;
+      if (ev.type === 'DELETED') this.#remove(ev.object);
+      else this.#apply(ev.object);
+    }
+    if (signal.aborted) throw signal.reason;
+    if (events === 0 && Date.now() - started < 1000) {
+      throw new WeftError('EWATCHCLOSED', 'the API server closed the node watch at once');
+    }
+    return rv;
+  }
+
+  #remove(obj: KubeNode): void {
+    const name = obj.metadata?.name;
+    if (!name) return;
+    this.#skipped.delete(name);
+    if (this.#opts.store.remove(name)) this.#logChange(name, 'remove');
+  }
+
+  #apply(obj: KubeNode): void {
     const node = this.#convert(obj);
     const name = obj.metadata?.name;
-    if (node) this.#opts.store.upsert(node);
-    else if (name) this.#opts.store.remove(name);
+    if (node) {
+      if (this.#opts.store.upsert(node)) this.#logChange(node.name, 'upsert');
+    } else if (name && this.#opts.store.remove(name)) this.#logChange(name, 'remove');
+  }
+
+  /** One line per effective change; its timestamp marks the event's arrival for latency figures. */
+  #logChange(node: string, op: 'upsert' | 'remove'): void {
+    this.#opts.log.info({ node, op }, 'node changed');
   }
 
   /** Converts one Node; a bad one is logged once per distinct problem and skipped. */
-  #convert(obj: V1Node): PeerNode | undefined {
+  #convert(obj: KubeNode): PeerNode | undefined {
     try {
       const node = parseKubeNode(obj);
       this.#skipped.delete(node.name);

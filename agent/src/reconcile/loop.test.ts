@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
-import type { DatapathConfig, PeerNode, SelfNode, SyncResult } from '../datapath/types.js';
+import type { DatapathConfig, PeerNode, SelfNode, SyncOptions, SyncResult } from '../datapath/types.js';
 import { PeerStore } from '../peers/peer-store.js';
 import { createLocalNetworkProvider } from './local-network-provider.js';
 import { ReconcileLoop } from './loop.js';
@@ -29,15 +29,20 @@ const tick = (ms = 0) => new Promise((r) => setTimeout(r, ms));
 
 /** A datapath that records calls, can be held open, and fails on demand. */
 class FakeDatapath {
-  calls: Array<{ self: SelfNode; peers: readonly PeerNode[]; at: number }> = [];
+  calls: Array<{ self: SelfNode; peers: readonly PeerNode[]; at: number; trusted: boolean }> = [];
   active = 0;
   maxActive = 0;
   failNext = 0;
   delayMs = 0;
-  async sync(s: SelfNode, peers: readonly PeerNode[]): Promise<SyncResult> {
+  async sync(
+    s: SelfNode,
+    peers: readonly PeerNode[],
+    _config: DatapathConfig,
+    opts: SyncOptions = {},
+  ): Promise<SyncResult> {
     this.active++;
     this.maxActive = Math.max(this.maxActive, this.active);
-    this.calls.push({ self: s, peers, at: Date.now() });
+    this.calls.push({ self: s, peers, at: Date.now(), trusted: opts.trustLastApplied === true });
     try {
       await tick(this.delayMs);
       if (this.failNext > 0) {
@@ -56,8 +61,9 @@ class FakeDatapath {
   }
 }
 
-function setup(resyncMs = 60_000) {
+function setup(resyncMs = 60_000, initial: readonly PeerNode[] = []) {
   const store = new PeerStore('a');
+  for (const n of initial) store.upsert(n);
   const datapath = new FakeDatapath();
   const registry = new Registry();
   const loop = new ReconcileLoop({
@@ -164,6 +170,30 @@ describe('ReconcileLoop', () => {
         bridge: 'weft0',
         mtu: 1450,
       });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('trusts the last applied state only for change passes: start, resync and retry read the kernel', async () => {
+    const t = setup(300, [self]);
+    const done = (n: number, ms = 2000) =>
+      until(() => t.datapath.calls.length === n && t.datapath.active === 0, ms);
+    try {
+      await done(1);
+      t.store.upsert(peer(1));
+      await done(2);
+      await done(3);
+      t.datapath.failNext = 1;
+      t.store.upsert(peer(2));
+      await done(5, 3000);
+      t.store.upsert(peer(3));
+      await done(6);
+      assert.deepEqual(
+        t.datapath.calls.slice(0, 6).map((c) => c.trusted),
+        [false, true, false, true, false, true],
+        'start full, change trusted, resync full, change trusted (fails), retry full, change trusted',
+      );
     } finally {
       await t.stop();
     }

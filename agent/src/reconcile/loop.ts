@@ -1,13 +1,18 @@
 import { backoffDelay, jitter, sleep } from '../../../common/backoff.js';
 import type { Logger } from '../../../common/log.js';
-import type { DatapathConfig, PeerNode, SelfNode, SyncResult } from '../datapath/types.js';
+import type { DatapathConfig, PeerNode, SelfNode, SyncOptions, SyncResult } from '../datapath/types.js';
 import type { ClusterView, PeerStore } from '../peers/peer-store.js';
 import type { ReconcileMetrics } from './metrics.js';
 import { Trigger } from './trigger.js';
 
 /** What the loop needs from the datapath (the real one is datapath/Datapath). */
 export interface DatapathSyncer {
-  sync(self: SelfNode, peers: readonly PeerNode[], config: DatapathConfig): Promise<SyncResult>;
+  sync(
+    self: SelfNode,
+    peers: readonly PeerNode[],
+    config: DatapathConfig,
+    opts?: SyncOptions,
+  ): Promise<SyncResult>;
 }
 
 export interface ReconcileLoopOptions {
@@ -28,6 +33,11 @@ export type SyncedListener = (result: SyncResult, view: ClusterView) => void;
  * resync ± 10 %. One pass at a time by construction (a single async loop). While
  * this node has no podCIDR it logs and waits. A failed pass is retried after a
  * capped, jittered backoff that changes cannot shortcut.
+ *
+ * Passes caused by a change plan against what the previous pass applied
+ * (trustLastApplied: no kernel dump, so one new peer costs one small batch);
+ * the first pass, every periodic resync and the first pass after a failure read
+ * the kernel in full, which is what finds and repairs hand-made drift.
  */
 export class ReconcileLoop {
   readonly #opts: ReconcileLoopOptions;
@@ -40,6 +50,7 @@ export class ReconcileLoop {
   #lastSelf: SelfNode | undefined;
   #failures = 0;
   #waitingLogged = false;
+  #fullObserve = true;
 
   constructor(opts: ReconcileLoopOptions) {
     this.#opts = opts;
@@ -86,11 +97,13 @@ export class ReconcileLoop {
     this.#lastActivityAt = Date.now();
     try {
       while (!signal.aborted) {
-        await this.#trigger.wait(jitter(this.#opts.resyncMs, 0.1, this.#random), signal);
+        const changed = await this.#trigger.wait(jitter(this.#opts.resyncMs, 0.1, this.#random), signal);
         if (signal.aborted) break;
+        if (!changed) this.#fullObserve = true;
         this.#lastActivityAt = Date.now();
         const ok = await this.#pass();
         if (!ok && !signal.aborted) {
+          this.#fullObserve = true;
           await sleep(this.#retryDelayMs(), signal).catch(() => undefined);
           this.#trigger.fire();
         }
@@ -119,8 +132,10 @@ export class ReconcileLoop {
     }
     this.#waitingLogged = false;
     const started = performance.now();
+    const full = this.#fullObserve;
     try {
-      const result = await datapath.sync(self, view.peers, config);
+      const result = await datapath.sync(self, view.peers, config, { trustLastApplied: !full });
+      this.#fullObserve = false;
       const durationMs = performance.now() - started;
       metrics.recordSuccess(result, view.peers.length, durationMs / 1000);
       const first = this.#firstSuccessAt === undefined;
@@ -133,6 +148,7 @@ export class ReconcileLoop {
         op: 'sync',
         changes: result.changes,
         peers: view.peers.length,
+        full,
         durationMs,
       };
       if (first || result.changes > 0) log.info(fields, 'datapath synced');
