@@ -53,8 +53,7 @@ kubectl -n weft-e2e rollout status ds/client --timeout=180s
 mapfile -t clients < <(kubectl -n weft-e2e get pods -l app=client -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIP}{"\n"}{end}')
 mapfile -t echos < <(kubectl -n weft-e2e get pods -l app=echo -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIP} {.status.hostIP}{"\n"}{end}')
 fetch() { # client-pod url
-  kubectl -n weft-e2e exec "$1" -- /agnhost connect --timeout=5s "${2#http://}" >/dev/null 2>&1 &&
-    kubectl -n weft-e2e exec "$1" -- sh -c "wget -qO- -T 5 '$2' 2>/dev/null || curl -fsS -m 5 '$2'"
+  kubectl -n weft-e2e exec "$1" -- wget -qO- -T 5 "$2"
 }
 
 step "pod to pod on every node (source address kept)"
