@@ -7,6 +7,7 @@ import { DatapathMetrics } from './metrics.js';
 import type { Netlink } from './netlink.js';
 import { NFT_FAMILY, NFT_TABLE, renderNftDelete } from './nft-ruleset.js';
 import { observeDatapath } from './observe.js';
+import { PeerFactsCache } from './peer-facts.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import type { DatapathState, DesiredDatapath, UnderlayFacts } from './state.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode, SyncOptions, SyncResult } from './types.js';
@@ -43,6 +44,8 @@ export class Datapath {
   private readonly metrics: DatapathMetrics;
   private tail: Promise<unknown> = Promise.resolve();
   private loggedSkips = '';
+  /** Per-peer derivations, reused across syncs (a peer object is never mutated). */
+  private readonly peerFacts = new PeerFactsCache();
   /** What the last successful apply left in the kernel, and the facts it was computed from. */
   private lastApplied:
     | { readonly key: string; readonly state: DatapathState; readonly underlay: UnderlayFacts }
@@ -88,7 +91,9 @@ export class Datapath {
     this.lastApplied = undefined;
     const underlay =
       trusted?.underlay ?? (await detectUnderlay(this.netlink, self.underlayIP, this.protocol));
-    const desired = desiredDatapath(self, peers, config, underlay);
+    const t0 = performance.now();
+    const desired = desiredDatapath(self, peers, config, underlay, this.peerFacts);
+    const t1 = performance.now();
     this.logSkips(desired);
     const observed =
       trusted?.state ??
@@ -98,7 +103,9 @@ export class Datapath {
         protocol: this.protocol,
         sysctlKeys: [...desired.sysctls.keys()],
       }));
+    const t2 = performance.now();
     const plan = planDatapath(desired, observed);
+    const t3 = performance.now();
     this.lastPlan = plan;
     this.lastDesired = desired;
     try {
@@ -112,8 +119,21 @@ export class Datapath {
     }
     this.recordRoutes(desired, config.vxlanName);
     const durationMs = Math.round(performance.now() - started);
-    if (plan.length > 0) this.log.info({ changes: plan.length, durationMs }, 'datapath changed');
-    else this.log.debug({ durationMs }, 'datapath already in sync');
+    if (plan.length > 0) {
+      const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
+      this.log.info(
+        {
+          changes: plan.length,
+          durationMs,
+          trusted: trusted !== undefined,
+          desiredMs: ms(t0, t1),
+          observeMs: ms(t1, t2),
+          planMs: ms(t2, t3),
+          applyMs: ms(t3, performance.now()),
+        },
+        'datapath changed',
+      );
+    } else this.log.debug({ durationMs }, 'datapath already in sync');
     return {
       changes: plan.length,
       peerRoutes: new Map(desired.peerRoutes),

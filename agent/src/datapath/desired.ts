@@ -1,16 +1,9 @@
-import {
-  cidrContains,
-  formatCidr,
-  formatIpv4,
-  type Ipv4Cidr,
-  isIpv4,
-  parseCidr,
-  parseIpv4,
-} from '../../../common/cidr.js';
+import { cidrContains, formatCidr, isIpv4, parseCidr, parseIpv4 } from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
 import { CidrIndex } from './cidr-index.js';
 import { DatapathError } from './errors.js';
 import { collapseCidrs, desiredNftTable, renderNftReplace } from './nft-ruleset.js';
+import { computePeerFacts, type PeerFacts, type PeerFactsCache } from './peer-facts.js';
 import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
 import type { Backend, DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
 import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
@@ -62,20 +55,12 @@ function ownPodCIDRs(self: SelfNode): string[] {
 
 interface PeerPlan {
   readonly peer: PeerNode;
-  readonly cidrs: readonly Ipv4Cidr[];
+  readonly facts: PeerFacts;
   readonly route: PeerRoute;
 }
 
 /** Plain code-unit order: deterministic and far cheaper than localeCompare for thousands of entries. */
 export const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
-function parsePeer(peer: PeerNode, self: SelfNode): { ip: number; cidrs: Ipv4Cidr[] } {
-  if (!isIpv4(peer.underlayIP)) throw new Error(`underlayIP ${JSON.stringify(peer.underlayIP)} is not IPv4`);
-  if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
-  const cidrs = peer.podCIDRs.filter(isV4Cidr).map((c) => parseCidr(c));
-  if (cidrs.length === 0) throw new Error('no IPv4 podCIDR');
-  return { ip: parseIpv4(peer.underlayIP), cidrs };
-}
 
 /** Validates peers; returns the usable ones and the reasons for the others. */
 function selectPeers(
@@ -84,6 +69,7 @@ function selectPeers(
   peers: readonly PeerNode[],
   config: DatapathConfig,
   underlay: UnderlayFacts,
+  factsOf: (peer: PeerNode) => PeerFacts,
 ): { usable: PeerPlan[]; skipped: { peer: string; reason: string }[] } {
   const usable: PeerPlan[] = [];
   const skipped: { peer: string; reason: string }[] = [];
@@ -93,7 +79,9 @@ function selectPeers(
   for (const peer of [...peers].sort((a, b) => byText(a.name, b.name))) {
     if (peer.name === self.name) continue;
     try {
-      const { ip, cidrs } = parsePeer(peer, self);
+      if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
+      const facts = factsOf(peer);
+      const { ip, cidrs } = facts;
       for (const c of cidrs) {
         const clash = taken.findOverlap(c);
         if (clash) throw new Error(`podCIDR ${formatCidr(c)} overlaps ${formatCidr(clash)} of another node`);
@@ -106,7 +94,7 @@ function selectPeers(
       }
       for (const c of cidrs) taken.add(c);
       const route: PeerRoute = config.backend === 'vxlan' || !direct ? 'vxlan' : 'direct';
-      usable.push({ peer, cidrs, route });
+      usable.push({ peer, facts, route });
     } catch (err) {
       skipped.push({ peer: peer.name, reason: errorMessage(err) });
     }
@@ -114,30 +102,35 @@ function selectPeers(
   return { usable, skipped };
 }
 
-/** The kernel state Weft wants on this node. Pure. */
+/**
+ * The kernel state Weft wants on this node. Pure; `cache` only remembers the
+ * per-peer derivations (same result, less work when few peers changed).
+ */
 export function desiredDatapath(
   self: SelfNode,
   peers: readonly PeerNode[],
   config: DatapathConfig,
   underlay: UnderlayFacts,
+  cache?: PeerFactsCache,
 ): DesiredDatapath {
   const own = ownPodCIDRs(self);
-  const { usable, skipped } = selectPeers(self, own, peers, config, underlay);
+  const factsOf = cache ? (p: PeerNode) => cache.get(p) : computePeerFacts;
+  const { usable, skipped } = selectPeers(self, own, peers, config, underlay, factsOf);
   const mtu = computeMtu(config.backend, underlay.mtu, config.mtu);
   const routes: RouteState[] = [];
   const neighbours: NeighState[] = [];
   const fdb = new Map<string, FdbState>();
   const peerRoutes = new Map<string, PeerRoute>();
-  for (const { peer, cidrs, route } of usable) {
+  for (const { peer, facts, route } of usable) {
     peerRoutes.set(peer.name, route);
-    const mac = vtepMac(peer.underlayIP);
-    for (const cidr of cidrs) {
-      const dst = formatCidr(cidr);
+    const { mac, dsts, gateways } = facts;
+    for (let i = 0; i < dsts.length; i++) {
+      const dst = dsts[i] as string;
       if (route === 'direct') {
         routes.push({ dst, gateway: peer.underlayIP, dev: underlay.iface, onlink: false, metric: 0 });
         continue;
       }
-      const gw = formatIpv4(cidr.network);
+      const gw = gateways[i] as string;
       routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric: 0 });
       neighbours.push({ dev: config.vxlanName, ip: gw, mac });
       fdb.set(mac, { dev: config.vxlanName, mac, dst: peer.underlayIP });

@@ -1,0 +1,56 @@
+import { formatCidr, formatIpv4, type Ipv4Cidr, isIpv4, parseCidr, parseIpv4 } from '../../../common/cidr.js';
+import type { PeerNode } from './types.js';
+import { vtepMac } from './vtep.js';
+
+/** What desired() derives from one peer on its own: parsed, formatted, ready to place. */
+export interface PeerFacts {
+  readonly ip: number;
+  /** IPv4 podCIDRs, parsed, in the peer's order. */
+  readonly cidrs: readonly Ipv4Cidr[];
+  /** The same, formatted canonically ("10.244.1.0/24"). */
+  readonly dsts: readonly string[];
+  /** Each podCIDR's network address: the onlink gateway of its VXLAN route. */
+  readonly gateways: readonly string[];
+  /** The peer's VTEP MAC, derived from its underlay IP. */
+  readonly mac: string;
+}
+
+const isV4Cidr = (c: string) => !c.includes(':');
+
+/** Derives a peer's facts; throws an Error whose message says what is wrong with it. Pure. */
+export function computePeerFacts(peer: PeerNode): PeerFacts {
+  if (!isIpv4(peer.underlayIP)) throw new Error(`underlayIP ${JSON.stringify(peer.underlayIP)} is not IPv4`);
+  const cidrs = peer.podCIDRs.filter(isV4Cidr).map((c) => parseCidr(c));
+  if (cidrs.length === 0) throw new Error('no IPv4 podCIDR');
+  return {
+    ip: parseIpv4(peer.underlayIP),
+    cidrs,
+    dsts: cidrs.map(formatCidr),
+    gateways: cidrs.map((c) => formatIpv4(c.network)),
+    mac: vtepMac(peer.underlayIP),
+  };
+}
+
+/**
+ * Remembers computePeerFacts per peer object. Peer records are immutable (the
+ * PeerStore replaces a node's object when it changes), so a one-peer change among
+ * thousands re-derives one peer instead of all. Entries go with their objects.
+ */
+export class PeerFactsCache {
+  readonly #memo = new WeakMap<PeerNode, PeerFacts | Error>();
+
+  /** The peer's facts; throws (the remembered error) for an unusable peer. */
+  get(peer: PeerNode): PeerFacts {
+    let facts = this.#memo.get(peer);
+    if (facts === undefined) {
+      try {
+        facts = computePeerFacts(peer);
+      } catch (err: unknown) {
+        facts = err instanceof Error ? err : new Error(String(err));
+      }
+      this.#memo.set(peer, facts);
+    }
+    if (facts instanceof Error) throw facts;
+    return facts;
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * Micro-benchmark (not a test) of the pure datapath hot path for one added peer
+ * among N: desiredDatapath + planDatapath against the previous desired state, as
+ * a change-triggered sync (trustLastApplied) runs them. Prints JSON.
+ *
+ *   node_modules/.bin/node dist/bench/datapath-hotpath.js [5000]
+ */
+import { desiredDatapath } from '../agent/src/datapath/desired.js';
+import { PeerFactsCache } from '../agent/src/datapath/peer-facts.js';
+import { planDatapath } from '../agent/src/datapath/plan.js';
+import type { UnderlayFacts } from '../agent/src/datapath/state.js';
+import type { DatapathConfig, PeerNode, SelfNode } from '../agent/src/datapath/types.js';
+
+const n = Number(process.argv[2] ?? 5000);
+const underlay: UnderlayFacts = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
+const self: SelfNode = { name: 'self', underlayIP: '192.168.71.1', podCIDRs: ['10.0.0.0/24'] };
+const config: DatapathConfig = {
+  backend: 'auto',
+  clusterCIDRs: ['10.0.0.0/8'],
+  vxlanVNI: 1,
+  vxlanPort: 8472,
+  mtu: undefined,
+  masquerade: true,
+  nonMasqueradeCIDRs: [],
+  bridgeName: 'weft0',
+  vxlanName: 'weft.vxlan',
+};
+const peer = (i: number): PeerNode => ({
+  name: `fake-${String(i).padStart(5, '0')}`,
+  underlayIP: `100.64.${i >> 8}.${i & 255}`,
+  podCIDRs: [`10.${1 + (i >> 8)}.${i & 255}.0/24`],
+});
+const peers = Array.from({ length: n }, (_, i) => peer(i));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+const desiredMs: number[] = [];
+const planMs: number[] = [];
+const cache = process.env.WEFT_BENCH_NO_CACHE === '1' ? undefined : new PeerFactsCache();
+let previous = desiredDatapath(self, peers, config, underlay, cache);
+for (let round = 0; round < 15; round++) {
+  const next = [...peers, peer(60_000 + round)];
+  let t = performance.now();
+  const desired = desiredDatapath(self, next, config, underlay, cache);
+  desiredMs.push(performance.now() - t);
+  t = performance.now();
+  const plan = planDatapath(desired, previous);
+  planMs.push(performance.now() - t);
+  // Round 0 adds one peer (3 ops); later rounds swap it for another (6 ops).
+  if (plan.length !== (round === 0 ? 3 : 6)) throw new Error(`unexpected plan of ${plan.length} ops`);
+  previous = desired;
+}
+process.stdout.write(
+  `${JSON.stringify({ peers: n, desiredMedianMs: median(desiredMs), planMedianMs: median(planMs) })}\n`,
+);
