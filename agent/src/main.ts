@@ -8,6 +8,7 @@ import { ConfigError } from './config/config-error.js';
 import { loadNetConf, type NetConf } from './config/net-conf.js';
 import { Datapath } from './datapath/datapath.js';
 import { Netlink } from './datapath/netlink.js';
+import { createGossipExtension } from './gossip/extension.js';
 import { AgentHttpServer } from './http/server.js';
 import { KubeClient } from './kube/api-client.js';
 import { type KubeTarget, loadKubeTarget } from './kube/kubeconfig.js';
@@ -48,7 +49,8 @@ export interface AgentRuntime {
  */
 export type AgentExtension = (rt: AgentRuntime) => Promise<void>;
 const cni = createCniExtension();
-const EXTENSIONS: readonly AgentExtension[] = [cni.start];
+const gossip = createGossipExtension();
+const EXTENSIONS: readonly AgentExtension[] = [cni.start, gossip.start];
 
 const EXIT_CONFIG = 2;
 

@@ -17,6 +17,10 @@ describe('parseAgentOptions', () => {
       httpHost: '0.0.0.0',
       httpPort: 9742,
       gossipPort: 9743,
+      gossipKeyFile: '/etc/weft/gossip/key',
+      gossipInsecure: false,
+      gossipSuspectMs: 20_000,
+      gossipDeadMs: 40_000,
       bridgeName: 'weft0',
       vxlanName: 'weft.vxlan',
       netns: undefined,
@@ -49,6 +53,20 @@ describe('parseAgentOptions', () => {
     assert.equal(parseAgentOptions(['--cni-shim', '/opt/shim'], env).cniShim, '/opt/shim');
   });
 
+  it('reads the gossip key file, insecure mode and failure-detection timeouts', () => {
+    const opts = parseAgentOptions(['--gossip-dead-seconds=2.5'], {
+      NODE_NAME: 'n',
+      WEFT_GOSSIP_KEY_FILE: '/k/key',
+      WEFT_GOSSIP_INSECURE: 'true',
+      WEFT_GOSSIP_SUSPECT_SECONDS: '1.2',
+      WEFT_GOSSIP_DEAD_SECONDS: '9',
+    });
+    assert.equal(opts.gossipKeyFile, '/k/key');
+    assert.equal(opts.gossipInsecure, true);
+    assert.equal(opts.gossipSuspectMs, 1200);
+    assert.equal(opts.gossipDeadMs, 2500);
+  });
+
   it('does not need NODE_NAME for --uninstall', () => {
     assert.equal(parseAgentOptions(['--uninstall'], {}).uninstall, true);
   });
@@ -63,6 +81,16 @@ describe('parseAgentOptions', () => {
     [[], { NODE_NAME: 'n', WEFT_BRIDGE: 'much-too-long-bridge' }, 'WEFT_BRIDGE'],
     [[], { NODE_NAME: 'n', WEFT_NETNS: 'a/b' }, 'WEFT_NETNS'],
     [[], { NODE_NAME: 'n', WEFT_CNI_SHIM: 'build/weft-cni-shim' }, 'WEFT_CNI_SHIM'],
+    [[], { NODE_NAME: 'n', WEFT_GOSSIP_KEY_FILE: 'key' }, 'WEFT_GOSSIP_KEY_FILE'],
+    [[], { NODE_NAME: 'n', WEFT_GOSSIP_INSECURE: 'yes' }, 'WEFT_GOSSIP_INSECURE'],
+    [[], { NODE_NAME: 'n', WEFT_GOSSIP_SUSPECT_SECONDS: '0.1' }, 'WEFT_GOSSIP_SUSPECT_SECONDS'],
+    [[], { NODE_NAME: 'n', WEFT_GOSSIP_SUSPECT_SECONDS: '-1' }, 'WEFT_GOSSIP_SUSPECT_SECONDS'],
+    [[], { NODE_NAME: 'n', WEFT_GOSSIP_DEAD_SECONDS: 'soon' }, 'WEFT_GOSSIP_DEAD_SECONDS'],
+    [
+      [],
+      { NODE_NAME: 'n', WEFT_GOSSIP_SUSPECT_SECONDS: '5', WEFT_GOSSIP_DEAD_SECONDS: '5' },
+      'WEFT_GOSSIP_DEAD_SECONDS',
+    ],
     [['--bogus'], { NODE_NAME: 'n' }, 'argv'],
     [['--state-dir'], { NODE_NAME: 'n' }, '--state-dir'],
   ];

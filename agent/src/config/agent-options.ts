@@ -16,6 +16,13 @@ export interface AgentOptions {
   readonly httpHost: string;
   readonly httpPort: number;
   readonly gossipPort: number;
+  /** The cluster gossip key (the mounted Secret); the agent waits for it to appear. */
+  readonly gossipKeyFile: string;
+  /** Gossip with a fixed public key instead of the key file: tests only. */
+  readonly gossipInsecure: boolean;
+  /** A silent peer is suspect after this long, dead after gossipDeadMs (> suspect). */
+  readonly gossipSuspectMs: number;
+  readonly gossipDeadMs: number;
   readonly bridgeName: string;
   readonly vxlanName: string;
   /** Named network namespace to program instead of the current one (tests only). */
@@ -36,6 +43,10 @@ const SETTINGS = {
   WEFT_STATE_DIR: 'state-dir',
   WEFT_HTTP_ADDR: 'http-addr',
   WEFT_GOSSIP_PORT: 'gossip-port',
+  WEFT_GOSSIP_KEY_FILE: 'gossip-key-file',
+  WEFT_GOSSIP_INSECURE: 'gossip-insecure',
+  WEFT_GOSSIP_SUSPECT_SECONDS: 'gossip-suspect-seconds',
+  WEFT_GOSSIP_DEAD_SECONDS: 'gossip-dead-seconds',
   WEFT_BRIDGE: 'bridge',
   WEFT_VXLAN_DEV: 'vxlan-dev',
   WEFT_NETNS: 'netns',
@@ -59,6 +70,18 @@ export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEn
   if (nodeName !== undefined && !/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(nodeName)) {
     throw new ConfigError('NODE_NAME', nodeName, 'not a valid Kubernetes node name');
   }
+  const gossipSuspectMs = parseSeconds(
+    'WEFT_GOSSIP_SUSPECT_SECONDS',
+    get('WEFT_GOSSIP_SUSPECT_SECONDS') ?? '20',
+  );
+  const gossipDeadMs = parseSeconds('WEFT_GOSSIP_DEAD_SECONDS', get('WEFT_GOSSIP_DEAD_SECONDS') ?? '40');
+  if (gossipDeadMs <= gossipSuspectMs) {
+    throw new ConfigError(
+      'WEFT_GOSSIP_DEAD_SECONDS',
+      get('WEFT_GOSSIP_DEAD_SECONDS') ?? '40',
+      `must be greater than WEFT_GOSSIP_SUSPECT_SECONDS (${gossipSuspectMs / 1000})`,
+    );
+  }
   const [httpHost, httpPort] = parseHostPort('WEFT_HTTP_ADDR', get('WEFT_HTTP_ADDR') ?? '0.0.0.0:9742');
   return {
     nodeName: nodeName ?? '',
@@ -72,6 +95,10 @@ export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEn
     httpHost,
     httpPort,
     gossipPort: parsePort('WEFT_GOSSIP_PORT', get('WEFT_GOSSIP_PORT') ?? '9743'),
+    gossipKeyFile: parsePath('WEFT_GOSSIP_KEY_FILE', get('WEFT_GOSSIP_KEY_FILE') ?? '/etc/weft/gossip/key'),
+    gossipInsecure: parseBoolean('WEFT_GOSSIP_INSECURE', get('WEFT_GOSSIP_INSECURE') ?? 'false'),
+    gossipSuspectMs,
+    gossipDeadMs,
     bridgeName: parseName('WEFT_BRIDGE', get('WEFT_BRIDGE') ?? 'weft0', IFNAME_RE),
     vxlanName: parseName('WEFT_VXLAN_DEV', get('WEFT_VXLAN_DEV') ?? 'weft.vxlan', IFNAME_RE),
     netns: optional(get('WEFT_NETNS'), (v) => parseName('WEFT_NETNS', v, NETNS_RE)),
@@ -114,6 +141,21 @@ function parsePort(field: string, text: string, shown: string = text): number {
   const port = /^\d{1,5}$/.test(text) ? Number(text) : Number.NaN;
   if (!(port >= 1 && port <= 65_535)) throw new ConfigError(field, shown, 'port must be in [1, 65535]');
   return port;
+}
+
+/** Seconds as a decimal number in [0.2, 3600]; returns milliseconds. */
+function parseSeconds(field: string, text: string): number {
+  const seconds = /^\d+(\.\d+)?$/.test(text) ? Number(text) : Number.NaN;
+  if (!(seconds >= 0.2 && seconds <= 3600)) {
+    throw new ConfigError(field, text, 'must be a number of seconds in [0.2, 3600]');
+  }
+  return Math.round(seconds * 1000);
+}
+
+function parseBoolean(field: string, text: string): boolean {
+  if (text === 'true') return true;
+  if (text === 'false') return false;
+  throw new ConfigError(field, text, 'must be true or false');
 }
 
 function parsePath(field: string, value: string): string {

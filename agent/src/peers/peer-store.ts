@@ -1,4 +1,5 @@
 import type { PeerNode, SelfNode } from '../datapath/types.js';
+import { type GossipPeer, type NodeSource, planGossipMerge, sameNode } from './gossip-merge.js';
 
 /** Where the current view came from: nothing yet, the disk cache, or a completed API list. */
 export type ViewSource = 'empty' | 'cache' | 'api';
@@ -26,6 +27,8 @@ export class PeerStore {
   readonly selfName: string;
   readonly #nodes = new Map<string, PeerNode>();
   readonly #listeners = new Set<ChangeListener>();
+  /** Names whose entry came from gossip (only while the API has not listed). */
+  readonly #fromGossip = new Set<string>();
   #source: ViewSource = 'empty';
   #view: ClusterView | undefined;
   #version = 0;
@@ -51,6 +54,12 @@ export class PeerStore {
     return this.#nodes.get(name);
   }
 
+  /** Where the entry of `name` came from: the view's source, or `gossip`. */
+  sourceOf(name: string): NodeSource | undefined {
+    if (!this.#nodes.has(name)) return undefined;
+    return this.#fromGossip.has(name) ? 'gossip' : this.#source;
+  }
+
   onChange(listener: ChangeListener): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
@@ -58,12 +67,14 @@ export class PeerStore {
 
   /** Adds or replaces one node; returns false (and emits nothing) when nothing changed. */
   upsert(node: PeerNode): boolean {
-    if (!this.#put(node)) return false;
+    const wasGossip = this.#fromGossip.delete(node.name);
+    if (!this.#put(node) && !wasGossip) return false;
     this.#changed();
     return true;
   }
 
   remove(name: string): boolean {
+    this.#fromGossip.delete(name);
     if (!this.#nodes.delete(name)) return false;
     this.#changed();
     return true;
@@ -75,7 +86,8 @@ export class PeerStore {
    */
   replaceAll(nodes: Iterable<PeerNode>, source: ViewSource): boolean {
     const keep = new Set<string>();
-    let changed = false;
+    let changed = this.#fromGossip.size > 0;
+    this.#fromGossip.clear();
     for (const node of nodes) {
       keep.add(node.name);
       if (this.#put(node)) changed = true;
@@ -89,6 +101,29 @@ export class PeerStore {
     const sourceChanged = this.#source !== source;
     this.#source = source;
     if (changed || sourceChanged) this.#changed();
+    return changed;
+  }
+
+  /**
+   * Merges the signed gossip view under the precedence rule of planGossipMerge:
+   * only while the API has not listed, never over an API or cache entry. One
+   * change event when anything changed.
+   */
+  syncGossip(offered: readonly GossipPeer[]): boolean {
+    const current = new Map(
+      [...this.#nodes].map(([name, node]) => [name, { node, source: this.sourceOf(name) as NodeSource }]),
+    );
+    const plan = planGossipMerge(this.selfName, this.#source, current, offered);
+    for (const name of plan.drop) {
+      this.#nodes.delete(name);
+      this.#fromGossip.delete(name);
+    }
+    for (const node of plan.put) {
+      this.#put(node);
+      this.#fromGossip.add(node.name);
+    }
+    const changed = plan.put.length > 0 || plan.drop.length > 0;
+    if (changed) this.#changed();
     return changed;
   }
 
@@ -118,12 +153,4 @@ export class PeerStore {
     this.#version++;
     for (const listener of [...this.#listeners]) listener();
   }
-}
-
-function sameNode(a: PeerNode, b: PeerNode): boolean {
-  return (
-    a.underlayIP === b.underlayIP &&
-    a.podCIDRs.length === b.podCIDRs.length &&
-    a.podCIDRs.every((cidr, i) => cidr === b.podCIDRs[i])
-  );
 }
