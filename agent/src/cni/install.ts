@@ -64,6 +64,7 @@ export function chooseCniVersion(pluginVersions: readonly string[]): string {
 export async function probePluginVersions(binary: string): Promise<string[]> {
   try {
     const child = execFileP(binary, [], { env: { CNI_COMMAND: 'VERSION' }, timeout: 5000 });
+    child.child.stdin?.on('error', () => {}); // a plugin that exits without reading: EPIPE
     child.child.stdin?.end(JSON.stringify({ cniVersion: LATEST_CNI_VERSION }));
     const { stdout } = await child;
     const v = (JSON.parse(stdout) as { supportedVersions?: unknown }).supportedVersions;

@@ -1,4 +1,4 @@
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 
@@ -33,6 +33,7 @@ export async function ensurePortmap(
   for (const dir of searched) {
     const from = join(dir, PORTMAP_NAME);
     if (!(await isExecutable(from))) continue;
+    await mkdir(binDir, { recursive: true });
     await writeFileAtomic(target, await readFile(from), 0o755);
     return { action: 'copied', from };
   }
