@@ -20,6 +20,7 @@ import { createAgentRegistry, readAgentVersion } from './metrics.js';
 import { ViewCacheWriter } from './peers/cache-writer.js';
 import { PeerStore } from './peers/peer-store.js';
 import { ViewCache } from './peers/view-cache.js';
+import { assertPreflight } from './preflight.js';
 import { createLocalNetworkProvider } from './reconcile/local-network-provider.js';
 import { ReconcileLoop } from './reconcile/loop.js';
 import { ReconcileMetrics } from './reconcile/metrics.js';
@@ -61,6 +62,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   try {
     opts = parseAgentOptions(argv, env);
     if (!opts.uninstall) netConf = await loadNetConf(opts.netConfPath);
+    if (!opts.uninstall) await assertPreflight(opts, env);
   } catch (err: unknown) {
     return reportConfigError(root, err);
   }
