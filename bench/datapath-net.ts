@@ -1,0 +1,224 @@
+/**
+ * Datapath benchmark (not a test): throughput (iperf3 TCP 1 and 4 streams, UDP
+ * packet rate at 1400 bytes) and TCP request/response round trips (sockperf
+ * ping-pong) for node→node over the underlay (baseline), pod→pod on one node,
+ * and pod→pod across nodes with Weft host-gw, Weft VXLAN and the same two built
+ * by hand the Flannel way. Repetitions are interleaved (every path once per
+ * metric per repetition) so each ratio compares figures taken close together.
+ * Prints one JSON object on stdout; progress on stderr.
+ *
+ *   node dist/bench/datapath-net.js [--quick] [--reps 3] [--seconds 5] [--rtt-seconds 3]
+ */
+import { loadavg } from 'node:os';
+import {
+  buildVariant,
+  cleanupAllVariants,
+  describeVariant,
+  type Endpoint,
+  type Variant,
+  type VariantName,
+} from './datapath-paths.js';
+import { pairedDiffs, pairedRatios, round, type Summary, summarize } from './lib/stats.js';
+import { NsServer, runIperf, runSockperf } from './lib/traffic.js';
+
+export const PATHS = [
+  'node-node',
+  'pod-pod-same-node',
+  'weft-hostgw',
+  'weft-vxlan',
+  'hand-hostgw',
+  'hand-vxlan',
+] as const;
+export type PathName = (typeof PATHS)[number];
+export const METRICS = ['tcp1Gbps', 'tcp4Gbps', 'udpPps', 'rttP50Us', 'rttP99Us'] as const;
+export type MetricName = (typeof METRICS)[number];
+
+interface PathEnds {
+  readonly client: Endpoint;
+  readonly server: Endpoint;
+}
+
+const IPERF_PORT = 5201;
+const SOCKPERF_PORT = 11111;
+
+function parseArgs(argv: readonly string[]) {
+  const quick = argv.includes('--quick');
+  const num = (flag: string, dflt: number) => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return dflt;
+    const v = Number(argv[i + 1]);
+    if (!(v > 0)) throw new Error(`${flag} must be a positive number, got ${JSON.stringify(argv[i + 1])}`);
+    return v;
+  };
+  return {
+    quick,
+    reps: num('--reps', quick ? 1 : 3),
+    seconds: num('--seconds', quick ? 1 : 5),
+    rttSeconds: num('--rtt-seconds', quick ? 1 : 3),
+  };
+}
+
+function pathEnds(v: Record<VariantName, Variant>): Record<PathName, PathEnds> {
+  const wg = v['weft-hostgw'];
+  return {
+    'node-node': { client: wg.node1, server: wg.node2 },
+    'pod-pod-same-node': { client: wg.podA, server: wg.podB },
+    'weft-hostgw': { client: wg.podA, server: wg.podC },
+    'weft-vxlan': { client: v['weft-vxlan'].podA, server: v['weft-vxlan'].podC },
+    'hand-hostgw': { client: v['hand-hostgw'].podA, server: v['hand-hostgw'].podC },
+    'hand-vxlan': { client: v['hand-vxlan'].podA, server: v['hand-vxlan'].podC },
+  };
+}
+
+type Samples = Record<PathName, Record<MetricName, number[]>>;
+
+const progress = (msg: string) => process.stderr.write(`[datapath] ${msg}\n`);
+
+/** Runs one measurement, retrying once (a shared machine occasionally drops an iperf3 control connection). */
+async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    progress(`${what} failed once, retrying: ${(err as Error).message}`);
+    await new Promise((r) => setTimeout(r, 500));
+    return fn();
+  }
+}
+
+async function measure(ends: Record<PathName, PathEnds>, o: ReturnType<typeof parseArgs>): Promise<Samples> {
+  const samples = Object.fromEntries(
+    PATHS.map((p) => [p, Object.fromEntries(METRICS.map((m) => [m, [] as number[]]))]),
+  ) as Samples;
+  for (let rep = 0; rep < o.reps; rep++) {
+    // Rotate the path order per repetition so slow drifts in machine load spread over all paths.
+    const order = PATHS.map((_, i) => PATHS[(i + rep) % PATHS.length] as PathName);
+    for (const kind of ['tcp1', 'tcp4', 'udp', 'rtt'] as const) {
+      for (const p of order) {
+        const { client, server } = ends[p];
+        const what = `rep ${rep + 1} ${kind} ${p}`;
+        if (kind === 'rtt') {
+          const r = await attempt(what, () => runSockperf(client.ns, server.ip, SOCKPERF_PORT, o.rttSeconds));
+          samples[p].rttP50Us.push(r.p50Us);
+          samples[p].rttP99Us.push(r.p99Us);
+          progress(`${what}: p50 ${r.p50Us} µs p99 ${r.p99Us} µs (${r.observations} round trips)`);
+          continue;
+        }
+        const r = await attempt(what, () =>
+          runIperf(client.ns, server.ip, {
+            seconds: o.seconds,
+            port: IPERF_PORT,
+            streams: kind === 'tcp4' ? 4 : 1,
+            udp: kind === 'udp',
+          }),
+        );
+        if (kind === 'udp') samples[p].udpPps.push(r.pps as number);
+        else samples[p][kind === 'tcp1' ? 'tcp1Gbps' : 'tcp4Gbps'].push(r.gbps);
+        progress(
+          `${what}: ${kind === 'udp' ? `${Math.round(r.pps as number)} pps` : `${r.gbps.toFixed(2)} Gbit/s`}`,
+        );
+      }
+    }
+  }
+  return samples;
+}
+
+const roundSummary = (s: Summary, digits: number): Summary => ({
+  median: round(s.median, digits),
+  min: round(s.min, digits),
+  max: round(s.max, digits),
+  n: s.n,
+});
+
+/** Absolute figures, ratios to node→node, added latency and Weft-vs-hand ratios, all per repetition first. */
+export function summarizeSamples(samples: Samples) {
+  const base = samples['node-node'];
+  const paths = Object.fromEntries(
+    PATHS.map((p) => {
+      const s = samples[p];
+      const abs = Object.fromEntries(
+        METRICS.map((m) => [m, roundSummary(summarize(s[m]), m === 'udpPps' ? 0 : 3)]),
+      );
+      const ratio = Object.fromEntries(
+        (['tcp1Gbps', 'tcp4Gbps', 'udpPps'] as const).map((m) => [
+          m,
+          roundSummary(summarize(pairedRatios(s[m], base[m])), 3),
+        ]),
+      );
+      const addedLatencyUs = {
+        p50: roundSummary(summarize(pairedDiffs(s.rttP50Us, base.rttP50Us)), 2),
+        p99: roundSummary(summarize(pairedDiffs(s.rttP99Us, base.rttP99Us)), 2),
+      };
+      return [p, { ...abs, ratioToNodeNode: ratio, addedLatencyUs }];
+    }),
+  );
+  const vsHand = (weft: PathName, hand: PathName) =>
+    Object.fromEntries(
+      (['tcp1Gbps', 'tcp4Gbps', 'udpPps'] as const).map((m) => [
+        m,
+        roundSummary(summarize(pairedRatios(samples[weft][m], samples[hand][m])), 3),
+      ]),
+    );
+  return {
+    paths,
+    weftVsHand: {
+      hostgw: vsHand('weft-hostgw', 'hand-hostgw'),
+      vxlan: vsHand('weft-vxlan', 'hand-vxlan'),
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const servers: NsServer[] = [];
+  const started = Date.now();
+  await cleanupAllVariants();
+  try {
+    const variants = {} as Record<VariantName, Variant>;
+    for (const name of ['weft-hostgw', 'weft-vxlan', 'hand-hostgw', 'hand-vxlan'] as const) {
+      variants[name] = await buildVariant(name);
+      progress(`built ${name} (pod MTU ${variants[name].podMtu})`);
+    }
+    const ends = pathEnds(variants);
+    const serverNs = [...new Set(Object.values(ends).map((e) => e.server.ns))];
+    for (const ns of serverNs) {
+      servers.push(await NsServer.start(ns, ['iperf3', '-s', '-p', String(IPERF_PORT)]));
+      servers.push(
+        await NsServer.start(ns, [
+          'sockperf',
+          'server',
+          '--tcp',
+          '-i',
+          '0.0.0.0',
+          '-p',
+          String(SOCKPERF_PORT),
+        ]),
+      );
+    }
+    const samples = await measure(ends, o);
+    const facts = Object.fromEntries(
+      await Promise.all(
+        Object.values(variants).map(async (v) => [v.name, await describeVariant(v)] as const),
+      ),
+    );
+    const out = {
+      benchmark: 'datapath',
+      settings: {
+        ...o,
+        iperfUdpPayload: 1400,
+        sockperfMessage: 64,
+        podPlumbing: 'same veth plumbing for all variants',
+      },
+      ...summarizeSamples(samples),
+      samples,
+      variantFacts: facts,
+      loadAvg1m: round(loadavg()[0] ?? 0, 2),
+      durationS: Math.round((Date.now() - started) / 1000),
+    };
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } finally {
+    for (const s of servers) await s.stop();
+    await cleanupAllVariants();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
