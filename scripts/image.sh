@@ -112,7 +112,7 @@ EOF
     --change "ENV NODE_VERSION=$node_version" \
     --change 'CMD ["node"]' \
     --change "LABEL org.weft.base-recipe=$base_hash" \
-    - "$base_full" >/dev/null
+    - "$base_full" >"$dir/import.log" 2>&1 || die "podman import failed; see $dir/import.log"
 }
 
 ensure_base() {
@@ -140,9 +140,21 @@ ensure_base
 say "base ready in $(elapsed "$t0") s"
 ((base_only)) && exit 0
 
+# A machine whose HTTPS egress is re-signed by a local CA (npm's `cafile`) lends that CA to
+# the build's RUN steps through volumes only, so the image never contains it.
+build_mounts=()
+cafile=$(npm config get cafile 2>/dev/null || true)
+if [[ -n $cafile && $cafile != null && $cafile != undefined && -f $cafile ]]; then
+  mkdir -p "$cache/build-npmrc"
+  printf 'cafile=/usr/local/etc/weft-build-ca.crt\n' >"$cache/build-npmrc/npmrc"
+  build_mounts=(--volume "$cache/build-npmrc/npmrc:/usr/local/etc/npmrc:ro"
+    --volume "$cafile:/usr/local/etc/weft-build-ca.crt:ro")
+fi
+
 t1=$(seconds)
 say "podman build -t $image"
-podman build "${RUNTIME_OPTS[@]}" --network host --pull=never -t "$image" -f Dockerfile . >"$cache/build.log" 2>&1 ||
+podman build "${RUNTIME_OPTS[@]}" "${build_mounts[@]}" --network host --pull=never -t "$image" -f Dockerfile . \
+  >"$cache/build.log" 2>&1 ||
   { tail -n 40 "$cache/build.log" >&2; die "podman build failed; full log in $cache/build.log"; }
 build_s=$(elapsed "$t1")
 size=$(podman image inspect --format '{{.Size}}' "$image")
