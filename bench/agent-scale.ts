@@ -5,9 +5,16 @@
  * programmed, agent RSS, and the time to program one added Node. Prints JSON.
  *
  *   node_modules/.bin/tsc -p tsconfig.json && node_modules/.bin/node dist/bench/agent-scale.js [1000 5000]
- *   env: WEFT_BENCH_KEEP_LOGS=1 keeps <runDir>/logs; WEFT_BENCH_AGENT_NODE_OPTIONS sets the agent's NODE_OPTIONS.
+ *   env: WEFT_BENCH_KEEP_LOGS=1 keeps <runDir>/logs; WEFT_BENCH_AGENT_NODE_OPTIONS sets the agent's NODE_OPTIONS;
+ *   WEFT_BENCH_REPEAT=n agent runs per size (default 3; the summary gives median, min and max).
+ *
+ * "One added Node" is timed three ways: from the API create call, from the agent's
+ * `node changed` log line (the watch event's arrival) to its `datapath synced` line
+ * (after `ip -batch` and `bridge -batch` returned), and the sync pass alone.
  */
+
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { type Cluster, type ClusterNode, startCluster } from '../e2e/cluster/index.js';
 import {
@@ -99,6 +106,10 @@ async function measure(
     await api.createNode({ body: fakeNode(addedIndex) });
     const one = await syncedWithPeers(run, n + 1, 30_000);
     const oneChangeMs = (one.time as number) - t0;
+    const name = fakeNode(addedIndex).metadata?.name;
+    const log = readLog(run);
+    const event = log.find((l) => l.msg === 'node changed' && l.node === name);
+    const changed = log.filter((l) => l.msg === 'datapath changed').at(-1);
     await api.deleteNode({ name: fakeNode(addedIndex).metadata?.name as string });
     return {
       nodes: n,
@@ -108,12 +119,34 @@ async function measure(
       kernelRoutesProto87: routeCount,
       ...memory,
       oneAddedNodeApiToProgrammedMs: oneChangeMs,
+      oneAddedNodeWatchEventToProgrammedMs: event ? (one.time as number) - (event.time as number) : null,
       oneAddedNodeSyncPassMs: Math.round(one.durationMs as number),
+      oneAddedNodePhasesMs: changed
+        ? {
+            desired: changed.desiredMs,
+            plan: changed.planMs,
+            apply: changed.applyMs,
+            trusted: changed.trusted,
+          }
+        : null,
       changesInFullPass: full.changes,
+      loadAvg1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     };
   } finally {
     await run.proc.stop('SIGTERM', 10_000);
   }
+}
+
+/** Median [min–max] of every numeric figure over the runs of one size. */
+function summarise(runs: ReadonlyArray<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = { nodes: runs[0]?.nodes, runs: runs.length };
+  for (const key of Object.keys(runs[0] ?? {})) {
+    const xs = runs.map((r) => r[key]).filter((x): x is number => typeof x === 'number');
+    if (key === 'nodes' || xs.length === 0) continue;
+    xs.sort((a, b) => a - b);
+    out[key] = { median: xs[Math.floor(xs.length / 2)], min: xs[0], max: xs.at(-1) };
+  }
+  return out;
 }
 
 async function main(): Promise<void> {
@@ -138,18 +171,25 @@ async function main(): Promise<void> {
     const kc = new KubeConfig();
     kc.loadFromFile(cluster.adminKubeconfig);
     const api = kc.makeApiClient(CoreV1Api);
-    const results = [];
+    const repeat = Math.max(1, Number(process.env.WEFT_BENCH_REPEAT ?? 3));
+    const runs: Array<Record<string, unknown>> = [];
+    const summary = [];
     let created = 0;
     for (const n of sizes.sort((a, b) => a - b)) {
       const t = Date.now();
       await createFakeNodes(api, created, n);
       created = n;
       process.stderr.write(`created ${n} fake nodes in ${Date.now() - t} ms\n`);
-      results.push(await measure(cluster, api, node, kubeconfig, netConf, n));
-      process.stderr.write(`${JSON.stringify(results.at(-1))}\n`);
+      const perSize = [];
+      for (let i = 0; i < repeat; i++) {
+        perSize.push(await measure(cluster, api, node, kubeconfig, netConf, n));
+        process.stderr.write(`${JSON.stringify(perSize.at(-1))}\n`);
+      }
+      runs.push(...perSize);
+      summary.push(summarise(perSize));
     }
     process.stdout.write(
-      `${JSON.stringify({ benchmark: 'agent-scale', backend: 'auto (all fake peers via VXLAN)', results }, null, 2)}\n`,
+      `${JSON.stringify({ benchmark: 'agent-scale', backend: 'auto (all fake peers via VXLAN)', summary, runs }, null, 2)}\n`,
     );
   } finally {
     await cluster.stop({ keepLogs: process.env.WEFT_BENCH_KEEP_LOGS === '1' });

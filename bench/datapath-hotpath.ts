@@ -2,12 +2,14 @@
  * Micro-benchmark (not a test) of the pure datapath hot path for one added peer
  * among N: desiredDatapath + planDatapath against the previous desired state, as
  * a change-triggered sync (trustLastApplied) runs them. Prints JSON.
+ * WEFT_BENCH_NO_CACHE=1 derives every peer afresh; WEFT_BENCH_FULL_PLAN=1 plans all entries.
  *
  *   node_modules/.bin/node dist/bench/datapath-hotpath.js [5000]
  */
 import { desiredDatapath } from '../agent/src/datapath/desired.js';
 import { PeerFactsCache } from '../agent/src/datapath/peer-facts.js';
 import { planDatapath } from '../agent/src/datapath/plan.js';
+import { planFromLastApplied } from '../agent/src/datapath/plan-trusted.js';
 import type { UnderlayFacts } from '../agent/src/datapath/state.js';
 import type { DatapathConfig, PeerNode, SelfNode } from '../agent/src/datapath/types.js';
 
@@ -34,20 +36,31 @@ const peers = Array.from({ length: n }, (_, i) => peer(i));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const desiredMs: number[] = [];
 const planMs: number[] = [];
+/** CPU time of this process (user + system), which a loaded machine inflates far less than wall time. */
+const cpuMs: number[] = [];
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 const cache = process.env.WEFT_BENCH_NO_CACHE === '1' ? undefined : new PeerFactsCache();
 let previous = desiredDatapath(self, peers, config, underlay, cache);
 for (let round = 0; round < 15; round++) {
   const next = [...peers, peer(60_000 + round)];
+  const c0 = cpuNow();
   let t = performance.now();
   const desired = desiredDatapath(self, next, config, underlay, cache);
   desiredMs.push(performance.now() - t);
   t = performance.now();
-  const plan = planDatapath(desired, previous);
+  const plan =
+    process.env.WEFT_BENCH_FULL_PLAN === '1'
+      ? planDatapath(desired, previous)
+      : planFromLastApplied(desired, previous);
   planMs.push(performance.now() - t);
+  cpuMs.push(cpuNow() - c0);
   // Round 0 adds one peer (3 ops); later rounds swap it for another (6 ops).
   if (plan.length !== (round === 0 ? 3 : 6)) throw new Error(`unexpected plan of ${plan.length} ops`);
   previous = desired;
 }
 process.stdout.write(
-  `${JSON.stringify({ peers: n, desiredMedianMs: median(desiredMs), planMedianMs: median(planMs) })}\n`,
+  `${JSON.stringify({ peers: n, desiredMedianMs: median(desiredMs), planMedianMs: median(planMs), cpuMedianMs: median(cpuMs) })}\n`,
 );

@@ -73,9 +73,14 @@ async function single(line: string, run: () => Promise<void>): Promise<BatchFail
   }
 }
 
+/** Ops that create or delete a device, after which FDB entries must wait. */
+const changesDevices = (op: PlanOp): boolean =>
+  op.op === 'link-del' || op.op === 'bridge-add' || op.op === 'vxlan-add';
+
 /**
  * Runs a plan: one `ip -batch` for devices, addresses, routes and neighbours, one
- * `bridge -batch` for FDB entries, one `sysctl -w`, and the nft script as a single
+ * `bridge -batch` for FDB entries (concurrently with the first when no device is
+ * created or deleted), one `sysctl -w`, and the nft script as a single
  * transaction. Every stage runs even when an earlier one had failures, so one bad
  * entry does not hold back the rest; failures are thrown together at the end.
  * Returns the number of ops applied.
@@ -93,8 +98,14 @@ export async function applyPlan(
   const nft = plan.find((op) => op.op === 'nft-replace');
 
   const failures: BatchFailure[] = [];
-  failures.push(...(await netlink.runIpBatch(ipLines)));
-  failures.push(...(await netlink.runBridgeBatch(fdbLines)));
+  if (plan.some(changesDevices)) {
+    failures.push(...(await netlink.runIpBatch(ipLines)));
+    failures.push(...(await netlink.runBridgeBatch(fdbLines)));
+  } else {
+    // FDB entries need only their (existing) device: both batches may run at once.
+    const [ip, fdb] = await Promise.all([netlink.runIpBatch(ipLines), netlink.runBridgeBatch(fdbLines)]);
+    failures.push(...ip, ...fdb);
+  }
   if (sysctls.size > 0) {
     failures.push(...(await single('sysctl -w', () => netlink.writeSysctls(sysctls))));
   }

@@ -9,6 +9,7 @@ import { NFT_FAMILY, NFT_TABLE, renderNftDelete } from './nft-ruleset.js';
 import { observeDatapath } from './observe.js';
 import { PeerFactsCache } from './peer-facts.js';
 import { type PlanOp, planDatapath } from './plan.js';
+import { planFromLastApplied } from './plan-trusted.js';
 import type { DatapathState, DesiredDatapath, UnderlayFacts } from './state.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode, SyncOptions, SyncResult } from './types.js';
 import { detectUnderlay } from './underlay.js';
@@ -104,7 +105,7 @@ export class Datapath {
         sysctlKeys: [...desired.sysctls.keys()],
       }));
     const t2 = performance.now();
-    const plan = planDatapath(desired, observed);
+    const plan = trusted ? planFromLastApplied(desired, observed) : planDatapath(desired, observed);
     const t3 = performance.now();
     this.lastPlan = plan;
     this.lastDesired = desired;

@@ -62,6 +62,19 @@ interface PeerPlan {
 /** Plain code-unit order: deterministic and far cheaper than localeCompare for thousands of entries. */
 export const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * Sorts by a text key in byText order. With unique keys (the usual case: one
+ * route per podCIDR, one neighbour per gateway, one FDB entry per MAC) it sorts
+ * the keys with the engine's native string order, which is byText's, instead of
+ * calling a comparator some 60,000 times for 5000 entries.
+ */
+function sortByKey<T>(items: T[], key: (t: T) => string): T[] {
+  const byKey = new Map<string, T>();
+  for (const item of items) byKey.set(key(item), item);
+  if (byKey.size !== items.length) return items.sort((a, b) => byText(key(a), key(b)));
+  return [...byKey.keys()].sort().map((k) => byKey.get(k) as T);
+}
+
 /** Validates peers; returns the usable ones and the reasons for the others. */
 function selectPeers(
   self: SelfNode,
@@ -169,9 +182,9 @@ export function desiredDatapath(
       addresses: own.map(bridgeAddress).sort(),
     },
     vxlan,
-    routes: routes.sort((a, b) => byText(a.dst, b.dst)),
-    neighbours: neighbours.sort((a, b) => byText(a.ip, b.ip)),
-    fdb: [...fdb.values()].sort((a, b) => byText(a.mac, b.mac)),
+    routes: sortByKey(routes, (r) => r.dst),
+    neighbours: sortByKey(neighbours, (n) => n.ip),
+    fdb: sortByKey([...fdb.values()], (f) => f.mac),
     sysctls: new Map([[IP_FORWARD, '1']]),
     nft,
     nftScript: renderNftReplace(nft),
