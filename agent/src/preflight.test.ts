@@ -19,7 +19,6 @@ const MOUNTINFO = [
   '605 602 254:1 /tmp/e2e/nodes/n1/run /run/weft rw - ext4 /dev/vda rw',
   '606 600 254:1 /tmp/e2e/nodes/n1/var/lib /var/lib/weft rw - ext4 /dev/vda rw',
   '607 602 0:25 /netns /run/netns rw master:1 - tmpfs tmpfs rw',
-  '608 600 0:25 /netns /var/run/netns rw master:1 - tmpfs tmpfs rw',
   '609 600 254:1 /tmp/with\\040space /opt/x rw - ext4 /dev/vda rw',
 ].join('\n');
 
@@ -36,6 +35,7 @@ function facts(over: Partial<PreflightFacts> = {}): PreflightFacts {
     procSysNetWritable: true,
     mounts: parseMountInfo(MOUNTINFO),
     inCluster: true,
+    realPaths: { '/var/run/netns': '/run/netns' }, // /var/run is a symlink to /run
     ...over,
   };
 }
@@ -43,15 +43,16 @@ function facts(over: Partial<PreflightFacts> = {}): PreflightFacts {
 describe('agent preflight', () => {
   it('parses mountinfo, octal escapes included', () => {
     const mounts = parseMountInfo(MOUNTINFO);
-    assert.equal(mounts.length, 10);
-    assert.deepEqual(mounts[9], { root: '/tmp/with space', mountPoint: '/opt/x', fsType: 'ext4' });
+    assert.equal(mounts.length, 9);
+    assert.deepEqual(mounts[8], { root: '/tmp/with space', mountPoint: '/opt/x', fsType: 'ext4' });
   });
 
   it('tells host binds from the container root and the runtime tmpfs', () => {
     const mounts = parseMountInfo(MOUNTINFO);
     assert.equal(isHostMount('/host/opt/cni/bin', mounts), true);
     assert.equal(isHostMount('/run/weft/cni.sock', mounts), true);
-    assert.equal(isHostMount('/var/run/netns', mounts), true, 'a bind of the host tmpfs has root /netns');
+    assert.equal(isHostMount('/run/netns', mounts), true, 'a bind of the host tmpfs has root /netns');
+    assert.equal(isHostMount('/var/run/netns', mounts), false, 'unresolved symlink path');
     assert.equal(isHostMount('/etc/weft', mounts), false, 'container root filesystem');
     assert.equal(isHostMount('/run/other', mounts), false, 'runtime tmpfs');
   });
@@ -87,6 +88,14 @@ describe('agent preflight', () => {
       ['securityContext', 'securityContext.privileged'],
     );
     assert.match(problems[0]?.message ?? '', /missing CAP_NET_ADMIN, CAP_SYS_ADMIN/);
+  });
+
+  it('checks the netns mount through the resolved symlink', () => {
+    const problems = computePreflightProblems(opts, facts({ realPaths: {} }));
+    assert.deepEqual(
+      problems.map((p) => p.field),
+      ['volumeMount netns'],
+    );
   });
 
   it('skips the mount checks outside a pod (a kubeconfig given)', () => {

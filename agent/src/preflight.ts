@@ -6,7 +6,7 @@
  * filesystem (a missing volumeMount would silently keep the CNI shim and conflist
  * inside the container).
  */
-import { access, constants, readFile } from 'node:fs/promises';
+import { access, constants, readFile, realpath } from 'node:fs/promises';
 import type { AgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
 
@@ -76,6 +76,8 @@ export interface PreflightFacts {
   readonly procSysNetWritable: boolean;
   readonly mounts: readonly MountEntry[];
   readonly inCluster: boolean;
+  /** Symlinks resolved (e.g. /var/run → /run), by the path checked. */
+  readonly realPaths?: Readonly<Record<string, string>>;
 }
 
 /** Every problem found, as ConfigErrors naming the setting at fault (pure). */
@@ -101,15 +103,8 @@ export function computePreflightProblems(opts: AgentOptions, facts: PreflightFac
     );
   }
   if (!facts.inCluster) return problems;
-  const dirs: Array<[string, string]> = [
-    ['WEFT_CNI_BIN_DIR', opts.cniBinDir],
-    ['WEFT_CNI_CONF_DIR', opts.cniConfDir],
-    ['WEFT_RUN_DIR', opts.runDir],
-    ['WEFT_STATE_DIR', opts.stateDir],
-    ['volumeMount netns', NETNS_DIR],
-  ];
-  for (const [field, dir] of dirs) {
-    if (isHostMount(dir, facts.mounts)) continue;
+  for (const [field, dir] of checkedDirs(opts)) {
+    if (isHostMount(facts.realPaths?.[dir] ?? dir, facts.mounts)) continue;
     problems.push(
       new ConfigError(
         field,
@@ -121,6 +116,16 @@ export function computePreflightProblems(opts: AgentOptions, facts: PreflightFac
   return problems;
 }
 
+function checkedDirs(opts: AgentOptions): Array<[string, string]> {
+  return [
+    ['WEFT_CNI_BIN_DIR', opts.cniBinDir],
+    ['WEFT_CNI_CONF_DIR', opts.cniConfDir],
+    ['WEFT_RUN_DIR', opts.runDir],
+    ['WEFT_STATE_DIR', opts.stateDir],
+    ['volumeMount netns', NETNS_DIR],
+  ];
+}
+
 async function readPreflightFacts(opts: AgentOptions, env: NodeJS.ProcessEnv): Promise<PreflightFacts> {
   const status = await readFile('/proc/self/status', 'utf8');
   const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0';
@@ -130,7 +135,11 @@ async function readPreflightFacts(opts: AgentOptions, env: NodeJS.ProcessEnv): P
   );
   const mounts = parseMountInfo(await readFile('/proc/self/mountinfo', 'utf8'));
   const inCluster = opts.kubeconfig === undefined && Boolean(env.KUBERNETES_SERVICE_HOST);
-  return { capEff, procSysNetWritable, mounts, inCluster };
+  const realPaths: Record<string, string> = {};
+  if (inCluster) {
+    for (const [, dir] of checkedDirs(opts)) realPaths[dir] = await realpath(dir).catch(() => dir);
+  }
+  return { capEff, procSysNetWritable, mounts, inCluster, realPaths };
 }
 
 /** Throws the first problem (all of them in its message) when the agent cannot work here. */

@@ -50,6 +50,8 @@ export interface StartOptions {
   readonly extraEnv?: Readonly<Record<string, string>>;
   /** Poll the probes (default true). */
   readonly probes?: boolean;
+  /** Appended to the container name, for a second container on the same node. */
+  readonly nameSuffix?: string;
 }
 
 export class ContainerizedAgent {
@@ -81,7 +83,7 @@ export class ContainerizedAgent {
     spec: AgentPodSpec,
     opts: StartOptions = {},
   ): Promise<ContainerizedAgent> {
-    const name = agentContainerName(cluster, node);
+    const name = agentContainerName(cluster, node) + (opts.nameSuffix ?? '');
     await podman(['rm', '-f', '-t', '1', name]);
     const prepared = await prepareNodeBinding(cluster, node, spec, name);
     const binding: NodeBinding = {
