@@ -25,10 +25,11 @@ RUN bash scripts/build.sh \
  && find dist -name '*.test.js*' -delete
 
 FROM ${NODE_IMAGE}
-# iproute2 and nftables program the datapath; the distribution's CNI plugins
-# provide portmap (chained after weft for hostPort) when the node lacks it.
+# iproute2, nftables and procps (sysctl) program the datapath, util-linux has
+# nsenter; the distribution's CNI plugins provide portmap (chained after weft for
+# hostPort) when the node lacks it.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 nftables containernetworking-plugins util-linux \
+ && apt-get install -y --no-install-recommends iproute2 nftables procps containernetworking-plugins util-linux \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* \
