@@ -1,0 +1,85 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { Registry } from 'prom-client';
+import { silentLogger } from '../../../common/log.js';
+import { parseAgentOptions } from '../config/agent-options.js';
+import type { RouteHandler } from '../http/server.js';
+import { PeerStore } from '../peers/peer-store.js';
+import { computeGossipTiming, createGossipExtension, type GossipRuntime, STATUS_PATH } from './extension.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'weft-gossip-ext-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function until(what: string, probe: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function fakeRuntime(keyFile: string, ac: AbortController) {
+  const routes = new Map<string, RouteHandler>();
+  const store = new PeerStore('n1');
+  store.replaceAll([{ name: 'n1', underlayIP: '127.0.0.1', podCIDRs: ['10.244.1.0/24'] }], 'cache');
+  const rt = {
+    // Port 0: the kernel picks a free port for the test.
+    opts: { ...parseAgentOptions([], { NODE_NAME: 'n1', WEFT_GOSSIP_KEY_FILE: keyFile }), gossipPort: 0 },
+    netConf: { backend: 'auto', mtu: undefined },
+    log: silentLogger(),
+    registry: new Registry(),
+    store,
+    loop: { lastResult: undefined, onSynced: () => () => undefined },
+    http: { addRoute: (path: string, h: RouteHandler) => routes.set(path, h) },
+    localNetwork: () => undefined,
+    ipamUsage: () => [],
+    signal: ac.signal,
+  };
+  return { rt: rt as unknown as GossipRuntime, routes };
+}
+
+describe('gossip extension', () => {
+  it('derives rounds and heartbeats from the failure-detection timeouts', () => {
+    assert.deepEqual(computeGossipTiming(20_000, 40_000), {
+      suspectAfterMs: 20_000,
+      deadAfterMs: 40_000,
+      intervalMs: 1000,
+      heartbeatMs: 5000,
+    });
+    assert.equal(computeGossipTiming(2000, 4000).intervalMs, 500);
+    assert.equal(computeGossipTiming(2000, 4000).heartbeatMs, 500);
+  });
+
+  it('mounts the status route at once, waits for the key file, then gossips; leaves on abort', async () => {
+    const keyFile = join(dir, 'key');
+    const ac = new AbortController();
+    const { rt, routes } = fakeRuntime(keyFile, ac);
+    const ext = createGossipExtension({ keyRetryMs: 30, leaveWaitMs: 50 });
+    const running = ext.start(rt);
+    assert.ok(routes.has(STATUS_PATH), 'route mounted before the first await');
+    await new Promise((r) => setTimeout(r, 150));
+    assert.equal(ext.view(), undefined, 'no gossip without a key');
+    writeFileSync(keyFile, 'k'.repeat(32));
+    await until('mesh running', () => ext.view()?.self !== undefined);
+    assert.equal(ext.view()?.self?.underlayIP, '127.0.0.1');
+    assert.deepEqual(ext.view()?.self?.podCIDRs, ['10.244.1.0/24']);
+    assert.equal(ext.view()?.self?.ready, false);
+    ac.abort();
+    await running;
+    assert.ok(ext.view()?.self?.leaving, 'a tombstone was published');
+  });
+
+  it('stops waiting for a key that never comes when aborted', async () => {
+    const ac = new AbortController();
+    const { rt } = fakeRuntime(join(dir, 'missing'), ac);
+    const ext = createGossipExtension({ keyRetryMs: 30 });
+    const running = ext.start(rt);
+    await new Promise((r) => setTimeout(r, 80));
+    ac.abort();
+    await running;
+    assert.equal(ext.view(), undefined);
+  });
+});
