@@ -5,7 +5,7 @@
  * Kubernetes network model is checked end to end.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { CniPluginError } from '../../agent/test/ns/cni-runtime.js';
@@ -30,6 +30,7 @@ import {
   agentGet,
   metricValue,
   prepareAgentCredentials,
+  readLog,
   stopAll,
   waitFor,
   writeNetConf,
@@ -43,6 +44,7 @@ describe('CNI on the local cluster: pods through the installed conflist', { time
   let cluster: Cluster;
   let cidrs: Map<string, string[]>;
   const runs: AgentRun[] = [];
+  let agentConf: { netConf: string; kubeconfig: string };
   const pods: Pod[] = [];
   const servers: EchoServer[] = [];
   const podsOn = (i: number) => pods.filter((p) => p.node === cluster.nodes[i]);
@@ -54,6 +56,7 @@ describe('CNI on the local cluster: pods through the installed conflist', { time
     cidrs = await cluster.waitForPodCIDRs();
     const kubeconfig = await prepareAgentCredentials(cluster);
     const netConf = writeNetConf(cluster, 'auto', { network: '10.244.0.0/16', backend: { type: 'auto' } });
+    agentConf = { netConf, kubeconfig };
     for (const n of cluster.nodes) runs.push(startAgent(cluster, n, { netConf, kubeconfig }));
     for (const n of cluster.nodes) {
       await waitFor(`${n.name} conflist`, () => existsSync(join(n.dirs.cniConf, CONFLIST_NAME)), 60_000);
@@ -186,5 +189,36 @@ describe('CNI on the local cluster: pods through the installed conflist', { time
       assert.equal(metricValue(metrics.body, 'weft_ipam_allocated', '{network="weft"}'), 0, n.name);
       assert.equal(metrics.status, 200, `metrics on :${AGENT_HTTP_PORT}`);
     }
+  });
+
+  it('a restarted agent leaves its unchanged CNI files alone (mtimes) and serves again', async (t) => {
+    const node2 = cluster.nodes[1];
+    const old = runs[1];
+    assert.ok(node2 && old);
+    const files = ['weft', 'portmap'].map((f) => join(node2.dirs.cniBin, f));
+    files.push(join(node2.dirs.cniConf, CONFLIST_NAME));
+    const before = files.map((f) => statSync(f).mtimeMs);
+    await old.proc.stop('SIGTERM', 5000);
+    const t0 = performance.now();
+    const again = startAgent(cluster, node2, {
+      netConf: agentConf.netConf,
+      kubeconfig: agentConf.kubeconfig,
+    });
+    runs[1] = again;
+    const installed = await waitFor('CNI files checked after restart', () =>
+      readLog(again).find((l) => l.msg === 'CNI files installed'),
+    );
+    t.diagnostic(`restart until the CNI files were checked: ${ms(t0)} ms`);
+    assert.equal(installed.shimWritten, false);
+    assert.equal(installed.conflistWritten, false);
+    assert.deepEqual(
+      files.map((f) => statSync(f).mtimeMs),
+      before,
+    );
+    const pod = await addPod(node2, 'c');
+    pods.push(pod);
+    assert.ok(await podPing(cluster, pod, cluster.nodes[0]?.ip as string), 'new pod after restart works');
+    await deletePod(pod);
+    pods.splice(pods.indexOf(pod), 1);
   });
 });
