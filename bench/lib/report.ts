@@ -1,0 +1,320 @@
+import type { BarChart, BarDatum } from './charts.js';
+import type { ChildResult } from './child.js';
+import type { MachineFacts } from './machine.js';
+import { cell, isSpread, num, objectsTable, type Spread, spread, table } from './report-format.js';
+
+/** Everything one `bench/run` writes to bench/results/<date>.json. */
+export interface BenchResults {
+  readonly date: string;
+  readonly command: string;
+  readonly quick: boolean;
+  readonly machine: MachineFacts;
+  readonly loadAvgAfter: readonly number[];
+  readonly durationS: number;
+  readonly sections: Record<SectionName, ChildResult>;
+}
+
+export const SECTIONS = ['datapath', 'cniLatency', 'agentScale', 'gossip', 'agentFootprint'] as const;
+export type SectionName = (typeof SECTIONS)[number];
+
+/** A target checked against the run's figures. */
+export interface TargetCheck {
+  readonly target: string;
+  readonly value: string;
+  readonly met: boolean | undefined;
+}
+
+type PathFigures = Record<string, Spread> & {
+  ratioToNodeNode: Record<string, Spread>;
+  addedLatencyUs: { p50: Spread; p99: Spread };
+};
+interface DatapathResult {
+  paths: Record<string, PathFigures>;
+  weftVsHand: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
+  variantFacts: Record<string, { podMtu: number; nftRules: number; rpFilter: Record<string, string> }>;
+  settings: { reps: number; seconds: number; rttSeconds: number };
+}
+
+const THROUGHPUT = [
+  ['tcp1Gbps', 'TCP ×1'],
+  ['tcp4Gbps', 'TCP ×4'],
+  ['udpPps', 'UDP pps'],
+] as const;
+
+/** Noise allowance for "≥ 1.0× hand-built": the repetitions' spread must reach 1.0. */
+const met = (s: Spread | undefined, min: number, withinNoise = false) =>
+  s ? (withinNoise ? s.max >= min : s.median >= min) : undefined;
+
+export function checkTargets(d: DatapathResult): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  for (const [m, label] of THROUGHPUT) {
+    const hg = d.paths['weft-hostgw']?.ratioToNodeNode[m];
+    const vx = d.paths['weft-vxlan']?.ratioToNodeNode[m];
+    checks.push({ target: `host-gw ${label} ≥ 0.90× node→node`, value: spread(hg), met: met(hg, 0.9) });
+    checks.push({ target: `VXLAN ${label} ≥ 0.80× node→node`, value: spread(vx), met: met(vx, 0.8) });
+  }
+  for (const backend of ['hostgw', 'vxlan'] as const) {
+    for (const [m, label] of THROUGHPUT) {
+      const r = d.weftVsHand[backend][m];
+      checks.push({
+        target: `Weft ${backend} ${label} ≥ 1.0× hand-built (within noise)`,
+        value: spread(r),
+        met: met(r, 1.0, true),
+      });
+    }
+  }
+  const hgLat = d.paths['weft-hostgw']?.addedLatencyUs.p50;
+  const vxLat = d.paths['weft-vxlan']?.addedLatencyUs.p50;
+  checks.push({
+    target: 'host-gw added p50 latency ≤ 8 µs',
+    value: `${spread(hgLat)} µs`,
+    met: hgLat && hgLat.median <= 8,
+  });
+  checks.push({
+    target: 'VXLAN added p50 latency ≤ 12 µs',
+    value: `${spread(vxLat)} µs`,
+    met: vxLat && vxLat.median <= 12,
+  });
+  return checks;
+}
+
+/** The datapath charts (throughput ratios, added latency, Weft vs hand-built). */
+export function datapathCharts(d: DatapathResult): Record<string, BarChart> {
+  const paths = Object.keys(d.paths).filter((p) => p !== 'node-node');
+  const ratioData: BarDatum[] = paths.flatMap((p) =>
+    THROUGHPUT.map(([m, label]) => ({
+      group: p,
+      series: label,
+      ...(d.paths[p]?.ratioToNodeNode[m] as Spread),
+    })),
+  );
+  const latencyData: BarDatum[] = paths.flatMap((p) =>
+    (['p50', 'p99'] as const).map((q) => ({
+      group: p,
+      series: `RTT ${q}`,
+      ...(d.paths[p]?.addedLatencyUs[q] as Spread),
+    })),
+  );
+  const handData: BarDatum[] = (['hostgw', 'vxlan'] as const).flatMap((b) =>
+    THROUGHPUT.map(([m, label]) => ({
+      group: `Weft ${b} / hand ${b}`,
+      series: label,
+      ...(d.weftVsHand[b][m] as Spread),
+    })),
+  );
+  return {
+    'datapath-throughput': {
+      title: 'Throughput relative to node→node (median, min–max whiskers)',
+      axisTitle: '× node→node',
+      data: ratioData,
+      rules: [
+        { value: 0.8, label: 'VXLAN target' },
+        { value: 0.9, label: 'host-gw target' },
+      ],
+    },
+    'datapath-latency': {
+      title: 'Added TCP round-trip latency over node→node',
+      axisTitle: 'µs',
+      data: latencyData,
+    },
+    'weft-vs-hand': {
+      title: 'Weft relative to the hand-built (Flannel-style) path',
+      axisTitle: '× hand-built',
+      data: handData,
+      rules: [{ value: 1, label: 'parity' }],
+    },
+  };
+}
+
+function datapathSection(d: DatapathResult, chartDir: string): string {
+  const rows = Object.entries(d.paths).map(([p, f]) => [
+    p,
+    spread(f.tcp1Gbps),
+    spread(f.ratioToNodeNode.tcp1Gbps),
+    spread(f.tcp4Gbps),
+    spread(f.ratioToNodeNode.tcp4Gbps),
+    spread(f.udpPps, 1 / 1000),
+    spread(f.ratioToNodeNode.udpPps),
+  ]);
+  const lat = Object.entries(d.paths).map(([p, f]) => [
+    p,
+    spread(f.rttP50Us),
+    spread(f.rttP99Us),
+    spread(f.addedLatencyUs.p50),
+    spread(f.addedLatencyUs.p99),
+  ]);
+  const hand = (['hostgw', 'vxlan'] as const).map((b) => [
+    b,
+    ...THROUGHPUT.map(([m]) => spread(d.weftVsHand[b][m])),
+  ]);
+  const facts = Object.entries(d.variantFacts).map(([v, f]) => [
+    v,
+    String(f.podMtu),
+    String(f.nftRules),
+    `all=${f.rpFilter.all} eth0=${f.rpFilter.eth0}`,
+  ]);
+  const s = d.settings;
+  return [
+    '## Datapath',
+    '',
+    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry). ${s.reps} repetitions, interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong (64-byte messages, ${s.rttSeconds} s, thousands of round trips) for latency. Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
+    '',
+    `![throughput](${chartDir}/datapath-throughput.svg)`,
+    '',
+    table(['path', 'TCP ×1 Gbit/s', '× node', 'TCP ×4 Gbit/s', '× node', 'UDP kpps', '× node'], rows),
+    '',
+    `![latency](${chartDir}/datapath-latency.svg)`,
+    '',
+    table(['path', 'RTT p50 µs', 'RTT p99 µs', 'added p50 µs', 'added p99 µs'], lat),
+    '',
+    '### Weft against the hand-built path',
+    '',
+    `![weft vs hand](${chartDir}/weft-vs-hand.svg)`,
+    '',
+    table(['backend', ...THROUGHPUT.map(([, l]) => `${l} × hand`)], hand),
+    '',
+    'What differs between the variants on node n1 (pod MTU, nftables rules, rp_filter):',
+    '',
+    table(['variant', 'pod MTU', 'nft rules', 'rp_filter'], facts),
+    '',
+    "Weft's table `inet weft` has a forward filter chain and a postrouting NAT chain (masquerade for traffic leaving the cluster CIDR). A NAT hook makes the kernel track connections, so every forwarded pod packet goes through conntrack; the hand-built paths have no rules at all (a real Flannel node has iptables MASQUERADE rules and pays the same conntrack cost).",
+  ].join('\n');
+}
+
+function cniSection(r: Record<string, unknown>): string {
+  const w = r.weft as Record<string, Record<string, number>>;
+  const ref = r.reference as Record<string, Record<string, number>>;
+  const rows = (['add', 'del'] as const).map((op) => [
+    op.toUpperCase(),
+    num(w?.[op]?.p50),
+    num(w?.[op]?.p99),
+    num(ref?.[op]?.p50),
+    num(ref?.[op]?.p99),
+  ]);
+  return [
+    '## CNI ADD/DEL latency',
+    '',
+    `Weft (shim → agent) against the reference bridge + host-local plugins, ${cell(r.pods)} pods each, interleaved (bench/cni-latency.ts). Milliseconds.`,
+    '',
+    table(['op', 'Weft p50', 'Weft p99', 'reference p50', 'reference p99'], rows),
+    '',
+    `Ratios: ${cell(r.ratios)}. Start-up: ${cell(r.startup)}.`,
+  ].join('\n');
+}
+
+const summaries = (x: unknown): Record<string, unknown>[] => {
+  if (Array.isArray(x))
+    return x.filter((o) => o && typeof o === 'object' && 'summary' in o) as Record<string, unknown>[];
+  const s = (x as { summary?: unknown })?.summary;
+  return Array.isArray(s) ? (s as Record<string, unknown>[]) : [];
+};
+
+function failed(title: string, r: ChildResult): string {
+  return `## ${title}\n\n**Did not complete** (${r.durationS} s): ${r.error ?? 'unknown error'}`;
+}
+
+/** The whole docs/benchmarks.md for one run. */
+export function renderReport(res: BenchResults, chartDir: string): string {
+  const m = res.machine;
+  const s = res.sections;
+  const parts = [
+    '# Benchmarks',
+    '',
+    `Generated by \`${res.command}\` on ${res.date} (${res.durationS} s${res.quick ? ', quick mode: figures not meaningful' : ''}). Raw results: \`bench/results/${res.date.slice(0, 10)}.json\`. The machine is shared; read the ratios, not the absolute figures.`,
+    '',
+    table(
+      [
+        'cores',
+        'CPU',
+        'memory',
+        'kernel',
+        'Node',
+        'Kubernetes',
+        'iperf3',
+        'sockperf',
+        'load before',
+        'load after',
+      ],
+      [
+        [
+          String(m.cores),
+          m.cpuModel,
+          `${m.memoryGiB} GiB`,
+          m.kernel,
+          m.node,
+          m.kubernetes,
+          m.iperf3,
+          m.sockperf,
+          m.loadAvg.join(' '),
+          res.loadAvgAfter.join(' '),
+        ],
+      ],
+    ),
+    '',
+  ];
+  if (s.datapath.ok) {
+    const d = s.datapath.result as DatapathResult;
+    const checks = checkTargets(d);
+    parts.push(
+      '## Targets',
+      '',
+      table(
+        ['target', 'measured', 'met'],
+        checks.map((c) => [c.target, c.value, c.met === undefined ? '–' : c.met ? 'yes' : '**no**']),
+      ),
+      '',
+      datapathSection(d, chartDir),
+    );
+  } else parts.push(failed('Datapath', s.datapath));
+  parts.push('');
+  parts.push(
+    s.cniLatency.ok
+      ? cniSection(s.cniLatency.result as Record<string, unknown>)
+      : failed('CNI', s.cniLatency),
+  );
+  parts.push('');
+  if (s.agentScale.ok) {
+    parts.push(
+      '## Control-plane scale',
+      '',
+      'One real agent against N fake Nodes in the real API server (bench/agent-scale.ts): start → all peers programmed, list → programmed, RSS, one added Node → programmed. Milliseconds and MiB, median [min–max].',
+      '',
+      objectsTable(summaries(s.agentScale.result), ['oneAddedNodePhasesMs']),
+    );
+  } else parts.push(failed('Control-plane scale', s.agentScale));
+  parts.push('');
+  if (s.gossip.ok) {
+    parts.push(
+      '## Gossip',
+      '',
+      'Convergence and steady-state bandwidth per mesh size (bench/gossip.ts), median [min–max] over runs.',
+      '',
+      objectsTable(summaries(s.gossip.result)),
+    );
+  } else parts.push(failed('Gossip', s.gossip));
+  parts.push('');
+  if (s.agentFootprint.ok) {
+    const f = s.agentFootprint.result as Record<string, unknown>;
+    parts.push(
+      '## Agent footprint',
+      '',
+      `One agent of a ${cell(f.nodes)}-node local cluster, idle, sampled over ${cell(f.windowS)} s (bench/lib/agent-footprint.ts). With 5000 peers: see the RSS column of the scale table.`,
+      '',
+      table(
+        ['RSS median MiB', 'RSS max MiB', 'CPU % of one core', 'CPU seconds'],
+        [
+          [
+            cell((f.rssMiB as Spread)?.median),
+            cell((f.rssMiB as { max: number })?.max),
+            cell(f.cpuPercentOfOneCore),
+            cell(f.cpuSeconds),
+          ],
+        ],
+      ),
+    );
+  } else parts.push(failed('Agent footprint', s.agentFootprint));
+  parts.push('');
+  return `${parts.join('\n')}\n`;
+}
+
+export { isSpread };

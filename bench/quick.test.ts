@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { listNetns } from '../agent/test/ns/netns-helpers.js';
+import { METRICS, PATHS } from './datapath-net.js';
+import { renderBarChartSvg } from './lib/charts.js';
+import { type BenchResults, datapathCharts, renderReport, SECTIONS } from './lib/report.js';
+import { isSpread } from './lib/report-format.js';
+import { parseRunArgs } from './run.js';
+
+const RUN = fileURLToPath(new URL('./run.js', import.meta.url));
+
+function runQuick(out: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [RUN, '--quick', '--no-docs', '--out', out],
+      { timeout: 12 * 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (err, stdout, stderr) =>
+        err ? reject(new Error(`${err.message}\n${stderr.slice(-3000)}`)) : resolve(stdout),
+    );
+  });
+}
+
+/** Every spread ({median,…}) found anywhere in `x`. */
+function spreadsIn(x: unknown): { median: number }[] {
+  if (isSpread(x)) return [x];
+  if (x && typeof x === 'object') return Object.values(x).flatMap(spreadsIn);
+  return [];
+}
+
+const positive = (x: unknown, what: string) =>
+  assert.ok(typeof x === 'number' && Number.isFinite(x) && x > 0, `${what} is ${JSON.stringify(x)}`);
+
+describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-bench-quick-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('run flags: unknown flags and sections are rejected by name', () => {
+    assert.deepEqual(parseRunArgs(['--quick', '--only', 'gossip,datapath']).only, ['gossip', 'datapath']);
+    assert.throws(() => parseRunArgs(['--fast']), /unknown flag --fast/);
+    assert.throws(() => parseRunArgs(['--only', 'datapth']), /unknown section datapth/);
+    assert.throws(() => parseRunArgs(['--out']), /--out needs a value/);
+  });
+
+  it('runs every benchmark, writes every section with figures and leaves no namespaces', async () => {
+    const out = join(dir, 'quick.json');
+    const stdout = await runQuick(out);
+    assert.match(stdout, /"results"/);
+    const res = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
+    for (const s of SECTIONS) assert.ok(res.sections[s].ok, `${s} failed: ${res.sections[s].error}`);
+    assert.equal(res.machine.cores > 0, true);
+    assert.match(res.machine.kernel, /\d+\.\d+/);
+
+    const dp = res.sections.datapath.result as { paths: Record<string, Record<string, { median: number }>> };
+    for (const p of PATHS) for (const m of METRICS) positive(dp.paths[p]?.[m]?.median, `datapath ${p} ${m}`);
+    positive(spreadsIn(dp.paths['weft-vxlan']?.ratioToNodeNode)[0]?.median, 'vxlan ratio to node→node');
+
+    const cni = res.sections.cniLatency.result as {
+      weft: { add: { p50: number } };
+      reference: { add: { p50: number } };
+    };
+    positive(cni.weft.add.p50, 'CNI Weft ADD p50');
+    positive(cni.reference.add.p50, 'CNI reference ADD p50');
+    for (const s of ['agentScale', 'gossip'] as const) {
+      const medians = spreadsIn(res.sections[s].result).map((x) => x.median);
+      assert.ok(medians.length > 0 && medians.every(Number.isFinite), `${s}: ${JSON.stringify(medians)}`);
+    }
+    const fp = res.sections.agentFootprint.result as {
+      rssMiB: { median: number };
+      cpuPercentOfOneCore: number;
+    };
+    positive(fp.rssMiB.median, 'agent RSS');
+    assert.ok(Number.isFinite(fp.cpuPercentOfOneCore));
+
+    const md = renderReport(res, 'benchmarks');
+    for (const h of [
+      '## Targets',
+      '## Datapath',
+      '## CNI',
+      '## Control-plane scale',
+      '## Gossip',
+      '## Agent footprint',
+    ]) {
+      assert.ok(md.includes(h), `report lacks ${h}`);
+    }
+    assert.ok(!md.includes('Did not complete'));
+    const charts = datapathCharts(res.sections.datapath.result as Parameters<typeof datapathCharts>[0]);
+    for (const c of Object.values(charts)) assert.match(await renderBarChartSvg(c), /^<svg /);
+
+    const mine = (await listNetns()).filter((n) => n.startsWith('wtbn'));
+    assert.deepEqual(mine, []);
+  });
+});

@@ -1,0 +1,180 @@
+/**
+ * The benchmark suite: runs every benchmark as its own process (datapath
+ * throughput/latency, CNI ADD/DEL latency, control-plane scale, gossip, agent
+ * footprint), writes the raw results with machine facts as JSON and regenerates
+ * docs/benchmarks.md with its SVG charts.
+ *
+ *   npm run bench                       full run (≈ 20–30 min on 2 cores)
+ *   node dist/bench/run.js --quick      every benchmark at tiny sizes (proves they run; figures not judged)
+ *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
+ *          datapath,cniLatency,agentScale,gossip,agentFootprint)
+ * Results: bench/results/<date>.json (full) or $TMPDIR/weft-bench-quick.json (quick) unless --out.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listNetns } from '../agent/test/ns/netns-helpers.js';
+import { sleep } from '../common/backoff.js';
+import { cleanupAllVariants } from './datapath-paths.js';
+import { renderBarChartSvg } from './lib/charts.js';
+import { type ChildResult, runBenchChild } from './lib/child.js';
+import { collectMachineFacts } from './lib/machine.js';
+import { type BenchResults, datapathCharts, renderReport, SECTIONS, type SectionName } from './lib/report.js';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const DIST = join(REPO, 'dist/bench');
+const MIN = 60_000;
+
+interface SectionPlan {
+  readonly script: string;
+  readonly args: readonly string[];
+  readonly env?: Record<string, string>;
+  readonly timeoutMs: number;
+  /** The benchmark uses a fixed cluster name: wait while another run holds namespaces with this prefix. */
+  readonly waitForFreeNetnsPrefix?: string;
+}
+
+/** What each section runs, full or quick. */
+export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
+  return {
+    datapath: {
+      script: 'datapath-net.js',
+      args: quick ? ['--quick'] : ['--reps', '3', '--seconds', '5', '--rtt-seconds', '3'],
+      timeoutMs: quick ? 3 * MIN : 12 * MIN,
+    },
+    cniLatency: {
+      script: 'cni-latency.js',
+      args: [quick ? '5' : '200'],
+      timeoutMs: quick ? 2 * MIN : 6 * MIN,
+    },
+    agentScale: {
+      script: 'agent-scale.js',
+      args: quick ? ['20'] : ['1000', '5000'],
+      env: { WEFT_BENCH_REPEAT: quick ? '1' : '3' },
+      waitForFreeNetnsPrefix: 'wcagbn-',
+      timeoutMs: quick ? 3 * MIN : 12 * MIN,
+    },
+    gossip: {
+      script: 'gossip.js',
+      args: quick
+        ? ['--runs', '1', '--window', '2', '--warmup', '1', '5']
+        : ['--runs', '3', '--window', '20', '10', '100', '1000'],
+      timeoutMs: quick ? 2 * MIN : 8 * MIN,
+    },
+    agentFootprint: {
+      script: 'lib/agent-footprint.js',
+      args: [quick ? '3' : '60'],
+      timeoutMs: quick ? 2 * MIN : 4 * MIN,
+    },
+  };
+}
+
+export function parseRunArgs(argv: readonly string[]) {
+  const value = (flag: string) => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return undefined;
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
+    return v;
+  };
+  const known = new Set(['--quick', '--no-docs', '--out', '--only']);
+  for (const a of argv) {
+    if (a.startsWith('--') && !known.has(a))
+      throw new Error(`unknown flag ${a} (known: ${[...known].join(' ')})`);
+  }
+  const only = value('--only')?.split(',');
+  for (const s of only ?? []) {
+    if (!(SECTIONS as readonly string[]).includes(s))
+      throw new Error(`--only: unknown section ${s} (known: ${SECTIONS.join(',')})`);
+  }
+  return {
+    quick: argv.includes('--quick'),
+    docs: !argv.includes('--no-docs'),
+    out: value('--out'),
+    only: (only ?? [...SECTIONS]) as SectionName[],
+  };
+}
+
+/** Waits (up to `timeoutMs`) until no network namespace starts with `prefix`. */
+async function waitForFreeNetns(prefix: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let told = false;
+  while (Date.now() < deadline && !signal.aborted) {
+    if (!(await listNetns()).some((n) => n.startsWith(prefix))) return;
+    if (!told) process.stderr.write(`== waiting for another run's ${prefix}* namespaces to go\n`);
+    told = true;
+    await sleep(2000, signal).catch(() => undefined);
+  }
+}
+
+async function writeDocs(res: BenchResults): Promise<void> {
+  const chartDir = join(REPO, 'docs/benchmarks');
+  mkdirSync(chartDir, { recursive: true });
+  if (res.sections.datapath.ok) {
+    const charts = datapathCharts(res.sections.datapath.result as Parameters<typeof datapathCharts>[0]);
+    for (const [name, chart] of Object.entries(charts)) {
+      writeFileSync(join(chartDir, `${name}.svg`), await renderBarChartSvg(chart));
+    }
+  }
+  writeFileSync(join(REPO, 'docs/benchmarks.md'), renderReport(res, 'benchmarks'));
+}
+
+async function main(): Promise<void> {
+  const args = parseRunArgs(process.argv.slice(2));
+  const ctl = new AbortController();
+  const onSignal = () => ctl.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const started = Date.now();
+  const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const machine = await collectMachineFacts();
+  const plans = planSections(args.quick);
+  const sections = {} as Record<SectionName, ChildResult>;
+  for (const name of SECTIONS) {
+    if (!args.only.includes(name) || ctl.signal.aborted) {
+      sections[name] = {
+        ok: false,
+        durationS: 0,
+        error: ctl.signal.aborted ? 'interrupted' : 'not selected (--only)',
+      };
+      continue;
+    }
+    const p = plans[name];
+    if (p.waitForFreeNetnsPrefix) await waitForFreeNetns(p.waitForFreeNetnsPrefix, p.timeoutMs, ctl.signal);
+    process.stderr.write(`== ${name}: node dist/bench/${p.script} ${p.args.join(' ')}\n`);
+    sections[name] = await runBenchChild(name, process.execPath, join(DIST, p.script), p.args, {
+      timeoutMs: p.timeoutMs,
+      signal: ctl.signal,
+      ...(p.env ? { env: p.env } : {}),
+    });
+    process.stderr.write(
+      `== ${name}: ${sections[name].ok ? 'ok' : `FAILED: ${sections[name].error}`} (${sections[name].durationS} s)\n`,
+    );
+  }
+  await cleanupAllVariants();
+  const command = `npm run bench${args.quick ? ' -- --quick' : ''}${args.only.length < SECTIONS.length ? ` -- --only ${args.only.join(',')}` : ''}`;
+  const res: BenchResults = {
+    date,
+    command,
+    quick: args.quick,
+    machine,
+    loadAvgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
+    durationS: Math.round((Date.now() - started) / 1000),
+    sections,
+  };
+  const out =
+    args.out ??
+    (args.quick
+      ? join(tmpdir(), 'weft-bench-quick.json')
+      : join(REPO, 'bench/results', `${date.slice(0, 10)}.json`));
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(res, null, 2)}\n`);
+  if (args.docs) await writeDocs(res);
+  process.stdout.write(
+    `${JSON.stringify({ results: out, durationS: res.durationS, ok: SECTIONS.filter((s) => sections[s].ok) })}\n`,
+  );
+  if (ctl.signal.aborted) process.exitCode = 130;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();
