@@ -155,6 +155,10 @@ describe('containerized agents on the local cluster', { timeout: 600_000 }, () =
       'hostNetwork = node netns',
     );
     assert.equal(agent.readiness?.state.ready, true);
+    const deadline = Date.now() + 3 * (spec.liveness?.periodSeconds ?? 10) * 1000;
+    while ((agent.liveness?.state.successes ?? 0) < 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500));
+    }
     assert.ok((agent.liveness?.state.successes ?? 0) >= 1, 'liveness probe answered');
     assert.equal(agent.restarts, 0);
   });
@@ -208,11 +212,29 @@ describe('containerized agents on the local cluster', { timeout: 600_000 }, () =
     ]);
     const serverPid = server.stdout.trim();
     try {
-      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 50; i++) {
+        const ss = await runCommand(['ip', 'netns', 'exec', pod.netns, 'ss', '-Hltn', 'sport = :80']);
+        if (ss.stdout.trim() !== '') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
       const url = `http://${node3.ip}:${HOST_PORT}/`;
       const curl = ['curl', '-s', '-m', '3', '--http0.9', url];
       const fromNode1 = await cluster.execInNode(cluster.nodes[0] as ClusterNode, curl);
-      assert.match(fromNode1.stdout, /hello-from-web/, `node1: ${fromNode1.stderr}`);
+      if (!/hello-from-web/.test(fromNode1.stdout)) {
+        const direct = await cluster.execInNode(node3, [
+          'curl',
+          '-s',
+          '-m',
+          '3',
+          '--http0.9',
+          `http://${pod.ip}:80/`,
+        ]);
+        const nat = await cluster.execInNode(node3, ['iptables-save', '-t', 'nat']);
+        const listen = await runCommand(['ip', 'netns', 'exec', pod.netns, 'ss', '-ltn']);
+        assert.fail(
+          `node1 → ${url}: exit ${fromNode1.code} ${fromNode1.stderr}\ndirect: ${direct.stdout} ${direct.stderr}\nlisten: ${listen.stdout}\nnat:\n${nat.stdout}`,
+        );
+      }
       const fromExternal = await cluster.execInNode(cluster.external.netns, curl);
       assert.match(fromExternal.stdout, /hello-from-web/, `external: ${fromExternal.stderr}`);
     } finally {
