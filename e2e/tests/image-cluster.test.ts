@@ -96,6 +96,15 @@ describe('containerized agents on the local cluster', { timeout: 600_000 }, () =
     await removeContainers(`weft-agent-${NAME}-`);
     await destroyCluster(NAME);
     spec = loadAgentSpec();
+    const exists = await podman(['image', 'exists', spec.image]).catch((err: unknown) => ({
+      code: -1,
+      stderr: String(err),
+    }));
+    assert.equal(
+      exists.code,
+      0,
+      `image ${spec.image} is not built here: run \`npm run image\` (podman) first`,
+    );
     cluster = await startCluster({ name: NAME, nodes: 3, subnets: 2 });
     await cluster.waitForPodCIDRs();
     for (const file of ['00-namespace.yaml', '01-agent-rbac.yaml', '03-config.yaml']) {
