@@ -8,6 +8,8 @@
  *   env: WEFT_BENCH_KEEP_LOGS=1 keeps <runDir>/logs; WEFT_BENCH_AGENT_NODE_OPTIONS sets the agent's NODE_OPTIONS;
  *   WEFT_BENCH_REPEAT=n agent runs per size (default 3; the summary gives median, min and max).
  *
+ * Five Nodes are then added one after another; the first is reported on its own
+ * (the first change pass of a fresh process), the other four as a median (warm).
  * "One added Node" is timed three ways: from the API create call, from the agent's
  * `node changed` log line (the watch event's arrival) to its `datapath synced` line
  * (after `ip -batch` and `bridge -batch` returned), and the sync pass alone.
@@ -65,6 +67,30 @@ async function syncedWithPeers(run: AgentRun, peers: number, timeoutMs: number) 
   );
 }
 
+/** Nodes added one after another per run: the first change pass is the process's first, the later ones run warm. */
+const ADDED_NODES = 5;
+
+const fakeName = (i: number) => fakeNode(i).metadata?.name as string;
+
+/** Creates one fake Node and times it until the agent has programmed it. */
+async function addOneNode(api: CoreV1Api, run: AgentRun, n: number, k: number) {
+  const index = 60_000 + n + k;
+  const t0 = Date.now();
+  await api.createNode({ body: fakeNode(index) });
+  const one = await syncedWithPeers(run, n + k, 30_000);
+  const log = readLog(run);
+  const event = log.find((l) => l.msg === 'node changed' && l.node === fakeName(index));
+  const changed = log.find((l) => l.msg === 'datapath changed' && (l.time as number) >= (event?.time ?? t0));
+  return {
+    apiToProgrammedMs: (one.time as number) - t0,
+    watchEventToProgrammedMs: event ? (one.time as number) - (event.time as number) : null,
+    syncPassMs: Math.round(one.durationMs as number),
+    phases: changed
+      ? { desired: changed.desiredMs, plan: changed.planMs, apply: changed.applyMs, trusted: changed.trusted }
+      : null,
+  };
+}
+
 async function measure(
   cluster: Cluster,
   api: CoreV1Api,
@@ -93,6 +119,7 @@ async function measure(
   });
   try {
     const full = await syncedWithPeers(run, n, 120_000);
+    const fullChange = readLog(run).find((l) => l.msg === 'datapath changed');
     const programmedAt = full.time as number;
     const listed = readLog(run).find((l) => l.msg === 'node list synced');
     const routeCount = (await cluster.execInNode(node, ['ip', '-o', 'route', 'show', 'proto', '87'])).stdout
@@ -101,16 +128,14 @@ async function measure(
     await new Promise((r) => setTimeout(r, 1000));
     const memory = rssMiB(run.proc.pid);
 
-    const addedIndex = 60_000 + n;
-    const t0 = Date.now();
-    await api.createNode({ body: fakeNode(addedIndex) });
-    const one = await syncedWithPeers(run, n + 1, 30_000);
-    const oneChangeMs = (one.time as number) - t0;
-    const name = fakeNode(addedIndex).metadata?.name;
-    const log = readLog(run);
-    const event = log.find((l) => l.msg === 'node changed' && l.node === name);
-    const changed = log.filter((l) => l.msg === 'datapath changed').at(-1);
-    await api.deleteNode({ name: fakeNode(addedIndex).metadata?.name as string });
+    const added = [];
+    for (let k = 1; k <= ADDED_NODES; k++) {
+      added.push(await addOneNode(api, run, n, k));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    for (let k = 1; k <= ADDED_NODES; k++) await api.deleteNode({ name: fakeName(60_000 + n + k) });
+    const [first, ...later] = added;
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? null;
     return {
       nodes: n,
       agentStartToProgrammedMs: programmedAt - started,
@@ -118,18 +143,24 @@ async function measure(
       nodeListSyncedLogToProgrammedMs: listed ? programmedAt - (listed.time as number) : null,
       kernelRoutesProto87: routeCount,
       ...memory,
-      oneAddedNodeApiToProgrammedMs: oneChangeMs,
-      oneAddedNodeWatchEventToProgrammedMs: event ? (one.time as number) - (event.time as number) : null,
-      oneAddedNodeSyncPassMs: Math.round(one.durationMs as number),
-      oneAddedNodePhasesMs: changed
+      oneAddedNodeApiToProgrammedMs: first?.apiToProgrammedMs,
+      oneAddedNodeWatchEventToProgrammedMs: first?.watchEventToProgrammedMs,
+      oneAddedNodeSyncPassMs: first?.syncPassMs,
+      oneAddedNodePhasesMs: first?.phases,
+      laterAddedNodesApiToProgrammedMedianMs: med(later.map((x) => x.apiToProgrammedMs)),
+      laterAddedNodesWatchEventToProgrammedMedianMs: med(
+        later.map((x) => x.watchEventToProgrammedMs).filter((x): x is number => x !== null),
+      ),
+      laterAddedNodesSyncPassMedianMs: med(later.map((x) => x.syncPassMs)),
+      changesInFullPass: full.changes,
+      fullPassPhasesMs: fullChange
         ? {
-            desired: changed.desiredMs,
-            plan: changed.planMs,
-            apply: changed.applyMs,
-            trusted: changed.trusted,
+            desired: fullChange.desiredMs,
+            observe: fullChange.observeMs,
+            plan: fullChange.planMs,
+            apply: fullChange.applyMs,
           }
         : null,
-      changesInFullPass: full.changes,
       loadAvg1m: Math.round((loadavg()[0] ?? 0) * 100) / 100,
     };
   } finally {
