@@ -14,6 +14,12 @@ import type { DatapathState, DesiredDatapath, UnderlayFacts } from './state.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode, SyncOptions, SyncResult } from './types.js';
 import { detectUnderlay } from './underlay.js';
 
+/** CPU time this process used since `start` (user + system, ms): the work itself, without waiting for a core. */
+function cpuMsSince(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return Math.round((d.user + d.system) / 100) / 10;
+}
+
 /**
  * Weft's route protocol number (0x57, "W"). Unused in iproute2's rt_protos and the
  * kernel's RTPROT_* list; every route Weft installs carries it, and only routes that
@@ -87,6 +93,7 @@ export class Datapath {
     opts: SyncOptions,
   ): Promise<SyncResult> {
     const started = performance.now();
+    const cpuStart = process.cpuUsage();
     const key = JSON.stringify([self.underlayIP, config.bridgeName, config.vxlanName]);
     const trusted = opts.trustLastApplied && this.lastApplied?.key === key ? this.lastApplied : undefined;
     this.lastApplied = undefined;
@@ -131,6 +138,7 @@ export class Datapath {
           observeMs: ms(t1, t2),
           planMs: ms(t2, t3),
           applyMs: ms(t3, performance.now()),
+          cpuMs: cpuMsSince(cpuStart),
         },
         'datapath changed',
       );
