@@ -23,14 +23,14 @@ const state = new GossipState([
 describe('digest bodies', () => {
   it('compact digest round-trips between equal memberships', () => {
     const index = computeNameIndex(state.members());
-    const body = encodeCompactDigest(state.digest(), index);
+    const body = encodeCompactDigest((n) => state.get(n)?.version ?? 0, index);
     assert.deepEqual(body, { h: index.hash, e: '7,14' });
     assert.deepEqual(parseDigestBody(JSON.parse(JSON.stringify(body)), index), state.digest());
   });
 
   it('compact digest reports a mismatch when names or incarnations differ', () => {
     const index = computeNameIndex(state.members());
-    const body = encodeCompactDigest(state.digest(), index) as Record<string, unknown>;
+    const body = encodeCompactDigest((n) => state.get(n)?.version ?? 0, index) as Record<string, unknown>;
     const other = computeNameIndex(new Map([...state.members(), ['c', INC]]));
     assert.equal(parseDigestBody(body, other), 'mismatch');
     const restarted = computeNameIndex(

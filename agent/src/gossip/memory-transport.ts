@@ -1,12 +1,26 @@
 import type { GossipTransport, PeerAddress, ReplyChannel, TransportHandlers } from './transport.js';
 
+export interface MemoryNetworkOptions {
+  /**
+   * Runs a delivery later. Default: the next macrotask (setImmediate). A
+   * benchmark with simulated time schedules it on its clock, with a latency.
+   * Deliveries from one sender to one receiver must keep their order.
+   */
+  readonly schedule?: (deliver: () => void, from: string, to: string) => void;
+}
+
 /**
  * An in-process network of gossip endpoints, for benchmarks with many nodes.
- * Delivery is asynchronous (next macrotask) and in order per sender, like a socket.
+ * Delivery is asynchronous (next macrotask by default) and in order per sender, like a socket.
  */
 export class MemoryNetwork {
   readonly #endpoints = new Map<string, TransportHandlers>();
+  readonly #schedule: (deliver: () => void, from: string, to: string) => void;
   #nextPort = 1;
+
+  constructor(opts: MemoryNetworkOptions = {}) {
+    this.#schedule = opts.schedule ?? ((deliver) => setImmediate(deliver));
+  }
 
   transport(host = 'mem'): GossipTransport {
     return new MemoryTransport(this, host);
@@ -32,7 +46,7 @@ export class MemoryNetwork {
     const target = this.#endpoints.get(to);
     if (!target) return false;
     const reply: ReplyChannel = { send: (back) => this.deliver(from, to, back) };
-    setImmediate(() => target.onMessage(Buffer.from(data), reply));
+    this.#schedule(() => target.onMessage(Buffer.from(data), reply), from, to);
     return true;
   }
 }

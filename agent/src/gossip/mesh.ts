@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { jitter, sleep } from '../../../common/backoff.js';
 import type { Logger } from '../../../common/log.js';
 import {
@@ -31,7 +30,7 @@ import {
 } from './options.js';
 import { OwnRecord } from './own-record.js';
 import { PeerTable } from './peer-table.js';
-import { type NodeRecord, quantizeRtt } from './record.js';
+import { type NodeRecord, quantizeRtt, stickyRtt } from './record.js';
 import { type Delta, type Digest, GossipState } from './state.js';
 import type { GossipTransport, PeerAddress, ReplyChannel } from './transport.js';
 import { WsTransport } from './ws-transport.js';
@@ -52,7 +51,8 @@ export class GossipMesh {
   readonly #codec: FrameCodec;
   readonly #metrics: GossipMetrics;
   readonly #transport: GossipTransport;
-  readonly #state = new GossipState();
+  readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly #state: GossipState;
   readonly #peers: PeerTable;
   readonly #own: OwnRecord;
   readonly #news = new Map<string, NodeRecord>();
@@ -75,6 +75,8 @@ export class GossipMesh {
     this.#log = opts.log.child({ component: 'gossip' });
     this.#now = opts.now ?? Date.now;
     this.#random = opts.random ?? Math.random;
+    this.#sleep = opts.sleep ?? sleep;
+    this.#state = new GossipState([...(opts.initialRecords ?? [])].filter((r) => r.name !== opts.name));
     const maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
     this.#codec = new FrameCodec({
       key: opts.key,
@@ -178,7 +180,7 @@ export class GossipMesh {
         this.#log.error({ err, op: 'round' }, 'gossip round failed');
       }
       end();
-      await sleep(jitter(this.#t.intervalMs, 0.1, this.#random), signal).catch(() => undefined);
+      await this.#sleep(jitter(this.#t.intervalMs, 0.1, this.#random), signal).catch(() => undefined);
     }
   }
 
@@ -219,7 +221,7 @@ export class GossipMesh {
     for (const name of this.#state.names().sort()) {
       const p = this.#peers.get(name);
       if (name === this.name || !p || (p.rttMs === null && p.state === 'alive')) continue;
-      out[name] = p.state === 'dead' ? null : quantizeRtt(p.rttMs);
+      out[name] = p.state === 'dead' ? null : stickyRtt(this.#reachability[name], quantizeRtt(p.rttMs));
     }
     return out;
   }
@@ -254,12 +256,13 @@ export class GossipMesh {
   }
 
   #sendDigest(peer: PeerAddress): void {
-    this.#sendExpectingAnswer(peer, 'digest', encodeCompactDigest(this.#state.digest(), this.#nameIndex()));
+    const versionOf = (name: string): number => this.#state.get(name)?.version ?? 0;
+    this.#sendExpectingAnswer(peer, 'digest', encodeCompactDigest(versionOf, this.#nameIndex()));
   }
 
   #sendExpectingAnswer(peer: PeerAddress, type: FrameType, body: object): void {
     const now = this.#now();
-    const nonce = randomBytes(12).toString('base64url');
+    const nonce = this.#codec.nonce();
     if (this.#outstanding.size > 4096) this.#outstanding.clear();
     this.#outstanding.set(nonce, { peer: peer.name, sentAt: now });
     this.#peers.noteProbed(peer.name, now);

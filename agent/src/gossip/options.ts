@@ -52,8 +52,16 @@ export interface GossipMeshOptions {
   readonly advertisePort?: number;
   readonly timing?: Partial<GossipTiming>;
   readonly maxFrameBytes?: number;
+  /**
+   * Records to start from, e.g. the agent's disk cache of the last view, so a
+   * restarted agent (or a benchmark starting from a converged membership) does
+   * not pull the whole state again. Records of this node's own name are ignored.
+   */
+  readonly initialRecords?: Iterable<NodeRecord>;
   readonly now?: () => number;
   readonly random?: () => number;
+  /** Waits between rounds (default: a timer); a benchmark injects simulated time here. */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 export interface PeerView {

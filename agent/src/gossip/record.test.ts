@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { newIncarnation, parseRecord, quantizeRtt, RecordError } from './record.js';
+import { newIncarnation, parseRecord, quantizeRtt, RecordError, stickyRtt } from './record.js';
 import { sampleRecord } from './test-fixtures.js';
 
 describe('parseRecord', () => {
@@ -71,4 +71,21 @@ describe('quantizeRtt', () => {
     [10_000_000, 600_000],
   ];
   for (const [input, want] of table) it(`${input} → ${want}`, () => assert.equal(quantizeRtt(input), want));
+});
+
+describe('stickyRtt', () => {
+  const table: Array<[number | null | undefined, number | null, number | null]> = [
+    [undefined, 2, 2],
+    [null, 2, 2],
+    [2, null, null],
+    [0.1, 1, 0.1],
+    [1, 2, 1],
+    [2, 5, 2],
+    [5, 2, 5],
+    [1, 5, 5],
+    [50, 10, 10],
+  ];
+  for (const [published, next, want] of table) {
+    it(`${published} then ${next} → ${want}`, () => assert.equal(stickyRtt(published, next), want));
+  }
 });

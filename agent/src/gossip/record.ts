@@ -198,3 +198,16 @@ export function quantizeRtt(rttMs: number | null): number | null {
   }
   return LIMITS.maxRttMs;
 }
+
+/**
+ * The RTT to publish given the one published before: the previous value stays
+ * while the new one is in the same or an adjacent 1-2-5 step, or both are at
+ * most 1 ms (below the clock's resolution). Jitter across a step boundary would
+ * otherwise change the record's content, which then travels to every node.
+ */
+export function stickyRtt(published: number | null | undefined, next: number | null): number | null {
+  if (published === undefined || published === null || next === null) return next;
+  if (published <= 1 && next <= 1) return published;
+  const ratio = Math.max(published, next) / Math.min(published, next);
+  return ratio <= 2.5 ? published : next;
+}
