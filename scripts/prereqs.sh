@@ -13,7 +13,7 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-packages=(iproute2 nftables iptables iputils-ping iperf3 containernetworking-plugins openssl gcc libc6-dev procps tcpdump socat util-linux)
+packages=(iproute2 nftables iptables iputils-ping iperf3 containernetworking-plugins openssl gcc libc6-dev procps tcpdump socat curl util-linux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

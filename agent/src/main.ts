@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { createCniExtension, type IpamUsage } from './cni/index.js';
-import { type AgentOptions, parseAgentOptions } from './config/agent-options.js';
+import { type AgentOptions, agentUsage, parseAgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
 import { loadNetConf, type NetConf } from './config/net-conf.js';
 import { Datapath } from './datapath/datapath.js';
@@ -56,6 +56,10 @@ const EXTENSIONS: readonly AgentExtension[] = [cni.start, gossip.start];
 const EXIT_CONFIG = 2;
 
 async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(agentUsage());
+    return 0;
+  }
   const root = createLogger('weft-agent');
   let opts: AgentOptions;
   let netConf: NetConf | undefined;

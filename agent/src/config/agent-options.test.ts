@@ -103,3 +103,20 @@ describe('parseAgentOptions', () => {
     });
   }
 });
+
+describe('agentUsage', () => {
+  it('lists every flag with its environment variable', async () => {
+    const { agentUsage } = await import('./agent-options.js');
+    const text = agentUsage();
+    for (const want of [
+      '--node-name',
+      'NODE_NAME',
+      '--cni-shim',
+      'WEFT_CNI_SHIM',
+      '--uninstall',
+      '--gossip-key-file',
+    ]) {
+      assert.ok(text.includes(want), want);
+    }
+  });
+});

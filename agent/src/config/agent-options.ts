@@ -53,6 +53,19 @@ const SETTINGS = {
 } as const;
 type SettingName = keyof typeof SETTINGS;
 
+/** `weft-agent --help`: every flag with its environment variable (docs/configuration.md has defaults). */
+export function agentUsage(): string {
+  const rows = Object.entries(SETTINGS).map(([env, flag]) => `  --${flag.padEnd(24)} ${env}`);
+  return [
+    'usage: weft-agent [flags]     (each flag may be given as its environment variable instead)',
+    ...rows,
+    `  --${'uninstall'.padEnd(24)} remove everything Weft created on this node, then exit`,
+    `  --${'help'.padEnd(24)} this text`,
+    'reference: docs/configuration.md',
+    '',
+  ].join('\n');
+}
+
 /** Interface names the kernel accepts: 1..15 bytes, no '/', no whitespace. */
 const IFNAME_RE = /^[A-Za-z0-9_.-]{1,15}$/;
 const NETNS_RE = /^[A-Za-z0-9_.-]{1,64}$/;
