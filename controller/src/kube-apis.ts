@@ -7,6 +7,7 @@ import {
   setHeaderOptions,
   type V1Node,
 } from '@kubernetes/client-node';
+import { ConfigError } from '../../agent/src/config/config-error.js';
 import { isNotFound } from './api-errors.js';
 import type { SecretApi } from './gossip-key.js';
 import type { LeaseApi } from './leader.js';
@@ -17,11 +18,23 @@ export const LEASE_NAME = 'weft-controller';
 export const CONFIG_MAP_NAME = 'weft-config';
 export const NET_CONF_KEY = 'net-conf.json';
 
-/** KUBECONFIG when given, else the pod's service account (in-cluster). */
-export function loadControllerKubeConfig(path: string | undefined): KubeConfig {
+/**
+ * KUBECONFIG when given, else the pod's service account (in-cluster). Outside a pod
+ * without KUBECONFIG this is a ConfigError naming both, not a URL parse failure.
+ */
+export function loadControllerKubeConfig(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): KubeConfig {
   const kc = new KubeConfig();
   if (path !== undefined) kc.loadFromFile(path);
-  else kc.loadFromCluster();
+  else if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) {
+    throw new ConfigError(
+      'KUBECONFIG',
+      undefined,
+      'not set, and not running in a pod (KUBERNETES_SERVICE_HOST/PORT unset): set KUBECONFIG',
+    );
+  } else kc.loadFromCluster();
   return kc;
 }
 
