@@ -15,6 +15,7 @@ import {
   cleanupAllVariants,
   describeVariant,
   type Endpoint,
+  VARIANTS,
   type Variant,
   type VariantName,
 } from './datapath-paths.js';
@@ -28,6 +29,8 @@ export const PATHS = [
   'weft-vxlan',
   'hand-hostgw',
   'hand-vxlan',
+  'weft-hostgw-nomasq',
+  'weft-vxlan-nomasq',
 ] as const;
 export type PathName = (typeof PATHS)[number];
 export const METRICS = ['tcp1Gbps', 'tcp4Gbps', 'udpPps', 'rttP50Us', 'rttP99Us'] as const;
@@ -67,6 +70,8 @@ function pathEnds(v: Record<VariantName, Variant>): Record<PathName, PathEnds> {
     'weft-vxlan': { client: v['weft-vxlan'].podA, server: v['weft-vxlan'].podC },
     'hand-hostgw': { client: v['hand-hostgw'].podA, server: v['hand-hostgw'].podC },
     'hand-vxlan': { client: v['hand-vxlan'].podA, server: v['hand-vxlan'].podC },
+    'weft-hostgw-nomasq': { client: v['weft-hostgw-nomasq'].podA, server: v['weft-hostgw-nomasq'].podC },
+    'weft-vxlan-nomasq': { client: v['weft-vxlan-nomasq'].podA, server: v['weft-vxlan-nomasq'].podC },
   };
 }
 
@@ -164,6 +169,11 @@ export function summarizeSamples(samples: Samples) {
       hostgw: vsHand('weft-hostgw', 'hand-hostgw'),
       vxlan: vsHand('weft-vxlan', 'hand-vxlan'),
     },
+    /** Diagnostic: Weft with masquerade off (no conntrack) against the hand-built path. */
+    weftNoMasqueradeVsHand: {
+      hostgw: vsHand('weft-hostgw-nomasq', 'hand-hostgw'),
+      vxlan: vsHand('weft-vxlan-nomasq', 'hand-vxlan'),
+    },
   };
 }
 
@@ -174,7 +184,7 @@ async function main(): Promise<void> {
   await cleanupAllVariants();
   try {
     const variants = {} as Record<VariantName, Variant>;
-    for (const name of ['weft-hostgw', 'weft-vxlan', 'hand-hostgw', 'hand-vxlan'] as const) {
+    for (const name of VARIANTS) {
       variants[name] = await buildVariant(name);
       progress(`built ${name} (pod MTU ${variants[name].podMtu})`);
     }

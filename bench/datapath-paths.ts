@@ -9,11 +9,28 @@ import { addVethPair, NetnsSet, nsIpBatch, nsRun, run } from '../agent/test/ns/n
  *   weft-hostgw / weft-vxlan — the real agent Datapath.sync() on n1 and n2;
  *   hand-hostgw / hand-vxlan — the Flannel layout by hand: bridge cni0 + static
  *   routes; flannel.1 VXLAN (nolearning, MTU 1450) + permanent neighbour + FDB.
+ *   weft-hostgw-nomasq / weft-vxlan-nomasq — diagnostics: Weft with masquerade
+ *   off (no NAT hook in the node, so no conntrack on pod packets).
  * Pods are plain netns with a veth on the node bridge, plumbed the same way for
  * every variant (the CNI plugin is not on the data path once a pod exists).
  */
 
-export type VariantName = 'weft-hostgw' | 'weft-vxlan' | 'hand-hostgw' | 'hand-vxlan';
+export type VariantName =
+  | 'weft-hostgw'
+  | 'weft-vxlan'
+  | 'hand-hostgw'
+  | 'hand-vxlan'
+  | 'weft-hostgw-nomasq'
+  | 'weft-vxlan-nomasq';
+
+export const VARIANTS: readonly VariantName[] = [
+  'weft-hostgw',
+  'weft-vxlan',
+  'hand-hostgw',
+  'hand-vxlan',
+  'weft-hostgw-nomasq',
+  'weft-vxlan-nomasq',
+];
 
 export const NS_PREFIX = 'wtbn';
 
@@ -41,6 +58,8 @@ const SHORT: Record<VariantName, string> = {
   'weft-vxlan': 'wv',
   'hand-hostgw': 'hg',
   'hand-vxlan': 'hv',
+  'weft-hostgw-nomasq': 'wn',
+  'weft-vxlan-nomasq': 'wx',
 };
 
 const HAND_VTEP_MAC = { n1: '02:77:62:00:00:01', n2: '02:77:62:00:00:02' } as const;
@@ -67,8 +86,8 @@ async function addPod(
   return { ns: pod, ip: cidrAddr.split('/')[0] as string };
 }
 
-async function setUpWeft(t: Topology, backend: 'hostgw' | 'vxlan'): Promise<number> {
-  const config = testConfig(backend);
+async function setUpWeft(t: Topology, backend: 'hostgw' | 'vxlan', masquerade: boolean): Promise<number> {
+  const config = testConfig(backend, { masquerade });
   const r1 = await t.n1.datapath.sync(t.n1.self, [t.n2.self], config);
   const r2 = await t.n2.datapath.sync(t.n2.self, [t.n1.self], config);
   if (r1.mtu !== r2.mtu)
@@ -131,8 +150,15 @@ export async function buildVariant(name: VariantName): Promise<Variant> {
   await set.cleanup();
   try {
     const topology = await buildTopology(set);
-    const [kind, backend] = name.split('-') as ['weft' | 'hand', 'hostgw' | 'vxlan'];
-    const podMtu = kind === 'weft' ? await setUpWeft(topology, backend) : await setUpHand(topology, backend);
+    const [kind, backend, option] = name.split('-') as [
+      'weft' | 'hand',
+      'hostgw' | 'vxlan',
+      string | undefined,
+    ];
+    const podMtu =
+      kind === 'weft'
+        ? await setUpWeft(topology, backend, option !== 'nomasq')
+        : await setUpHand(topology, backend);
     const bridge = kind === 'weft' ? 'weft0' : 'cni0';
     const { n1, n2 } = topology;
     const podA = await addPod(set, n1.ns, bridge, 'pa', '10.244.1.10/24', '10.244.1.1', podMtu);

@@ -12,7 +12,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listNetns } from '../agent/test/ns/netns-helpers.js';
 import { sleep } from '../common/backoff.js';
@@ -153,21 +153,25 @@ async function main(): Promise<void> {
     );
   }
   await cleanupAllVariants();
-  const command = `npm run bench${args.quick ? ' -- --quick' : ''}${args.only.length < SECTIONS.length ? ` -- --only ${args.only.join(',')}` : ''}`;
-  const res: BenchResults = {
-    date,
-    command,
-    quick: args.quick,
-    machine,
-    loadAvgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
-    durationS: Math.round((Date.now() - started) / 1000),
-    sections,
-  };
+  const flags = [
+    ...(args.quick ? ['--quick'] : []),
+    ...(args.only.length < SECTIONS.length ? ['--only', args.only.join(',')] : []),
+  ];
   const out =
     args.out ??
     (args.quick
       ? join(tmpdir(), 'weft-bench-quick.json')
       : join(REPO, 'bench/results', `${date.slice(0, 10)}.json`));
+  const res: BenchResults = {
+    date,
+    command: `npm run bench${flags.length ? ` -- ${flags.join(' ')}` : ''}`,
+    quick: args.quick,
+    machine,
+    loadAvgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
+    durationS: Math.round((Date.now() - started) / 1000),
+    resultsFile: relative(REPO, out),
+    sections,
+  };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(res, null, 2)}\n`);
   if (args.docs) await writeDocs(res);

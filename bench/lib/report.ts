@@ -11,6 +11,8 @@ export interface BenchResults {
   readonly machine: MachineFacts;
   readonly loadAvgAfter: readonly number[];
   readonly durationS: number;
+  /** Where the raw results were written, relative to the repository. */
+  readonly resultsFile: string;
   readonly sections: Record<SectionName, ChildResult>;
 }
 
@@ -31,6 +33,7 @@ type PathFigures = Record<string, Spread> & {
 interface DatapathResult {
   paths: Record<string, PathFigures>;
   weftVsHand: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
+  weftNoMasqueradeVsHand?: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
   variantFacts: Record<string, { podMtu: number; nftRules: number; rpFilter: Record<string, string> }>;
   settings: { reps: number; seconds: number; rttSeconds: number };
 }
@@ -78,6 +81,21 @@ export function checkTargets(d: DatapathResult): TargetCheck[] {
   return checks;
 }
 
+/** Weft÷hand ratio rows: as shipped, then the masquerade-off diagnostics when measured. */
+function handRows(d: DatapathResult): [string, Record<string, Spread>][] {
+  const rows: [string, Record<string, Spread>][] = [
+    ['host-gw: Weft / hand', d.weftVsHand.hostgw],
+    ['VXLAN: Weft / hand', d.weftVsHand.vxlan],
+  ];
+  if (d.weftNoMasqueradeVsHand) {
+    rows.push(
+      ['host-gw: Weft, masquerade off / hand', d.weftNoMasqueradeVsHand.hostgw],
+      ['VXLAN: Weft, masquerade off / hand', d.weftNoMasqueradeVsHand.vxlan],
+    );
+  }
+  return rows;
+}
+
 /** The datapath charts (throughput ratios, added latency, Weft vs hand-built). */
 export function datapathCharts(d: DatapathResult): Record<string, BarChart> {
   const paths = Object.keys(d.paths).filter((p) => p !== 'node-node');
@@ -95,12 +113,8 @@ export function datapathCharts(d: DatapathResult): Record<string, BarChart> {
       ...(d.paths[p]?.addedLatencyUs[q] as Spread),
     })),
   );
-  const handData: BarDatum[] = (['hostgw', 'vxlan'] as const).flatMap((b) =>
-    THROUGHPUT.map(([m, label]) => ({
-      group: `Weft ${b} / hand ${b}`,
-      series: label,
-      ...(d.weftVsHand[b][m] as Spread),
-    })),
+  const handData: BarDatum[] = handRows(d).flatMap(([label, r]) =>
+    THROUGHPUT.map(([m, series]) => ({ group: label, series, ...(r[m] as Spread) })),
   );
   return {
     'datapath-throughput': {
@@ -143,10 +157,7 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
     spread(f.addedLatencyUs.p50),
     spread(f.addedLatencyUs.p99),
   ]);
-  const hand = (['hostgw', 'vxlan'] as const).map((b) => [
-    b,
-    ...THROUGHPUT.map(([m]) => spread(d.weftVsHand[b][m])),
-  ]);
+  const hand = handRows(d).map(([label, r]) => [label, ...THROUGHPUT.map(([m]) => spread(r[m]))]);
   const facts = Object.entries(d.variantFacts).map(([v, f]) => [
     v,
     String(f.podMtu),
@@ -157,7 +168,7 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
   return [
     '## Datapath',
     '',
-    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry). ${s.reps} repetitions, interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong (64-byte messages, ${s.rttSeconds} s, thousands of round trips) for latency. Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
+    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry). ${s.reps} repetition(s), interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong (64-byte messages, ${s.rttSeconds} s, thousands of round trips) for latency. Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
     '',
     `![throughput](${chartDir}/datapath-throughput.svg)`,
     '',
@@ -171,13 +182,13 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
     '',
     `![weft vs hand](${chartDir}/weft-vs-hand.svg)`,
     '',
-    table(['backend', ...THROUGHPUT.map(([, l]) => `${l} × hand`)], hand),
+    table(['ratio', ...THROUGHPUT.map(([, l]) => `${l} × hand`)], hand),
     '',
     'What differs between the variants on node n1 (pod MTU, nftables rules, rp_filter):',
     '',
     table(['variant', 'pod MTU', 'nft rules', 'rp_filter'], facts),
     '',
-    "Weft's table `inet weft` has a forward filter chain and a postrouting NAT chain (masquerade for traffic leaving the cluster CIDR). A NAT hook makes the kernel track connections, so every forwarded pod packet goes through conntrack; the hand-built paths have no rules at all (a real Flannel node has iptables MASQUERADE rules and pays the same conntrack cost).",
+    "Weft's table `inet weft` has a forward filter chain and a postrouting NAT chain (masquerade for traffic leaving the cluster CIDR). A NAT hook makes the kernel track connections, so every pod packet a node forwards — and, with VXLAN, every encapsulated packet it sends or receives — goes through conntrack. The hand-built paths have no rules at all (a real Flannel node has iptables MASQUERADE rules and kube-proxy's conntrack, so it pays the same cost). The diagnostic paths `weft-*-nomasq` run the same Weft datapath with `masquerade: false` (no NAT chain, no conntrack) and isolate that cost.",
   ].join('\n');
 }
 
