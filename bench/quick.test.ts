@@ -54,6 +54,7 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
     const res = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
     for (const s of SECTIONS) assert.ok(res.sections[s].ok, `${s} failed: ${res.sections[s].error}`);
     assert.equal(res.machine.cores > 0, true);
+    assert.deepEqual(res.leftoverNamespaces, []);
     assert.match(res.machine.kernel, /\d+\.\d+/);
 
     const dp = res.sections.datapath.result as { paths: Record<string, Record<string, { median: number }>> };

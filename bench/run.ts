@@ -25,6 +25,8 @@ import { type BenchResults, datapathCharts, renderReport, SECTIONS, type Section
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(REPO, 'dist/bench');
 const MIN = 60_000;
+/** Namespaces the benchmarks create: datapath, footprint cluster, scale cluster, CNI node. */
+const LEFTOVER_PREFIXES = ['wtbn-', 'wcwtbnfp-', 'wcagbn-', 'wtcni-bench-'];
 
 interface SectionPlan {
   readonly script: string;
@@ -59,7 +61,7 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       script: 'gossip.js',
       args: quick
         ? ['--runs', '1', '--window', '2', '--warmup', '1', '5']
-        : ['--runs', '3', '--window', '20', '10', '100', '1000'],
+        : ['--runs', '3', '--window', '30', '--warmup', '15', '10', '100', '1000'],
       timeoutMs: quick ? 2 * MIN : 8 * MIN,
     },
     agentFootprint: {
@@ -153,6 +155,9 @@ async function main(): Promise<void> {
     );
   }
   await cleanupAllVariants();
+  const leftovers = (await listNetns()).filter((n) => LEFTOVER_PREFIXES.some((p) => n.startsWith(p)));
+  if (leftovers.length > 0)
+    process.stderr.write(`== WARNING: namespaces left behind: ${leftovers.join(' ')}\n`);
   const flags = [
     ...(args.quick ? ['--quick'] : []),
     ...(args.only.length < SECTIONS.length ? ['--only', args.only.join(',')] : []),
@@ -170,6 +175,7 @@ async function main(): Promise<void> {
     loadAvgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
     durationS: Math.round((Date.now() - started) / 1000),
     resultsFile: relative(REPO, out),
+    leftoverNamespaces: leftovers,
     sections,
   };
   mkdirSync(dirname(out), { recursive: true });

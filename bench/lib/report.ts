@@ -13,6 +13,8 @@ export interface BenchResults {
   readonly durationS: number;
   /** Where the raw results were written, relative to the repository. */
   readonly resultsFile: string;
+  /** Benchmark namespaces still present after the run (should be empty). */
+  readonly leftoverNamespaces: readonly string[];
   readonly sections: Record<SectionName, ChildResult>;
 }
 
