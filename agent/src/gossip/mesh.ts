@@ -66,6 +66,7 @@ export class GossipMesh {
   #leaving: { until: number } | undefined;
   #port = 0;
   #flushScheduled = false;
+  #newsKey = '';
   #loop: Promise<void> | undefined;
 
   constructor(opts: GossipMeshOptions) {
@@ -210,7 +211,13 @@ export class GossipMesh {
     const record = this.#own.current;
     if (change === 'none' || !record) return;
     this.#state.put(record);
-    if (change === 'content') {
+    // A change of reachability alone is not pushed as news: it reaches every
+    // node once through anti-entropy within a few rounds, instead of fan-out
+    // copies of a record that grows with the cluster (see ADR 0002).
+    const { reachability: _, ...rest } = fields;
+    const newsKey = JSON.stringify([record.incarnation, rest, this.#leaving ?? null]);
+    if (change === 'content' && newsKey !== this.#newsKey) {
+      this.#newsKey = newsKey;
       this.#news.set(record.name, record);
       this.#scheduleFlush();
     }
