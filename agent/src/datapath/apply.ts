@@ -99,8 +99,8 @@ export async function applyPlan(
 
   const failures: BatchFailure[] = [];
   if (plan.some(changesDevices)) {
-    failures.push(...(await netlink.runIpBatch(ipLines)));
-    failures.push(...(await netlink.runBridgeBatch(fdbLines)));
+    failures.push(...(await netlink.runIpBatch(ipLines, true)));
+    failures.push(...(await netlink.runBridgeBatch(fdbLines, true)));
   } else {
     // FDB entries need only their (existing) device: both batches may run at once.
     const [ip, fdb] = await Promise.all([netlink.runIpBatch(ipLines), netlink.runBridgeBatch(fdbLines)]);

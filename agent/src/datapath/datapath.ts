@@ -172,7 +172,10 @@ export class Datapath {
     const links = await this.netlink.listLinks();
     const ours = [config.vxlanName, config.bridgeName].filter((n) => links.some((l) => l.name === n));
     // Deleting the VXLAN device takes its neighbours and FDB entries with it.
-    const failures = await this.netlink.runIpBatch(ours.map((n) => `link del dev ${n}`));
+    const failures = await this.netlink.runIpBatch(
+      ours.map((n) => `link del dev ${n}`),
+      true,
+    );
     if (failures.length > 0) throw new DatapathApplyError(failures);
     await this.netlink.flushRoutes(this.protocol);
     if (await this.netlink.readNftTable(NFT_FAMILY, NFT_TABLE))

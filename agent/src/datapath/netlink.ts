@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { BatchSession } from './batch-session.js';
 import { type BatchFailure, classifyStderr, NetlinkError, parseBatchFailures } from './netlink-errors.js';
 import {
   type FdbRecord,
@@ -59,6 +60,12 @@ export interface NetlinkOptions {
   /** Named network namespace (/run/netns/<name>); undefined = the process's own. */
   readonly netns?: string;
   readonly run?: CommandRunner;
+  /**
+   * Keep resident `ip -batch` / `bridge -batch` processes for runIpBatch and
+   * runBridgeBatch instead of one process per batch. Default: on with the real
+   * runner, off when `run` is injected (so fakes see every batch).
+   */
+  readonly batchSessions?: boolean;
 }
 
 /**
@@ -69,10 +76,22 @@ export interface NetlinkOptions {
 export class Netlink {
   readonly netns: string | undefined;
   private readonly run: CommandRunner;
+  private readonly sessions: { readonly ip: BatchSession; readonly bridge: BatchSession } | undefined;
 
   constructor(opts: NetlinkOptions = {}) {
     this.netns = opts.netns;
     this.run = opts.run ?? runCommand;
+    if (opts.batchSessions ?? opts.run === undefined) {
+      const session = (tool: 'ip' | 'bridge') =>
+        new BatchSession(tool, { args: this.iproute(tool, [])[1], netns: this.netns });
+      this.sessions = { ip: session('ip'), bridge: session('bridge') };
+    }
+  }
+
+  /** Ends the resident batch processes (they also end on their own when idle). */
+  close(): void {
+    this.sessions?.ip.close();
+    this.sessions?.bridge.close();
   }
 
   /** Argument vector for an iproute2 tool (they all take -n <netns>). */
@@ -160,18 +179,26 @@ export class Netlink {
     await this.exec(this.entered('sysctl', ['-q', '-w', ...args]));
   }
 
-  /** `ip -batch - -force`: runs every line, returns the lines that failed. */
-  async runIpBatch(lines: readonly string[]): Promise<BatchFailure[]> {
-    return this.batch('ip', lines);
+  /**
+   * `ip -batch - -force`: runs every line, returns the lines that failed.
+   * `fresh`: devices were created or deleted since the last batch (see BatchSession.run).
+   */
+  async runIpBatch(lines: readonly string[], fresh = false): Promise<BatchFailure[]> {
+    return this.batch('ip', lines, fresh);
   }
 
   /** `bridge -batch - -force` (FDB entries). */
-  async runBridgeBatch(lines: readonly string[]): Promise<BatchFailure[]> {
-    return this.batch('bridge', lines);
+  async runBridgeBatch(lines: readonly string[], fresh = false): Promise<BatchFailure[]> {
+    return this.batch('bridge', lines, fresh);
   }
 
-  private async batch(tool: 'ip' | 'bridge', lines: readonly string[]): Promise<BatchFailure[]> {
+  private async batch(
+    tool: 'ip' | 'bridge',
+    lines: readonly string[],
+    fresh: boolean,
+  ): Promise<BatchFailure[]> {
     if (lines.length === 0) return [];
+    if (this.sessions) return this.sessions[tool].run(lines, fresh);
     const [cmd, args] = this.iproute(tool, ['-batch', '-', '-force']);
     const r = await this.run(cmd, args, `${lines.join('\n')}\n`);
     if (r.exitCode === 0) return [];
