@@ -7,7 +7,7 @@
  * metric per repetition) so each ratio compares figures taken close together.
  * Prints one JSON object on stdout; progress on stderr.
  *
- *   node dist/bench/datapath-net.js [--quick] [--reps 3] [--seconds 5] [--rtt-seconds 3]
+ *   node dist/bench/datapath-net.js [--quick] [--reps 3] [--seconds 5] [--rtt-seconds 1] [--rtt-rounds 6]
  */
 import { loadavg } from 'node:os';
 import {
@@ -19,7 +19,7 @@ import {
   type Variant,
   type VariantName,
 } from './datapath-paths.js';
-import { pairedDiffs, pairedRatios, round, type Summary, summarize } from './lib/stats.js';
+import { median, pairedRatios, round, type Summary, summarize } from './lib/stats.js';
 import { NsServer, runIperf, runSockperf } from './lib/traffic.js';
 
 export const PATHS = [
@@ -57,7 +57,8 @@ function parseArgs(argv: readonly string[]) {
     quick,
     reps: num('--reps', quick ? 1 : 3),
     seconds: num('--seconds', quick ? 1 : 5),
-    rttSeconds: num('--rtt-seconds', quick ? 1 : 3),
+    rttSeconds: num('--rtt-seconds', 1),
+    rttRounds: num('--rtt-rounds', quick ? 1 : 6),
   };
 }
 
@@ -75,7 +76,8 @@ function pathEnds(v: Record<VariantName, Variant>): Record<PathName, PathEnds> {
   };
 }
 
-type Samples = Record<PathName, Record<MetricName, number[]>>;
+type SampleKey = MetricName | 'addedP50Us' | 'addedP99Us';
+type Samples = Record<PathName, Record<SampleKey, number[]>>;
 
 const progress = (msg: string) => process.stderr.write(`[datapath] ${msg}\n`);
 
@@ -90,24 +92,60 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Round trips of one repetition: `rttRounds` short sockperf runs per path,
+ * every round visiting all paths, so node→node is measured next to each path.
+ * Per repetition: the median over rounds of p50/p99; added latency compares
+ * each path's least-disturbed round with node→node's (minimum over rounds of
+ * p50, resp. p99), since bursts of load from other tenants only ever add.
+ */
+async function measureRtt(
+  ends: Record<PathName, PathEnds>,
+  order: readonly PathName[],
+  rep: number,
+  o: ReturnType<typeof parseArgs>,
+  samples: Samples,
+): Promise<void> {
+  const rounds = Object.fromEntries(
+    PATHS.map((p) => [p, { p50: [] as number[], p99: [] as number[] }]),
+  ) as Record<PathName, { p50: number[]; p99: number[] }>;
+  for (let round = 0; round < o.rttRounds; round++) {
+    for (const p of order) {
+      const { client, server } = ends[p];
+      const r = await attempt(`rep ${rep + 1} rtt ${p}`, () =>
+        runSockperf(client.ns, server.ip, SOCKPERF_PORT, o.rttSeconds),
+      );
+      rounds[p].p50.push(r.p50Us);
+      rounds[p].p99.push(r.p99Us);
+    }
+  }
+  const base = rounds['node-node'];
+  for (const p of PATHS) {
+    samples[p].rttP50Us.push(median(rounds[p].p50));
+    samples[p].rttP99Us.push(median(rounds[p].p99));
+    samples[p].addedP50Us.push(Math.min(...rounds[p].p50) - Math.min(...base.p50));
+    samples[p].addedP99Us.push(Math.min(...rounds[p].p99) - Math.min(...base.p99));
+    progress(
+      `rep ${rep + 1} rtt ${p}: p50 ${round(median(rounds[p].p50), 1)} µs, added ${round(samples[p].addedP50Us.at(-1) as number, 1)} µs (${o.rttRounds} rounds)`,
+    );
+  }
+}
+
 async function measure(ends: Record<PathName, PathEnds>, o: ReturnType<typeof parseArgs>): Promise<Samples> {
   const samples = Object.fromEntries(
-    PATHS.map((p) => [p, Object.fromEntries(METRICS.map((m) => [m, [] as number[]]))]),
+    PATHS.map((p) => [
+      p,
+      Object.fromEntries([...METRICS, 'addedP50Us', 'addedP99Us'].map((m) => [m, [] as number[]])),
+    ]),
   ) as Samples;
   for (let rep = 0; rep < o.reps; rep++) {
     // Rotate the path order per repetition so slow drifts in machine load spread over all paths.
     const order = PATHS.map((_, i) => PATHS[(i + rep) % PATHS.length] as PathName);
-    for (const kind of ['tcp1', 'tcp4', 'udp', 'rtt'] as const) {
+    await measureRtt(ends, order, rep, o, samples);
+    for (const kind of ['tcp1', 'tcp4', 'udp'] as const) {
       for (const p of order) {
         const { client, server } = ends[p];
         const what = `rep ${rep + 1} ${kind} ${p}`;
-        if (kind === 'rtt') {
-          const r = await attempt(what, () => runSockperf(client.ns, server.ip, SOCKPERF_PORT, o.rttSeconds));
-          samples[p].rttP50Us.push(r.p50Us);
-          samples[p].rttP99Us.push(r.p99Us);
-          progress(`${what}: p50 ${r.p50Us} µs p99 ${r.p99Us} µs (${r.observations} round trips)`);
-          continue;
-        }
         const r = await attempt(what, () =>
           runIperf(client.ns, server.ip, {
             seconds: o.seconds,
@@ -150,8 +188,8 @@ export function summarizeSamples(samples: Samples) {
         ]),
       );
       const addedLatencyUs = {
-        p50: roundSummary(summarize(pairedDiffs(s.rttP50Us, base.rttP50Us)), 2),
-        p99: roundSummary(summarize(pairedDiffs(s.rttP99Us, base.rttP99Us)), 2),
+        p50: roundSummary(summarize(s.addedP50Us), 2),
+        p99: roundSummary(summarize(s.addedP99Us), 2),
       };
       return [p, { ...abs, ratioToNodeNode: ratio, addedLatencyUs }];
     }),

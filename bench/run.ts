@@ -42,7 +42,9 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
   return {
     datapath: {
       script: 'datapath-net.js',
-      args: quick ? ['--quick'] : ['--reps', '3', '--seconds', '5', '--rtt-seconds', '3'],
+      args: quick
+        ? ['--quick']
+        : ['--reps', '3', '--seconds', '5', '--rtt-seconds', '1', '--rtt-rounds', '6'],
       timeoutMs: quick ? 3 * MIN : 12 * MIN,
     },
     cniLatency: {

@@ -37,7 +37,7 @@ interface DatapathResult {
   weftVsHand: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
   weftNoMasqueradeVsHand?: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
   variantFacts: Record<string, { podMtu: number; nftRules: number; rpFilter: Record<string, string> }>;
-  settings: { reps: number; seconds: number; rttSeconds: number };
+  settings: { reps: number; seconds: number; rttSeconds: number; rttRounds: number };
 }
 
 const THROUGHPUT = [
@@ -170,7 +170,7 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
   return [
     '## Datapath',
     '',
-    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry). ${s.reps} repetition(s), interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong (64-byte messages, ${s.rttSeconds} s, thousands of round trips) for latency. Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
+    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry). ${s.reps} repetition(s), interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong for latency (64-byte messages; per repetition ${s.rttRounds} round(s) of ${s.rttSeconds} s runs visiting every path, thousands of round trips each; a repetition's p50/p99 is the median over its rounds; added latency is the path's least-disturbed round minus node→node's (minimum over rounds), because load from other tenants of this shared machine only ever adds latency). Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
     '',
     `![throughput](${chartDir}/datapath-throughput.svg)`,
     '',
