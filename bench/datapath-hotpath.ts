@@ -2,31 +2,25 @@
  * Micro-benchmark (not a test) of the pure datapath hot path for one added peer
  * among N: desiredDatapath + planDatapath against the previous desired state, as
  * a change-triggered sync (trustLastApplied) runs them. Prints JSON.
- * WEFT_BENCH_NO_CACHE=1 derives every peer afresh; WEFT_BENCH_FULL_PLAN=1 plans all entries.
+ * By default desired() patches its last result (IncrementalDesired, as the agent
+ * runs it); WEFT_BENCH_NO_PATCH=1 computes it in full with the per-peer cache,
+ * WEFT_BENCH_NO_CACHE=1 in full deriving every peer afresh; WEFT_BENCH_FULL_PLAN=1 plans all entries.
  *
  *   node_modules/.bin/node dist/bench/datapath-hotpath.js [5000]
  */
 import { desiredDatapath } from '../agent/src/datapath/desired.js';
+import { IncrementalDesired } from '../agent/src/datapath/desired-incremental.js';
 import { PeerFactsCache } from '../agent/src/datapath/peer-facts.js';
 import { planDatapath } from '../agent/src/datapath/plan.js';
 import { planFromLastApplied } from '../agent/src/datapath/plan-trusted.js';
 import type { UnderlayFacts } from '../agent/src/datapath/state.js';
-import type { DatapathConfig, PeerNode, SelfNode } from '../agent/src/datapath/types.js';
+import { testConfig } from '../agent/src/datapath/test-fixtures.js';
+import type { PeerNode, SelfNode } from '../agent/src/datapath/types.js';
 
 const n = Number(process.argv[2] ?? 5000);
 const underlay: UnderlayFacts = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
 const self: SelfNode = { name: 'self', underlayIP: '192.168.71.1', podCIDRs: ['10.0.0.0/24'] };
-const config: DatapathConfig = {
-  backend: 'auto',
-  clusterCIDRs: ['10.0.0.0/8'],
-  vxlanVNI: 1,
-  vxlanPort: 8472,
-  mtu: undefined,
-  masquerade: true,
-  nonMasqueradeCIDRs: [],
-  bridgeName: 'weft0',
-  vxlanName: 'weft.vxlan',
-};
+const config = testConfig('auto', { clusterCIDRs: ['10.0.0.0/8'] });
 const peer = (i: number): PeerNode => ({
   name: `fake-${String(i).padStart(5, '0')}`,
   underlayIP: `100.64.${i >> 8}.${i & 255}`,
@@ -43,12 +37,18 @@ const cpuNow = () => {
   return (u.user + u.system) / 1000;
 };
 const cache = process.env.WEFT_BENCH_NO_CACHE === '1' ? undefined : new PeerFactsCache();
-let previous = desiredDatapath(self, peers, config, underlay, cache);
+const incremental =
+  process.env.WEFT_BENCH_NO_PATCH === '1' || cache === undefined ? undefined : new IncrementalDesired();
+const desiredOf = (list: readonly PeerNode[]) =>
+  incremental
+    ? incremental.compute(self, list, config, underlay)
+    : desiredDatapath(self, list, config, underlay, cache);
+let previous = desiredOf(peers);
 for (let round = 0; round < 15; round++) {
   const next = [...peers, peer(60_000 + round)];
   const c0 = cpuNow();
   let t = performance.now();
-  const desired = desiredDatapath(self, next, config, underlay, cache);
+  const desired = desiredOf(next);
   desiredMs.push(performance.now() - t);
   t = performance.now();
   const plan =

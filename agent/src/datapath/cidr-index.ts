@@ -16,6 +16,14 @@ export class CidrIndex {
     this.byLength.set(c.prefix, set);
   }
 
+  /** Removes an indexed prefix (one added once). */
+  delete(c: Ipv4Cidr): void {
+    const set = this.byLength.get(c.prefix);
+    if (!set) return;
+    set.delete(c.network);
+    if (set.size === 0) this.byLength.delete(c.prefix);
+  }
+
   /** The first indexed prefix that overlaps `c`, if any. */
   findOverlap(c: Ipv4Cidr): Ipv4Cidr | undefined {
     for (const [prefix, networks] of this.byLength) {

@@ -1,13 +1,12 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../common/log.js';
 import { applyPlan } from './apply.js';
-import { desiredDatapath } from './desired.js';
+import { IncrementalDesired } from './desired-incremental.js';
 import { DatapathApplyError } from './errors.js';
 import { DatapathMetrics } from './metrics.js';
 import type { Netlink } from './netlink.js';
 import { NFT_FAMILY, NFT_TABLE, renderNftDelete } from './nft-ruleset.js';
 import { observeDatapath } from './observe.js';
-import { PeerFactsCache } from './peer-facts.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import { planFromLastApplied } from './plan-trusted.js';
 import type { DatapathState, DesiredDatapath, UnderlayFacts } from './state.js';
@@ -51,8 +50,8 @@ export class Datapath {
   private readonly metrics: DatapathMetrics;
   private tail: Promise<unknown> = Promise.resolve();
   private loggedSkips = '';
-  /** Per-peer derivations, reused across syncs (a peer object is never mutated). */
-  private readonly peerFacts = new PeerFactsCache();
+  /** desired() that patches its last result when few peers changed (a peer object is never mutated). */
+  private readonly desired = new IncrementalDesired();
   /** What the last successful apply left in the kernel, and the facts it was computed from. */
   private lastApplied:
     | { readonly key: string; readonly state: DatapathState; readonly underlay: UnderlayFacts }
@@ -100,7 +99,7 @@ export class Datapath {
     const underlay =
       trusted?.underlay ?? (await detectUnderlay(this.netlink, self.underlayIP, this.protocol));
     const t0 = performance.now();
-    const desired = desiredDatapath(self, peers, config, underlay, this.peerFacts);
+    const desired = this.desired.compute(self, peers, config, underlay);
     const t1 = performance.now();
     this.logSkips(desired);
     const observed =

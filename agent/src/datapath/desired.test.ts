@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeMtu, desiredDatapath, selectPeerRoute } from './desired.js';
 import type { UnderlayFacts } from './state.js';
+import { testConfig } from './test-fixtures.js';
 import type { Backend, DatapathConfig, PeerNode, SelfNode } from './types.js';
 import { bridgeMac, vtepMac } from './vtep.js';
 
@@ -10,20 +11,8 @@ const self: SelfNode = { name: 'n1', underlayIP: '192.168.71.1', podCIDRs: ['10.
 const near: PeerNode = { name: 'n2', underlayIP: '192.168.71.2', podCIDRs: ['10.244.2.0/24'] };
 const far: PeerNode = { name: 'n3', underlayIP: '192.168.72.3', podCIDRs: ['10.244.3.0/24'] };
 
-function config(backend: Backend, more: Partial<DatapathConfig> = {}): DatapathConfig {
-  return {
-    backend,
-    clusterCIDRs: ['10.244.0.0/16'],
-    vxlanVNI: 7,
-    vxlanPort: 4789,
-    mtu: undefined,
-    masquerade: true,
-    nonMasqueradeCIDRs: [],
-    bridgeName: 'weft0',
-    vxlanName: 'weft.vxlan',
-    ...more,
-  };
-}
+const config = (backend: Backend, more: Partial<DatapathConfig> = {}): DatapathConfig =>
+  testConfig(backend, { vxlanVNI: 7, vxlanPort: 4789, ...more });
 
 describe('desiredDatapath', () => {
   it('chooses the route kind per backend and subnet', () => {

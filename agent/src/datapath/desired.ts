@@ -1,4 +1,11 @@
-import { cidrContains, formatCidr, isIpv4, parseCidr, parseIpv4 } from '../../../common/cidr.js';
+import {
+  cidrContains,
+  formatCidr,
+  type Ipv4Cidr,
+  isIpv4,
+  parseCidr,
+  parseIpv4,
+} from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
 import { CidrIndex } from './cidr-index.js';
 import { DatapathError } from './errors.js';
@@ -35,7 +42,8 @@ export function selectPeerRoute(backend: Backend, peerIP: string, subnets: reado
 
 const isV4Cidr = (c: string) => !c.includes(':');
 
-function ownPodCIDRs(self: SelfNode): string[] {
+/** The node's own IPv4 podCIDRs, canonical; throws DatapathError when unusable. */
+export function ownPodCIDRs(self: SelfNode): string[] {
   if (!isIpv4(self.underlayIP)) {
     throw new DatapathError(
       'EBADSELF',
@@ -75,6 +83,64 @@ function sortByKey<T>(items: T[], key: (t: T) => string): T[] {
   return [...byKey.keys()].sort().map((k) => byKey.get(k) as T);
 }
 
+/**
+ * The route kind for a peer, or throws an Error saying why the peer is unusable
+ * (everything but podCIDR overlaps, which depend on the other peers).
+ */
+export function checkPeer(
+  self: SelfNode,
+  peer: PeerNode,
+  facts: PeerFacts,
+  config: DatapathConfig,
+  underlay: UnderlayFacts,
+  subnets: readonly Ipv4Cidr[],
+): PeerRoute {
+  if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
+  const direct = subnets.some((s) => cidrContains(s, facts.ip));
+  if (config.backend === 'hostgw' && !direct) {
+    throw new Error(`underlayIP not on a directly connected subnet of ${underlay.iface} (backend hostgw)`);
+  }
+  return config.backend === 'vxlan' || !direct ? 'vxlan' : 'direct';
+}
+
+/** A podCIDR of `cidrs` that overlaps one in `taken`, as an Error message, or undefined. */
+export function findClash(taken: CidrIndex, cidrs: readonly Ipv4Cidr[]): string | undefined {
+  for (const c of cidrs) {
+    const clash = taken.findOverlap(c);
+    if (clash) return `podCIDR ${formatCidr(c)} overlaps ${formatCidr(clash)} of another node`;
+  }
+  return undefined;
+}
+
+/** One peer's kernel entries: its routes, and for VXLAN its neighbours and FDB entry (keyed by MAC). */
+export interface PeerEntries {
+  readonly routes: RouteState[];
+  readonly neighbours: NeighState[];
+  readonly fdb: Map<string, FdbState>;
+}
+
+export function pushPeerEntries(
+  out: PeerEntries,
+  peer: PeerNode,
+  facts: PeerFacts,
+  route: PeerRoute,
+  config: DatapathConfig,
+  underlay: UnderlayFacts,
+): void {
+  const { mac, dsts, gateways } = facts;
+  for (let i = 0; i < dsts.length; i++) {
+    const dst = dsts[i] as string;
+    if (route === 'direct') {
+      out.routes.push({ dst, gateway: peer.underlayIP, dev: underlay.iface, onlink: false, metric: 0 });
+      continue;
+    }
+    const gw = gateways[i] as string;
+    out.routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric: 0 });
+    out.neighbours.push({ dev: config.vxlanName, ip: gw, mac });
+    out.fdb.set(mac, { dev: config.vxlanName, mac, dst: peer.underlayIP });
+  }
+}
+
 /** Validates peers; returns the usable ones and the reasons for the others. */
 function selectPeers(
   self: SelfNode,
@@ -94,19 +160,10 @@ function selectPeers(
     try {
       if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
       const facts = factsOf(peer);
-      const { ip, cidrs } = facts;
-      for (const c of cidrs) {
-        const clash = taken.findOverlap(c);
-        if (clash) throw new Error(`podCIDR ${formatCidr(c)} overlaps ${formatCidr(clash)} of another node`);
-      }
-      const direct = subnets.some((s) => cidrContains(s, ip));
-      if (config.backend === 'hostgw' && !direct) {
-        throw new Error(
-          `underlayIP not on a directly connected subnet of ${underlay.iface} (backend hostgw)`,
-        );
-      }
-      for (const c of cidrs) taken.add(c);
-      const route: PeerRoute = config.backend === 'vxlan' || !direct ? 'vxlan' : 'direct';
+      const clash = findClash(taken, facts.cidrs);
+      if (clash) throw new Error(clash);
+      const route = checkPeer(self, peer, facts, config, underlay, subnets);
+      for (const c of facts.cidrs) taken.add(c);
       usable.push({ peer, facts, route });
     } catch (err) {
       skipped.push({ peer: peer.name, reason: errorMessage(err) });
@@ -130,24 +187,11 @@ export function desiredDatapath(
   const factsOf = cache ? (p: PeerNode) => cache.get(p) : computePeerFacts;
   const { usable, skipped } = selectPeers(self, own, peers, config, underlay, factsOf);
   const mtu = computeMtu(config.backend, underlay.mtu, config.mtu);
-  const routes: RouteState[] = [];
-  const neighbours: NeighState[] = [];
-  const fdb = new Map<string, FdbState>();
+  const entries: PeerEntries = { routes: [], neighbours: [], fdb: new Map() };
   const peerRoutes = new Map<string, PeerRoute>();
   for (const { peer, facts, route } of usable) {
     peerRoutes.set(peer.name, route);
-    const { mac, dsts, gateways } = facts;
-    for (let i = 0; i < dsts.length; i++) {
-      const dst = dsts[i] as string;
-      if (route === 'direct') {
-        routes.push({ dst, gateway: peer.underlayIP, dev: underlay.iface, onlink: false, metric: 0 });
-        continue;
-      }
-      const gw = gateways[i] as string;
-      routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric: 0 });
-      neighbours.push({ dev: config.vxlanName, ip: gw, mac });
-      fdb.set(mac, { dev: config.vxlanName, mac, dst: peer.underlayIP });
-    }
+    pushPeerEntries(entries, peer, facts, route, config, underlay);
   }
   const vxlan =
     config.backend === 'hostgw'
@@ -182,9 +226,9 @@ export function desiredDatapath(
       addresses: own.map(bridgeAddress).sort(),
     },
     vxlan,
-    routes: sortByKey(routes, (r) => r.dst),
-    neighbours: sortByKey(neighbours, (n) => n.ip),
-    fdb: sortByKey([...fdb.values()], (f) => f.mac),
+    routes: sortByKey(entries.routes, (r) => r.dst),
+    neighbours: sortByKey(entries.neighbours, (n) => n.ip),
+    fdb: sortByKey([...entries.fdb.values()], (f) => f.mac),
     sysctls: new Map([[IP_FORWARD, '1']]),
     nft,
     nftScript: renderNftReplace(nft),

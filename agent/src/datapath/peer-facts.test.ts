@@ -3,21 +3,12 @@ import { describe, it } from 'node:test';
 import { desiredDatapath } from './desired.js';
 import { computePeerFacts, PeerFactsCache } from './peer-facts.js';
 import type { UnderlayFacts } from './state.js';
-import type { DatapathConfig, PeerNode, SelfNode } from './types.js';
+import { testConfig } from './test-fixtures.js';
+import type { PeerNode, SelfNode } from './types.js';
 
 const underlay: UnderlayFacts = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
 const self: SelfNode = { name: 'n1', underlayIP: '192.168.71.1', podCIDRs: ['10.244.1.0/24'] };
-const config: DatapathConfig = {
-  backend: 'auto',
-  clusterCIDRs: ['10.244.0.0/16'],
-  vxlanVNI: 1,
-  vxlanPort: 8472,
-  mtu: undefined,
-  masquerade: true,
-  nonMasqueradeCIDRs: [],
-  bridgeName: 'weft0',
-  vxlanName: 'weft.vxlan',
-};
+const config = testConfig('auto');
 
 describe('PeerFactsCache', () => {
   it('derives parsed and formatted podCIDRs, gateways and the VTEP MAC', () => {

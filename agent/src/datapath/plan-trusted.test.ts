@@ -4,30 +4,12 @@ import { desiredDatapath } from './desired.js';
 import { planDatapath } from './plan.js';
 import { planFromLastApplied } from './plan-trusted.js';
 import type { UnderlayFacts } from './state.js';
-import type { DatapathConfig, PeerNode, SelfNode } from './types.js';
+import { lcg, testConfig } from './test-fixtures.js';
+import type { PeerNode, SelfNode } from './types.js';
 
 const underlay: UnderlayFacts = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
 const self: SelfNode = { name: 'n000', underlayIP: '192.168.71.1', podCIDRs: ['10.244.0.0/24'] };
-const config: DatapathConfig = {
-  backend: 'auto',
-  clusterCIDRs: ['10.244.0.0/16'],
-  vxlanVNI: 1,
-  vxlanPort: 8472,
-  mtu: undefined,
-  masquerade: true,
-  nonMasqueradeCIDRs: [],
-  bridgeName: 'weft0',
-  vxlanName: 'weft.vxlan',
-};
-
-/** Deterministic pseudo-random numbers (a fixed LCG) so failures reproduce. */
-function lcg(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    return x / 2 ** 31;
-  };
-}
+const config = testConfig('auto');
 
 function randomPeer(rand: () => number): PeerNode {
   const i = 1 + Math.floor(rand() * 200);

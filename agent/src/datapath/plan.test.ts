@@ -3,19 +3,10 @@ import { describe, it } from 'node:test';
 import { desiredDatapath } from './desired.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import type { DatapathState, DesiredDatapath, RouteState } from './state.js';
-import type { DatapathConfig, PeerNode } from './types.js';
+import { testConfig } from './test-fixtures.js';
+import type { PeerNode } from './types.js';
 
-const config: DatapathConfig = {
-  backend: 'auto',
-  clusterCIDRs: ['10.244.0.0/16'],
-  vxlanVNI: 1,
-  vxlanPort: 8472,
-  mtu: undefined,
-  masquerade: true,
-  nonMasqueradeCIDRs: [],
-  bridgeName: 'weft0',
-  vxlanName: 'weft.vxlan',
-};
+const config = testConfig('auto');
 const self = { name: 'n1', underlayIP: '192.168.71.1', podCIDRs: ['10.244.1.0/24'] };
 const n2: PeerNode = { name: 'n2', underlayIP: '192.168.71.2', podCIDRs: ['10.244.2.0/24'] };
 const n3: PeerNode = { name: 'n3', underlayIP: '192.168.72.3', podCIDRs: ['10.244.3.0/24'] };

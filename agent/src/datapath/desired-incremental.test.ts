@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { desiredDatapath } from './desired.js';
+import { IncrementalDesired } from './desired-incremental.js';
+import type { UnderlayFacts } from './state.js';
+import { lcg, testConfig } from './test-fixtures.js';
+import type { Backend, PeerNode, SelfNode } from './types.js';
+
+const underlay: UnderlayFacts = { iface: 'eth0', mtu: 1500, subnets: ['192.168.71.0/24'] };
+const self: SelfNode = { name: 'n000', underlayIP: '192.168.71.1', podCIDRs: ['10.244.0.0/24'] };
+const config = (backend: Backend) => testConfig(backend);
+
+/**
+ * Mostly well-formed peers (podCIDR and underlay IP follow the name), with now
+ * and then a shared underlay IP, a second podCIDR, an overlap, our own name or
+ * underlay IP, or no IPv4 podCIDR — each of which must give desired()'s result.
+ */
+function randomPeer(rand: () => number, farShare: number): PeerNode {
+  const i = 1 + Math.floor(rand() * 150);
+  const r = rand();
+  const subnet = rand() < farShare ? '192.168.72' : '192.168.71';
+  let underlayIP = `${subnet}.${i + 1}`;
+  let podCIDRs = [`10.244.${i}.0/24`];
+  let name = `n${String(i).padStart(3, '0')}`;
+  if (r < 0.05) underlayIP = `${subnet}.${2 + Math.floor(rand() * 3)}`;
+  else if (r < 0.08) podCIDRs = [...podCIDRs, `10.245.${i}.0/25`];
+  else if (r < 0.085) podCIDRs = [`10.244.${1 + Math.floor(rand() * 150)}.0/24`];
+  else if (r < 0.09) name = self.name;
+  else if (r < 0.093) underlayIP = self.underlayIP;
+  else if (r < 0.096) podCIDRs = ['fd00::/64'];
+  return { name, underlayIP, podCIDRs };
+}
+
+function mutate(peers: readonly PeerNode[], rand: () => number, farShare: number): PeerNode[] {
+  const byName = new Map(peers.map((p) => [p.name, p]));
+  const steps = rand() < 0.1 ? 80 : 1 + Math.floor(rand() * 3);
+  for (let s = 0; s < steps; s++) {
+    if (rand() < 0.45 && byName.size > 0)
+      byName.delete([...byName.keys()][Math.floor(rand() * byName.size)] ?? '');
+    else {
+      const p = randomPeer(rand, farShare);
+      byName.set(p.name, p);
+    }
+  }
+  const list = [...byName.values()];
+  // Now and then two peers trade places, or the whole list turns round.
+  const k = Math.floor(rand() * (list.length - 1));
+  const r = rand();
+  if (r < 0.05 && list.length > 1) [list[k], list[k + 1]] = [list[k + 1] as PeerNode, list[k] as PeerNode];
+  else if (r < 0.07) list.reverse();
+  return list;
+}
+
+describe('IncrementalDesired', () => {
+  it('gives exactly desiredDatapath()’s result across random peer changes (randomised)', () => {
+    const rand = lcg(7);
+    for (const backend of ['auto', 'vxlan', 'hostgw'] as const) {
+      const incremental = new IncrementalDesired();
+      let peers: PeerNode[] = [];
+      for (let round = 0; round < 400; round++) {
+        // hostgw skips every far peer: there, only a few are far.
+        peers = mutate(peers, rand, backend === 'hostgw' ? 0.005 : 0.5);
+        const cfg = config(backend);
+        assert.deepStrictEqual(
+          incremental.compute(self, peers, cfg, underlay),
+          desiredDatapath(self, peers, cfg, underlay),
+          `${backend} #${round}`,
+        );
+      }
+      assert.ok(incremental.patchedCount > 100, `${backend}: patched ${incremental.patchedCount} of 400`);
+    }
+  });
+
+  it('patches one added peer among many and recomputes when the config changes', () => {
+    const peers: PeerNode[] = Array.from({ length: 300 }, (_, i) => ({
+      name: `p${i}`,
+      underlayIP: `100.64.${i >> 8}.${i & 255}`,
+      podCIDRs: [`10.${1 + (i >> 8)}.${i & 255}.0/24`],
+    }));
+    const incremental = new IncrementalDesired();
+    incremental.compute(self, peers, config('auto'), underlay);
+    const added = [...peers, { name: 'q', underlayIP: '100.65.0.1', podCIDRs: ['10.200.0.0/24'] }];
+    const d = incremental.compute(self, added, config('auto'), underlay);
+    assert.equal(incremental.patchedCount, 1);
+    assert.deepStrictEqual(d, desiredDatapath(self, added, config('auto'), underlay));
+    const vxlan = incremental.compute(self, added, config('vxlan'), underlay);
+    assert.equal(incremental.patchedCount, 1, 'another config is computed in full');
+    assert.deepStrictEqual(vxlan, desiredDatapath(self, added, config('vxlan'), underlay));
+  });
+});

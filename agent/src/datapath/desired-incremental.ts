@@ -1,0 +1,244 @@
+import { parseCidr } from '../../../common/cidr.js';
+import { CidrIndex } from './cidr-index.js';
+import {
+  byText,
+  checkPeer,
+  desiredDatapath,
+  findClash,
+  ownPodCIDRs,
+  type PeerEntries,
+  pushPeerEntries,
+} from './desired.js';
+import { PeerFactsCache } from './peer-facts.js';
+import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
+import type { DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
+
+/** Above this many changed peers a full desired() is about as cheap as patching. */
+const MAX_PATCHED_PEERS = 64;
+
+/** What the last result was computed from, kept only while every peer was usable. */
+interface Basis {
+  readonly inputs: string;
+  readonly result: DesiredDatapath;
+  /** The peer list the result was computed from. */
+  readonly peers: readonly PeerNode[];
+  /** Every peer but self, by name. */
+  readonly byName: Map<string, PeerNode>;
+  /** Own podCIDRs and every peer's: with no peer skipped, no two of them overlap. */
+  readonly taken: CidrIndex;
+  /** VXLAN peers per VTEP MAC (two peers may share an underlay IP, hence a MAC). */
+  readonly macUsers: Map<string, number>;
+}
+
+/** Index of `k` in a list sorted by unique `key`, or where it would go. */
+function findSorted<T>(list: readonly T[], k: string, key: (t: T) => string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (byText(key(list[mid] as T), k) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A copy of a list sorted by unique `key`, without the keys in `remove` and with `add` in place. */
+function patchSorted<T>(
+  list: readonly T[],
+  remove: Iterable<string>,
+  add: readonly T[],
+  key: (t: T) => string,
+): T[] {
+  const out = list.slice();
+  for (const k of remove) {
+    const i = findSorted(out, k, key);
+    if (i < out.length && key(out[i] as T) === k) out.splice(i, 1);
+  }
+  for (const item of add) out.splice(findSorted(out, key(item), key), 0, item);
+  return out;
+}
+
+/**
+ * The peers only in `prev` (gone) and only in `next` (come), by object identity,
+ * for lists that keep their order (a map's values): one walk that steps over
+ * single insertions, removals and replacements. Undefined when more than
+ * MAX_PATCHED_PEERS differ. An object that moved shows up on both sides.
+ */
+function diffPeerLists(
+  prev: readonly PeerNode[],
+  next: readonly PeerNode[],
+): { gone: PeerNode[]; come: PeerNode[] } | undefined {
+  const gone: PeerNode[] = [];
+  const come: PeerNode[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < prev.length || j < next.length) {
+    const a = prev[i];
+    const b = next[j];
+    if (a === b) {
+      i++;
+      j++;
+      continue;
+    }
+    if (gone.length + come.length > MAX_PATCHED_PEERS) return undefined;
+    if (a !== undefined && b !== undefined && prev[i + 1] === b) {
+      gone.push(a);
+      i++;
+    } else if (a !== undefined && b !== undefined && next[j + 1] === a) {
+      come.push(b);
+      j++;
+    } else {
+      if (a !== undefined) gone.push(a);
+      if (b !== undefined) come.push(b);
+      i++;
+      j++;
+    }
+  }
+  return gone.length + come.length > MAX_PATCHED_PEERS ? undefined : { gone, come };
+}
+
+/**
+ * desiredDatapath with memory: when the node, the config and the underlay are
+ * unchanged and a handful of peers were added, replaced or removed, it patches
+ * the previous result (same value as a full computation) instead of re-deriving
+ * and re-sorting thousands of entries. It patches only while no peer is skipped
+ * (then no podCIDRs overlap and order does not matter); anything else — a new
+ * peer that would be skipped, many changes, other inputs — takes the full path.
+ * Peer objects must not be mutated (the PeerStore replaces them).
+ */
+export class IncrementalDesired {
+  /** How many results were patched rather than computed in full (for tests and benchmarks). */
+  patchedCount = 0;
+  private basis: Basis | undefined;
+  private readonly facts = new PeerFactsCache();
+
+  compute(
+    self: SelfNode,
+    peers: readonly PeerNode[],
+    config: DatapathConfig,
+    underlay: UnderlayFacts,
+  ): DesiredDatapath {
+    const inputs = JSON.stringify([self, config, underlay]);
+    const basis = this.basis;
+    this.basis = undefined;
+    const patched = basis?.inputs === inputs ? this.patch(basis, peers, self, config, underlay) : undefined;
+    if (patched) return patched;
+    const byName = new Map<string, PeerNode>();
+    let unique = true;
+    for (const p of peers) {
+      if (p.name === self.name) continue;
+      if (byName.has(p.name)) unique = false;
+      byName.set(p.name, p);
+    }
+    const result = desiredDatapath(self, peers, config, underlay, this.facts);
+    if (unique && result.skipped.length === 0) this.basis = this.rebuild(inputs, result, peers, byName, self);
+    return result;
+  }
+
+  private rebuild(
+    inputs: string,
+    result: DesiredDatapath,
+    peers: readonly PeerNode[],
+    byName: Map<string, PeerNode>,
+    self: SelfNode,
+  ): Basis {
+    const taken = new CidrIndex();
+    for (const c of ownPodCIDRs(self)) taken.add(parseCidr(c));
+    const macUsers = new Map<string, number>();
+    for (const peer of byName.values()) {
+      const facts = this.facts.get(peer);
+      for (const c of facts.cidrs) taken.add(c);
+      if (result.peerRoutes.get(peer.name) === 'vxlan')
+        macUsers.set(facts.mac, (macUsers.get(facts.mac) ?? 0) + 1);
+    }
+    return { inputs, result, peers: peers.slice(), byName, taken, macUsers };
+  }
+
+  /**
+   * The patched result (and the new basis), or undefined when the full path must
+   * run. The basis is this call's alone: it is updated in place, and dropped by
+   * the caller when this returns undefined.
+   */
+  private patch(
+    basis: Basis,
+    peers: readonly PeerNode[],
+    self: SelfNode,
+    config: DatapathConfig,
+    underlay: UnderlayFacts,
+  ): DesiredDatapath | undefined {
+    const changed = diffPeerLists(basis.peers, peers);
+    if (!changed) return undefined;
+    const mine = (p: PeerNode) => p.name !== self.name;
+    const gone = changed.gone.filter(mine);
+    const come = changed.come.filter(mine);
+    const { byName } = basis;
+    for (const peer of gone) byName.delete(peer.name);
+    for (const peer of come) {
+      // A name twice in the new list: desired() decides which one counts.
+      if (byName.has(peer.name)) return undefined;
+      byName.set(peer.name, peer);
+    }
+    const { result, taken, macUsers } = basis;
+    const removed: PeerEntries = { routes: [], neighbours: [], fdb: new Map() };
+    const peerRoutes = new Map(result.peerRoutes);
+    const removedFdb = new Set<string>();
+    for (const peer of gone) {
+      const facts = this.facts.get(peer);
+      const route = result.peerRoutes.get(peer.name) as PeerRoute;
+      pushPeerEntries(removed, peer, facts, route, config, underlay);
+      for (const c of facts.cidrs) taken.delete(c);
+      peerRoutes.delete(peer.name);
+      if (route !== 'vxlan') continue;
+      const users = (macUsers.get(facts.mac) ?? 0) - 1;
+      if (users > 0) macUsers.set(facts.mac, users);
+      else {
+        macUsers.delete(facts.mac);
+        removedFdb.add(facts.mac);
+      }
+    }
+    const added: PeerEntries = { routes: [], neighbours: [], fdb: new Map() };
+    const subnets = underlay.subnets.map((s) => parseCidr(s, false));
+    const newMacs = new Set<string>();
+    for (const peer of come) {
+      let route: PeerRoute;
+      try {
+        const facts = this.facts.get(peer);
+        if (findClash(taken, facts.cidrs) !== undefined) return undefined;
+        route = checkPeer(self, peer, facts, config, underlay, subnets);
+        for (const c of facts.cidrs) taken.add(c);
+        pushPeerEntries(added, peer, facts, route, config, underlay);
+        if (route === 'vxlan') {
+          const users = macUsers.get(facts.mac) ?? 0;
+          macUsers.set(facts.mac, users + 1);
+          // A MAC still used by a remaining peer keeps its entry; it is not added twice.
+          if (users === 0) newMacs.add(facts.mac);
+          else if (!newMacs.has(facts.mac)) added.fdb.delete(facts.mac);
+        }
+      } catch {
+        return undefined;
+      }
+      peerRoutes.set(peer.name, route);
+    }
+    const next: DesiredDatapath = {
+      ...result,
+      routes: patchSorted(
+        result.routes,
+        removed.routes.map((r) => r.dst),
+        added.routes,
+        (r: RouteState) => r.dst,
+      ),
+      neighbours: patchSorted(
+        result.neighbours,
+        removed.neighbours.map((n) => n.ip),
+        added.neighbours,
+        (n: NeighState) => n.ip,
+      ),
+      fdb: patchSorted(result.fdb, removedFdb, [...added.fdb.values()], (f: FdbState) => f.mac),
+      peerRoutes,
+      skipped: [],
+    };
+    this.basis = { ...basis, result: next, peers: peers.slice() };
+    this.patchedCount++;
+    return next;
+  }
+}
