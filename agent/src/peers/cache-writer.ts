@@ -7,7 +7,9 @@ import type { ViewCache } from './view-cache.js';
 /**
  * Persists the PeerStore to the disk cache whenever it changes, but only once the
  * view comes from a complete API list (a view restored from the cache, or a
- * half-received list, is never written back). At most one write per
+ * half-received list, is never written back). A write waits `delayMs` after the
+ * change that asked for it, so that serialising thousands of Nodes does not
+ * compete with the datapath pass the same change starts; at most one write per
  * `minIntervalMs`; one write at a time.
  */
 export class ViewCacheWriter {
@@ -15,14 +17,22 @@ export class ViewCacheWriter {
   readonly #cache: ViewCache;
   readonly #log: Logger;
   readonly #minIntervalMs: number;
+  readonly #delayMs: number;
   readonly #trigger = new Trigger();
   #writtenVersion = -1;
 
-  constructor(opts: { store: PeerStore; cache: ViewCache; log: Logger; minIntervalMs?: number }) {
+  constructor(opts: {
+    store: PeerStore;
+    cache: ViewCache;
+    log: Logger;
+    minIntervalMs?: number;
+    delayMs?: number;
+  }) {
     this.#store = opts.store;
     this.#cache = opts.cache;
     this.#log = opts.log;
     this.#minIntervalMs = opts.minIntervalMs ?? 1000;
+    this.#delayMs = opts.delayMs ?? 500;
   }
 
   async run(signal: AbortSignal): Promise<void> {
@@ -32,6 +42,7 @@ export class ViewCacheWriter {
       while (!signal.aborted) {
         await this.#trigger.wait(60_000, signal);
         if (signal.aborted) break;
+        await sleep(this.#delayMs, signal).catch(() => undefined);
         await this.writeIfChanged();
         await sleep(this.#minIntervalMs, signal).catch(() => undefined);
       }
