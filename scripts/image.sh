@@ -143,7 +143,10 @@ say "base ready in $(elapsed "$t0") s"
 # A machine whose HTTPS egress is re-signed by a local CA (npm's `cafile`) lends that CA to
 # the build's RUN steps through volumes only, so the image never contains it.
 build_mounts=()
-cafile=$(npm config get cafile 2>/dev/null || true)
+# Ask the machine's own npm (system PATH): with the project's node_modules/.bin/node first on
+# PATH, npm would read its global config from node_modules/etc and miss the machine's cafile.
+cafile=$(cd / && PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin npm config get cafile 2>/dev/null ||
+  npm config get cafile 2>/dev/null || true)
 if [[ -n $cafile && $cafile != null && $cafile != undefined && -f $cafile ]]; then
   mkdir -p "$cache/build-npmrc"
   printf 'cafile=/usr/local/etc/weft-build-ca.crt\n' >"$cache/build-npmrc/npmrc"
