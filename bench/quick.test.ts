@@ -10,7 +10,7 @@ import { METRICS, PATHS } from './datapath-net.js';
 import { renderBarChartSvg } from './lib/charts.js';
 import { type BenchResults, datapathCharts, renderReport, SECTIONS } from './lib/report.js';
 import { isSpread } from './lib/report-format.js';
-import { parseRunArgs } from './run.js';
+import { mergeResults, parseRunArgs } from './run.js';
 
 const RUN = fileURLToPath(new URL('./run.js', import.meta.url));
 
@@ -45,6 +45,37 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
     assert.throws(() => parseRunArgs(['--fast']), /unknown flag --fast/);
     assert.throws(() => parseRunArgs(['--only', 'datapth']), /unknown section datapth/);
     assert.throws(() => parseRunArgs(['--out']), /--out needs a value/);
+    assert.deepEqual(parseRunArgs(['--from', 'a.json,b.json', '--out', 'c.json']).from, ['a.json', 'b.json']);
+  });
+
+  it('merging results takes each section from the last file where it completed', () => {
+    const base = {
+      date: 'd',
+      quick: false,
+      durationS: 10,
+      loadAvgAfter: [1],
+      leftoverNamespaces: [],
+      resultsFile: 'x',
+    };
+    const ok = (v: number) => ({ ok: true, durationS: 1, result: { v } });
+    const bad = { ok: false, durationS: 1, error: 'netns vanished' };
+    const a = {
+      ...base,
+      command: 'npm run bench',
+      machine: {} as BenchResults['machine'],
+      sections: { datapath: bad, cniLatency: bad, agentScale: ok(1), gossip: ok(1), agentFootprint: ok(1) },
+    };
+    const b = {
+      ...a,
+      command: 'npm run bench -- --only datapath',
+      sections: { ...a.sections, datapath: ok(2), agentScale: bad },
+    };
+    const m = mergeResults([a, b], 'bench/results/m.json');
+    assert.deepEqual(m.sections.datapath, ok(2));
+    assert.deepEqual(m.sections.agentScale, ok(1));
+    assert.deepEqual(m.sections.cniLatency, bad);
+    assert.equal(m.command, 'npm run bench, then npm run bench -- --only datapath');
+    assert.equal(m.durationS, 20);
   });
 
   it('runs every benchmark, writes every section with figures and leaves no namespaces', async () => {

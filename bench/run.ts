@@ -7,10 +7,11 @@
  *   npm run bench                       full run (≈ 20–30 min on 2 cores)
  *   node dist/bench/run.js --quick      every benchmark at tiny sizes (proves they run; figures not judged)
  *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
- *          datapath,cniLatency,agentScale,gossip,agentFootprint)
+ *          datapath,cniLatency,agentScale,gossip,agentFootprint), --from A.json,B.json --out C.json
+ *          (run nothing: merge earlier results, each section from the last file where it completed)
  * Results: bench/results/<date>.json (full) or $TMPDIR/weft-bench-quick.json (quick) unless --out.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -82,7 +83,7 @@ export function parseRunArgs(argv: readonly string[]) {
     if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`);
     return v;
   };
-  const known = new Set(['--quick', '--no-docs', '--out', '--only']);
+  const known = new Set(['--quick', '--no-docs', '--out', '--only', '--from']);
   for (const a of argv) {
     if (a.startsWith('--') && !known.has(a))
       throw new Error(`unknown flag ${a} (known: ${[...known].join(' ')})`);
@@ -97,6 +98,7 @@ export function parseRunArgs(argv: readonly string[]) {
     docs: !argv.includes('--no-docs'),
     out: value('--out'),
     only: (only ?? [...SECTIONS]) as SectionName[],
+    from: value('--from')?.split(','),
   };
 }
 
@@ -124,8 +126,41 @@ async function writeDocs(res: BenchResults): Promise<void> {
   writeFileSync(join(REPO, 'docs/benchmarks.md'), renderReport(res, 'benchmarks'));
 }
 
+/**
+ * Merges earlier results files (no benchmark runs): each section comes from the
+ * last file in which it completed. For re-running some sections after a failure.
+ */
+export function mergeResults(files: readonly BenchResults[], resultsFile: string): BenchResults {
+  const first = files[0];
+  if (!first) throw new Error('--from needs at least one results file');
+  const sections = {} as Record<SectionName, ChildResult>;
+  for (const name of SECTIONS) {
+    const done = files.filter((f) => f.sections[name]?.ok).at(-1);
+    sections[name] = (done ?? first).sections[name];
+  }
+  return {
+    ...first,
+    command: files.map((f) => f.command).join(', then '),
+    durationS: files.reduce((t, f) => t + f.durationS, 0),
+    loadAvgAfter: files.at(-1)?.loadAvgAfter ?? first.loadAvgAfter,
+    leftoverNamespaces: files.flatMap((f) => f.leftoverNamespaces),
+    resultsFile,
+    sections,
+  };
+}
+
 async function main(): Promise<void> {
   const args = parseRunArgs(process.argv.slice(2));
+  if (args.from) {
+    if (!args.out) throw new Error('--from needs --out for the merged results');
+    const res = mergeResults(
+      args.from.map((f) => JSON.parse(readFileSync(f, 'utf8')) as BenchResults),
+      relative(REPO, resolve(args.out)),
+    );
+    writeFileSync(args.out, `${JSON.stringify(res, null, 2)}\n`);
+    if (args.docs) await writeDocs(res);
+    return;
+  }
   const ctl = new AbortController();
   const onSignal = () => ctl.abort();
   process.once('SIGINT', onSignal);
