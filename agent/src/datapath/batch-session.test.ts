@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import { BatchSession } from './batch-session.js';
 
 // Read-only lines against the test process's own namespace: nothing is changed.
@@ -72,6 +74,37 @@ describe('BatchSession', () => {
       );
     } finally {
       gone.close();
+    }
+  });
+
+  it('ends its process soon after its namespace is deleted, so the namespace can go', async () => {
+    const ns = `wtdpbs-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', ns]);
+    const session = new BatchSession('ip', { args: ['-n', ns], netns: ns });
+    try {
+      assert.deepEqual(await session.run(['link set dev lo up']), []);
+      const pid = session.pid as number;
+      assert.ok(pid > 0);
+      execFileSync('ip', ['netns', 'del', ns]);
+      for (let i = 0; i < 40 && session.pid !== undefined; i++) await delay(50);
+      assert.equal(session.pid, undefined);
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      for (let i = 0; i < 40 && alive(); i++) await delay(50);
+      assert.equal(alive(), false, 'the ip process has ended');
+    } finally {
+      session.close();
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {
+        // already gone
+      }
     }
   });
 });

@@ -51,6 +51,7 @@ export class BatchSession {
   private readonly queue: Job[] = [];
   private current: Job | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
+  private netnsWatch: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
   private readonly idleMs: number;
 
@@ -74,6 +75,11 @@ export class BatchSession {
       this.queue.push({ lines, fresh, resolve, base: 0, failures: [], pending: [] });
       this.pump();
     });
+  }
+
+  /** The resident process's pid, while there is one. */
+  get pid(): number | undefined {
+    return this.child?.pid;
   }
 
   close(): void {
@@ -111,6 +117,13 @@ export class BatchSession {
     // 'close', not 'exit': stderr is drained by then.
     child.on('close', (code, signal) => this.onExit(child, `exited (${signal ?? `code ${code}`})`));
     child.on('error', (e) => this.onExit(child, e.message));
+    if (this.opts.netns !== undefined) {
+      // An idle process would keep a deleted namespace (and its devices) alive: end it.
+      this.netnsWatch = setInterval(() => {
+        if (!this.current && this.netnsIdentity() !== this.childNetns) this.close();
+      }, 500);
+      this.netnsWatch.unref();
+    }
     // An idle session must not keep the agent's process alive.
     child.unref();
     (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
@@ -165,7 +178,10 @@ export class BatchSession {
 
   /** The process is gone: the lines it did not report on count as failed. */
   private onExit(child: ChildProcess, why: string): void {
-    if (child === this.child) this.child = undefined;
+    if (child === this.child) {
+      this.child = undefined;
+      clearInterval(this.netnsWatch);
+    }
     const job = this.current;
     if (!job || job.child !== child) return;
     const detail = [...job.pending, this.stderrTail.trim()].filter((t) => t !== '').join('; ') || why;
