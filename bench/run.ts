@@ -9,6 +9,7 @@
  *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
  *          datapath,cniLatency,agentScale,gossip,agentFootprint), --from A.json,B.json --out C.json
  *          (run nothing: merge earlier results, each section from the last file where it completed)
+ *   env WEFT_BENCH_ARGS_<SECTION> (e.g. WEFT_BENCH_ARGS_DATAPATH="--reps 3 --seconds 3") replaces a section's args.
  * Results: bench/results/<date>.json (full) or $TMPDIR/weft-bench-quick.json (quick) unless --out.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
   const machine = await collectMachineFacts();
   const plans = planSections(args.quick);
   const sections = {} as Record<SectionName, ChildResult>;
+  const sectionArgs: Partial<Record<SectionName, string[]>> = {};
   for (const name of SECTIONS) {
     if (!args.only.includes(name) || ctl.signal.aborted) {
       sections[name] = {
@@ -179,7 +181,10 @@ async function main(): Promise<void> {
       };
       continue;
     }
-    const p = plans[name];
+    const override = process.env[`WEFT_BENCH_ARGS_${name.toUpperCase()}`];
+    const p =
+      override === undefined ? plans[name] : { ...plans[name], args: override.split(' ').filter(Boolean) };
+    sectionArgs[name] = [...p.args];
     if (p.waitForFreeNetnsPrefix) await waitForFreeNetns(p.waitForFreeNetnsPrefix, p.timeoutMs, ctl.signal);
     process.stderr.write(`== ${name}: node dist/bench/${p.script} ${p.args.join(' ')}\n`);
     sections[name] = await runBenchChild(name, process.execPath, join(DIST, p.script), p.args, {
@@ -212,6 +217,7 @@ async function main(): Promise<void> {
     loadAvgAfter: loadavg().map((x) => Math.round(x * 100) / 100),
     durationS: Math.round((Date.now() - started) / 1000),
     resultsFile: relative(REPO, out),
+    sectionArgs,
     leftoverNamespaces: leftovers,
     sections,
   };

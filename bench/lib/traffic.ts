@@ -103,7 +103,8 @@ export async function runIperf(ns: string, ip: string, o: IperfOptions): Promise
   const args = ['-c', ip, '-p', String(o.port), '-t', String(o.seconds), '-J'];
   if (o.streams && o.streams > 1) args.push('-P', String(o.streams));
   if (o.udp) args.push('-u', '-b', '0', '-l', '1400');
-  const out = await run('ip', ['netns', 'exec', ns, 'iperf3', ...args]);
+  // `timeout` guards against a client that hangs when its server or namespace goes away.
+  const out = await run('ip', ['netns', 'exec', ns, 'timeout', String(o.seconds + 30), 'iperf3', ...args]);
   return parseIperfJson(out, o.udp === true);
 }
 
@@ -113,6 +114,8 @@ export async function runSockperf(ns: string, ip: string, port: number, seconds:
     'netns',
     'exec',
     ns,
+    'timeout',
+    String(seconds + 30),
     'sockperf',
     'ping-pong',
     '--tcp',
