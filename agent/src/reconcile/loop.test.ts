@@ -2,23 +2,14 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
+import { testConfig } from '../datapath/test-fixtures.js';
 import type { DatapathConfig, PeerNode, SelfNode, SyncOptions, SyncResult } from '../datapath/types.js';
 import { PeerStore } from '../peers/peer-store.js';
 import { createLocalNetworkProvider } from './local-network-provider.js';
 import { ReconcileLoop } from './loop.js';
 import { ReconcileMetrics } from './metrics.js';
 
-const config: DatapathConfig = {
-  backend: 'auto',
-  clusterCIDRs: ['10.244.0.0/16'],
-  vxlanVNI: 1,
-  vxlanPort: 8472,
-  mtu: undefined,
-  masquerade: true,
-  nonMasqueradeCIDRs: [],
-  bridgeName: 'weft0',
-  vxlanName: 'weft.vxlan',
-};
+const config: DatapathConfig = testConfig('auto');
 const self = { name: 'a', underlayIP: '10.0.0.1', podCIDRs: ['10.244.1.0/24'] };
 const peer = (i: number) => ({
   name: `p${i}`,
