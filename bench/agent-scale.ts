@@ -30,6 +30,7 @@ import {
   waitFor,
   writeNetConf,
 } from '../e2e/tests/fixtures/agent-cluster.js';
+import { benchNames, benchTag } from './lib/run-tag.js';
 
 const SELF_CIDR = '10.0.0.0/24';
 
@@ -194,7 +195,12 @@ async function main(): Promise<void> {
     .map(Number)
     .filter((x) => x > 0);
   if (sizes.length === 0) sizes.push(1000, 5000);
-  const cluster = await startCluster({ name: 'agbn', nodes: 1, subnets: 1, allocateNodeCidrs: false });
+  const cluster = await startCluster({
+    name: benchNames(benchTag()).scaleCluster,
+    nodes: 1,
+    subnets: 1,
+    allocateNodeCidrs: false,
+  });
   try {
     const node = cluster.nodes[0] as ClusterNode;
     await cluster.kubectl([

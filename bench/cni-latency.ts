@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CniTestNode, execFileP, REFERENCE_PLUGINS } from '../agent/test/ns/cni-fixture.js';
 import { execPlugin, parsePluginAnswer } from '../agent/test/ns/cni-runtime.js';
+import { benchNames, benchTag } from './lib/run-tag.js';
 
 interface Stats {
   p50: number;
@@ -50,7 +51,7 @@ async function timeExec(
 
 async function main(): Promise<void> {
   const pods = Number(process.argv[2] ?? 200);
-  const node = await CniTestNode.create('bench', { startServer: false });
+  const node = await CniTestNode.create(benchNames(benchTag()).cniTag, { startServer: false });
   try {
     await node.startChildAgent();
     const refData = join(node.dir, 'host-local');

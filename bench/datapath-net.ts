@@ -194,23 +194,23 @@ export function summarizeSamples(samples: Samples) {
       return [p, { ...abs, ratioToNodeNode: ratio, addedLatencyUs }];
     }),
   );
-  const vsHand = (weft: PathName, hand: PathName) =>
+  const pathRatio = (weft: PathName, base: PathName) =>
     Object.fromEntries(
       (['tcp1Gbps', 'tcp4Gbps', 'udpPps'] as const).map((m) => [
         m,
-        roundSummary(summarize(pairedRatios(samples[weft][m], samples[hand][m])), 3),
+        roundSummary(summarize(pairedRatios(samples[weft][m], samples[base][m])), 3),
       ]),
     );
   return {
     paths,
     weftVsHand: {
-      hostgw: vsHand('weft-hostgw', 'hand-hostgw'),
-      vxlan: vsHand('weft-vxlan', 'hand-vxlan'),
+      hostgw: pathRatio('weft-hostgw', 'hand-hostgw'),
+      vxlan: pathRatio('weft-vxlan', 'hand-vxlan'),
     },
-    /** Diagnostic: Weft with masquerade off (no conntrack) against the hand-built path. */
-    weftNoMasqueradeVsHand: {
-      hostgw: vsHand('weft-hostgw-nomasq', 'hand-hostgw'),
-      vxlan: vsHand('weft-vxlan-nomasq', 'hand-vxlan'),
+    /** Diagnostic: Weft with masquerade off (no NAT hook, no conntrack) against Weft as shipped. */
+    masqueradeOffVsOn: {
+      hostgw: pathRatio('weft-hostgw-nomasq', 'weft-hostgw'),
+      vxlan: pathRatio('weft-vxlan-nomasq', 'weft-vxlan'),
     },
   };
 }

@@ -1,5 +1,6 @@
 import { buildTopology, type Topology, testConfig } from '../agent/test/ns/datapath-topology.js';
 import { addVethPair, NetnsSet, nsIpBatch, nsRun, run } from '../agent/test/ns/netns-helpers.js';
+import { benchNames, benchTag } from './lib/run-tag.js';
 
 /**
  * Network-namespace set-ups for the datapath benchmark. Each variant gets its
@@ -8,7 +9,9 @@ import { addVethPair, NetnsSet, nsIpBatch, nsRun, run } from '../agent/test/ns/n
  * the paths can be measured interleaved:
  *   weft-hostgw / weft-vxlan — the real agent Datapath.sync() on n1 and n2;
  *   hand-hostgw / hand-vxlan — the Flannel layout by hand: bridge cni0 + static
- *   routes; flannel.1 VXLAN (nolearning, MTU 1450) + permanent neighbour + FDB.
+ *   routes; flannel.1 VXLAN (nolearning, MTU 1450) + permanent neighbour + FDB;
+ *   plus the rules flanneld installs with --ip-masq (the default of its
+ *   manifest): the masquerade chain and the forward accepts, in nftables.
  *   weft-hostgw-nomasq / weft-vxlan-nomasq — diagnostics: Weft with masquerade
  *   off (no NAT hook in the node, so no conntrack on pod packets).
  * Pods are plain netns with a veth on the node bridge, plumbed the same way for
@@ -32,7 +35,10 @@ export const VARIANTS: readonly VariantName[] = [
   'weft-vxlan-nomasq',
 ];
 
-export const NS_PREFIX = 'wtbn';
+/** This run's namespace prefix (`wtbn<tag>`, see lib/run-tag.ts). */
+export function nsPrefix(): string {
+  return benchNames(benchTag()).datapathPrefix;
+}
 
 export interface Endpoint {
   readonly ns: string;
@@ -61,6 +67,32 @@ const SHORT: Record<VariantName, string> = {
   'weft-hostgw-nomasq': 'wn',
   'weft-vxlan-nomasq': 'wx',
 };
+
+/**
+ * flanneld's --ip-masq rules for cluster 10.244.0.0/16 and node subnet `own`,
+ * in nftables form (what iptables-nft makes of them): pod↔pod returns, pod→out
+ * masquerades (not multicast), out→other node's pods masquerades; the forward
+ * chain accepts pod traffic both ways.
+ */
+export function flannelRules(own: number): string {
+  return [
+    'table ip flannel {',
+    '  chain postrtg {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    '    ip saddr 10.244.0.0/16 ip daddr 10.244.0.0/16 return',
+    '    ip saddr 10.244.0.0/16 ip daddr != 224.0.0.0/4 masquerade fully-random',
+    `    ip saddr != 10.244.0.0/16 ip daddr 10.244.${own}.0/24 return`,
+    '    ip saddr != 10.244.0.0/16 ip daddr 10.244.0.0/16 masquerade fully-random',
+    '  }',
+    '  chain forward {',
+    '    type filter hook forward priority filter; policy accept;',
+    '    ip saddr 10.244.0.0/16 accept',
+    '    ip daddr 10.244.0.0/16 accept',
+    '  }',
+    '}',
+    '',
+  ].join('\n');
+}
 
 const HAND_VTEP_MAC = { n1: '02:77:62:00:00:01', n2: '02:77:62:00:00:02' } as const;
 
@@ -137,6 +169,7 @@ async function setUpHand(t: Topology, backend: 'hostgw' | 'vxlan'): Promise<numb
       );
     }
     await nsIpBatch(n.ns, lines);
+    await run('ip', ['netns', 'exec', n.ns, 'nft', '-f', '-'], flannelRules(n.own));
     if (backend === 'vxlan') {
       await run('bridge', ['-n', n.ns, 'fdb', 'append', n.peerMac, 'dev', 'flannel.1', 'dst', n.peerIp]);
     }
@@ -145,8 +178,8 @@ async function setUpHand(t: Topology, backend: 'hostgw' | 'vxlan'): Promise<numb
 }
 
 /** Builds one variant: topology, node datapath (Weft or by hand) and three pods. */
-export async function buildVariant(name: VariantName): Promise<Variant> {
-  const set = new NetnsSet(`${NS_PREFIX}-${SHORT[name]}`);
+export async function buildVariant(name: VariantName, prefix = nsPrefix()): Promise<Variant> {
+  const set = new NetnsSet(`${prefix}-${SHORT[name]}`);
   await set.cleanup();
   try {
     const topology = await buildTopology(set);
@@ -181,9 +214,9 @@ export async function buildVariant(name: VariantName): Promise<Variant> {
   }
 }
 
-/** Removes every benchmark namespace (`wtbn-<variant>-*`), also leftovers of a crashed run. */
-export async function cleanupAllVariants(): Promise<void> {
-  for (const short of Object.values(SHORT)) await new NetnsSet(`${NS_PREFIX}-${short}`).cleanup();
+/** Removes every namespace of one run's variants (`<prefix>-<variant>-*`); safe to repeat. */
+export async function cleanupAllVariants(prefix = nsPrefix()): Promise<void> {
+  for (const short of Object.values(SHORT)) await new NetnsSet(`${prefix}-${short}`).cleanup();
 }
 
 /** Kernel facts of a variant's node n1 that explain a throughput gap: MTUs, offloads, rp_filter, nft. */

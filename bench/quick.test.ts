@@ -10,16 +10,19 @@ import { METRICS, PATHS } from './datapath-net.js';
 import { renderBarChartSvg } from './lib/charts.js';
 import { type BenchResults, datapathCharts, renderReport, SECTIONS } from './lib/report.js';
 import { isSpread } from './lib/report-format.js';
+import { benchNetnsPrefixes, benchTag } from './lib/run-tag.js';
 import { mergeResults, parseRunArgs } from './run.js';
 
 const RUN = fileURLToPath(new URL('./run.js', import.meta.url));
+/** This test's pid as the run's tag: its names differ from any other run's on the machine. */
+const TAG = benchTag({}, process.pid);
 
 function runQuick(out: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [RUN, '--quick', '--no-docs', '--out', out],
-      { timeout: 12 * 60_000, maxBuffer: 64 * 1024 * 1024 },
+      { timeout: 12 * 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, WEFT_BENCH_TAG: TAG } },
       (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr.slice(-3000)}`)) : resolve(stdout),
     );
@@ -91,6 +94,11 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
     const dp = res.sections.datapath.result as { paths: Record<string, Record<string, { median: number }>> };
     for (const p of PATHS) for (const m of METRICS) positive(dp.paths[p]?.[m]?.median, `datapath ${p} ${m}`);
     positive(spreadsIn(dp.paths['weft-vxlan']?.ratioToNodeNode)[0]?.median, 'vxlan ratio to node→node');
+    // The hand-built paths carry flanneld's --ip-masq rules (4 postrouting + 2 forward).
+    const facts = (res.sections.datapath.result as { variantFacts: Record<string, { nftRules: number }> })
+      .variantFacts;
+    assert.equal(facts['hand-hostgw']?.nftRules, 6);
+    assert.equal(facts['hand-vxlan']?.nftRules, 6);
 
     const cni = res.sections.cniLatency.result as {
       weft: { add: { p50: number } };
@@ -124,7 +132,8 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
     const charts = datapathCharts(res.sections.datapath.result as Parameters<typeof datapathCharts>[0]);
     for (const c of Object.values(charts)) assert.match(await renderBarChartSvg(c), /^<svg /);
 
-    const mine = (await listNetns()).filter((n) => n.startsWith('wtbn'));
+    const prefixes = benchNetnsPrefixes(TAG);
+    const mine = (await listNetns()).filter((n) => prefixes.some((p) => n.startsWith(p)));
     assert.deepEqual(mine, []);
   });
 });

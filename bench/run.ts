@@ -16,27 +16,24 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { listNetns } from '../agent/test/ns/netns-helpers.js';
-import { sleep } from '../common/backoff.js';
+import { listNetns, NetnsSet } from '../agent/test/ns/netns-helpers.js';
+import { destroyCluster } from '../e2e/cluster/index.js';
 import { cleanupAllVariants } from './datapath-paths.js';
 import { renderBarChartSvg } from './lib/charts.js';
 import { type ChildResult, runBenchChild } from './lib/child.js';
 import { collectMachineFacts } from './lib/machine.js';
 import { type BenchResults, datapathCharts, renderReport, SECTIONS, type SectionName } from './lib/report.js';
+import { benchNames, benchNetnsPrefixes, benchTag, pidAlive, staleBenchTags } from './lib/run-tag.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(REPO, 'dist/bench');
 const MIN = 60_000;
-/** Namespaces the benchmarks create: datapath, footprint cluster, scale cluster, CNI node. */
-const LEFTOVER_PREFIXES = ['wtbn-', 'wcwtbnfp-', 'wcagbn-', 'wtcni-bench-'];
 
 interface SectionPlan {
   readonly script: string;
   readonly args: readonly string[];
   readonly env?: Record<string, string>;
   readonly timeoutMs: number;
-  /** The benchmark uses a fixed cluster name: wait while another run holds namespaces with this prefix. */
-  readonly waitForFreeNetnsPrefix?: string;
 }
 
 /** What each section runs, full or quick. */
@@ -47,7 +44,7 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       args: quick
         ? ['--quick']
         : ['--reps', '3', '--seconds', '5', '--rtt-seconds', '1', '--rtt-rounds', '6'],
-      timeoutMs: quick ? 3 * MIN : 12 * MIN,
+      timeoutMs: quick ? 3 * MIN : 15 * MIN,
     },
     cniLatency: {
       script: 'cni-latency.js',
@@ -58,15 +55,14 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       script: 'agent-scale.js',
       args: quick ? ['20'] : ['1000', '5000'],
       env: { WEFT_BENCH_REPEAT: quick ? '1' : '3' },
-      waitForFreeNetnsPrefix: 'wcagbn-',
       timeoutMs: quick ? 3 * MIN : 12 * MIN,
     },
     gossip: {
       script: 'gossip.js',
       args: quick
         ? ['--runs', '1', '--window', '2', '--warmup', '1', '5']
-        : ['--runs', '3', '--window', '30', '--warmup', '15', '10', '100', '1000'],
-      timeoutMs: quick ? 2 * MIN : 8 * MIN,
+        : ['--runs', '3', '--window', '10', '--warmup', '5', '10', '100', '1000'],
+      timeoutMs: quick ? 2 * MIN : 10 * MIN,
     },
     agentFootprint: {
       script: 'lib/agent-footprint.js',
@@ -103,15 +99,19 @@ export function parseRunArgs(argv: readonly string[]) {
   };
 }
 
-/** Waits (up to `timeoutMs`) until no network namespace starts with `prefix`. */
-async function waitForFreeNetns(prefix: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let told = false;
-  while (Date.now() < deadline && !signal.aborted) {
-    if (!(await listNetns()).some((n) => n.startsWith(prefix))) return;
-    if (!told) process.stderr.write(`== waiting for another run's ${prefix}* namespaces to go\n`);
-    told = true;
-    await sleep(2000, signal).catch(() => undefined);
+/**
+ * Removes what crashed or killed runs left (their tag's process is gone):
+ * datapath namespaces, the CNI node's namespaces and the two local clusters.
+ * Namespaces of runs still going are left alone.
+ */
+async function sweepStaleRuns(): Promise<void> {
+  for (const tag of staleBenchTags(await listNetns(), pidAlive)) {
+    process.stderr.write(`== removing what an earlier benchmark run (tag ${tag}) left behind\n`);
+    const n = benchNames(tag);
+    await cleanupAllVariants(n.datapathPrefix);
+    await new NetnsSet(`wtcni-${n.cniTag}`).cleanup();
+    await destroyCluster(n.scaleCluster);
+    await destroyCluster(n.footprintCluster);
   }
 }
 
@@ -167,6 +167,8 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   const started = Date.now();
+  const tag = benchTag();
+  await sweepStaleRuns();
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const machine = await collectMachineFacts();
   const plans = planSections(args.quick);
@@ -185,19 +187,19 @@ async function main(): Promise<void> {
     const p =
       override === undefined ? plans[name] : { ...plans[name], args: override.split(' ').filter(Boolean) };
     sectionArgs[name] = [...p.args];
-    if (p.waitForFreeNetnsPrefix) await waitForFreeNetns(p.waitForFreeNetnsPrefix, p.timeoutMs, ctl.signal);
     process.stderr.write(`== ${name}: node dist/bench/${p.script} ${p.args.join(' ')}\n`);
     sections[name] = await runBenchChild(name, process.execPath, join(DIST, p.script), p.args, {
       timeoutMs: p.timeoutMs,
       signal: ctl.signal,
-      ...(p.env ? { env: p.env } : {}),
+      env: { ...p.env, WEFT_BENCH_TAG: tag },
     });
     process.stderr.write(
       `== ${name}: ${sections[name].ok ? 'ok' : `FAILED: ${sections[name].error}`} (${sections[name].durationS} s)\n`,
     );
   }
-  await cleanupAllVariants();
-  const leftovers = (await listNetns()).filter((n) => LEFTOVER_PREFIXES.some((p) => n.startsWith(p)));
+  await cleanupAllVariants(benchNames(tag).datapathPrefix);
+  const prefixes = benchNetnsPrefixes(tag);
+  const leftovers = (await listNetns()).filter((n) => prefixes.some((p) => n.startsWith(p)));
   if (leftovers.length > 0)
     process.stderr.write(`== WARNING: namespaces left behind: ${leftovers.join(' ')}\n`);
   const flags = [

@@ -17,6 +17,7 @@ import {
   waitFor,
   writeNetConf,
 } from '../../e2e/tests/fixtures/agent-cluster.js';
+import { benchNames, benchTag } from './run-tag.js';
 import { median, round } from './stats.js';
 
 const CLOCK_TICKS = 100;
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    cluster = await startCluster({ name: 'wtbnfp', nodes: 3, subnets: 1 });
+    cluster = await startCluster({ name: benchNames(benchTag()).footprintCluster, nodes: 3, subnets: 1 });
     const c = cluster;
     await c.waitForPodCIDRs();
     const kubeconfig = await prepareAgentCredentials(c);

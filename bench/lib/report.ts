@@ -37,6 +37,8 @@ type PathFigures = Record<string, Spread> & {
 interface DatapathResult {
   paths: Record<string, PathFigures>;
   weftVsHand: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
+  /** Weft masquerade off ÷ on (older results: weftNoMasqueradeVsHand, rule-free hand paths). */
+  masqueradeOffVsOn?: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
   weftNoMasqueradeVsHand?: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
   variantFacts: Record<string, { podMtu: number; nftRules: number; rpFilter: Record<string, string> }>;
   settings: { reps: number; seconds: number; rttSeconds: number; rttRounds: number };
@@ -85,13 +87,18 @@ export function checkTargets(d: DatapathResult): TargetCheck[] {
   return checks;
 }
 
-/** Weft÷hand ratio rows: as shipped, then the masquerade-off diagnostics when measured. */
+/** Weft÷hand ratio rows, then the masquerade diagnostics when measured. */
 function handRows(d: DatapathResult): [string, Record<string, Spread>][] {
   const rows: [string, Record<string, Spread>][] = [
     ['host-gw: Weft / hand', d.weftVsHand.hostgw],
     ['VXLAN: Weft / hand', d.weftVsHand.vxlan],
   ];
-  if (d.weftNoMasqueradeVsHand) {
+  if (d.masqueradeOffVsOn) {
+    rows.push(
+      ['host-gw: Weft masquerade off / on', d.masqueradeOffVsOn.hostgw],
+      ['VXLAN: Weft masquerade off / on', d.masqueradeOffVsOn.vxlan],
+    );
+  } else if (d.weftNoMasqueradeVsHand) {
     rows.push(
       ['host-gw: Weft, masquerade off / hand', d.weftNoMasqueradeVsHand.hostgw],
       ['VXLAN: Weft, masquerade off / hand', d.weftNoMasqueradeVsHand.vxlan],
@@ -172,7 +179,7 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
   return [
     '## Datapath',
     '',
-    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry). ${s.reps} repetition(s), interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong for latency (64-byte messages; per repetition ${s.rttRounds} round(s) of ${s.rttSeconds} s runs visiting every path, thousands of round trips each; a repetition's p50/p99 is the median over its rounds; added latency is the path's least-disturbed round minus node→node's (minimum over rounds), because load from other tenants of this shared machine only ever adds latency). Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
+    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry) with the rules flanneld installs under \`--ip-masq\` (the default in its manifest): a postrouting chain of four rules (pod↔pod return, pod→outside masquerade) and two forward accepts, as nftables rules. ${s.reps} repetition(s), interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong for latency (64-byte messages; per repetition ${s.rttRounds} round(s) of ${s.rttSeconds} s runs visiting every path, thousands of round trips each; a repetition's p50/p99 is the median over its rounds; added latency is the path's least-disturbed round minus node→node's (minimum over rounds), because load from other tenants of this shared machine only ever adds latency). Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
     '',
     `![throughput](${chartDir}/datapath-throughput.svg)`,
     '',
@@ -192,7 +199,7 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
     '',
     table(['variant', 'pod MTU', 'nft rules', 'rp_filter'], facts),
     '',
-    "Weft's table `inet weft` has a forward filter chain and a postrouting NAT chain (masquerade for traffic leaving the cluster CIDR). A NAT hook makes the kernel track connections, so every pod packet a node forwards — and, with VXLAN, every encapsulated packet it sends or receives — goes through conntrack. The hand-built paths have no rules at all (a real Flannel node has iptables MASQUERADE rules and kube-proxy's conntrack, so it pays the same cost). The diagnostic paths `weft-*-nomasq` run the same Weft datapath with `masquerade: false` (no NAT chain, no conntrack) and isolate that cost.",
+    "Weft's table `inet weft` has a forward filter chain and a postrouting NAT chain (masquerade for traffic leaving the cluster CIDR); Flannel's rules have the same two hooks. A NAT hook makes the kernel track connections, so every pod packet a node forwards — and, with VXLAN, every encapsulated packet it sends or receives — goes through conntrack (on a real node kube-proxy's rules need conntrack anyway). The diagnostic paths `weft-*-nomasq` run the same Weft datapath with `masquerade: false` (no NAT chain, no conntrack): their ratio to Weft as shipped is the price of masquerading, and their ratio to node→node shows what the bare kernel path (veth + bridge + routing) costs on this machine.",
   ].join('\n');
 }
 
