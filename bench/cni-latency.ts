@@ -5,7 +5,11 @@
  * timing covers exec of the plugin binary by a runtime, as kubelet/containerd do.
  * Also measures the start-up cost of a Node process vs the shim (for ADR 0001).
  *
- *   node dist/bench/cni-latency.js [pods=200]     → JSON on stdout
+ * Then a burst: `parallel` pods ADDed at once (as a node does when a
+ * Deployment lands), Weft and reference one after the other, then DELed at once:
+ * wall time to the last answer, per-ADD p50/p99, distinct addresses checked.
+ *
+ *   node dist/bench/cni-latency.js [pods=200] [parallel=100]     → JSON on stdout
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -51,6 +55,13 @@ async function timeExec(
 
 async function main(): Promise<void> {
   const pods = Number(process.argv[2] ?? 200);
+  const parallel = Number(process.argv[3] ?? 100);
+  for (const [name, v] of [
+    ['pods', pods],
+    ['parallel', parallel],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  }
   const node = await CniTestNode.create(benchNames(benchTag()).cniTag, { startServer: false });
   try {
     await node.startChildAgent();
@@ -132,6 +143,33 @@ async function main(): Promise<void> {
       await node.deletePod(`r${i}`);
     }
 
+    // Burst: every ADD started at once, then every DEL; Weft first, then the reference.
+    const burst = async (who: 'weft' | 'ref') => {
+      const [bin, conf, tag] = who === 'weft' ? [weftBin, weftConf, 'bw'] : [refBin, refConf, 'br'];
+      const ids = Array.from({ length: parallel }, (_, i) => `${tag}${i}`);
+      const netns = await Promise.all(ids.map((id) => node.createPod(id)));
+      const t0 = process.hrtime.bigint();
+      const adds = await Promise.all(ids.map((id, i) => run(bin, conf, 'ADD', id, netns[i] as string)));
+      const addWallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const addresses = new Set(
+        adds.map(([, r]) => (r as { ips?: Array<{ address: string }> }).ips?.[0]?.address),
+      );
+      if (addresses.size !== parallel || addresses.has(undefined))
+        throw new Error(`${who}: ${parallel} parallel ADDs got ${addresses.size} distinct addresses`);
+      const t1 = process.hrtime.bigint();
+      const dels = await Promise.all(ids.map((id, i) => run(bin, conf, 'DEL', id, netns[i] as string)));
+      const delWallMs = Number(process.hrtime.bigint() - t1) / 1e6;
+      for (const id of ids) await node.deletePod(id);
+      const round1 = (x: number) => Math.round(x * 10) / 10;
+      return {
+        addWallMs: round1(addWallMs),
+        add: stats(adds.map(([ms]) => ms)),
+        delWallMs: round1(delWallMs),
+        del: stats(dels.map(([ms]) => ms)),
+      };
+    };
+    const parallelAdds = { pods: parallel, weft: await burst('weft'), reference: await burst('ref') };
+
     const nodeBin = process.execPath;
     const startup = {
       nodeProcessMs: await timeExec(nodeBin, [], {}),
@@ -161,6 +199,7 @@ async function main(): Promise<void> {
             addP99: ratios.addP99 <= 1.5,
             delP50: ratios.delP50 <= 1.0,
           },
+          parallel: parallelAdds,
           startup,
         },
         null,

@@ -22,16 +22,8 @@ import {
 import { median, pairedRatios, round, type Summary, summarize } from './lib/stats.js';
 import { NsServer, runIperf, runSockperf } from './lib/traffic.js';
 
-export const PATHS = [
-  'node-node',
-  'pod-pod-same-node',
-  'weft-hostgw',
-  'weft-vxlan',
-  'hand-hostgw',
-  'hand-vxlan',
-  'weft-hostgw-nomasq',
-  'weft-vxlan-nomasq',
-] as const;
+/** The baseline, pod→pod on one node, then every variant's pod→pod across nodes. */
+export const PATHS = ['node-node', 'pod-pod-same-node', ...VARIANTS] as const;
 export type PathName = (typeof PATHS)[number];
 export const METRICS = ['tcp1Gbps', 'tcp4Gbps', 'udpPps', 'rttP50Us', 'rttP99Us'] as const;
 export type MetricName = (typeof METRICS)[number];

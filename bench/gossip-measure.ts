@@ -2,9 +2,11 @@
  * Shared pieces of the gossip benchmark: the nodes' self reports, the byte
  * counter, and spread detection by subscription (no polling of N views).
  */
-import type { Registry } from 'prom-client';
-import type { GossipMesh } from '../agent/src/gossip/mesh.js';
-import type { SelfReport } from '../agent/src/gossip/options.js';
+import { Registry } from 'prom-client';
+import { GossipMesh } from '../agent/src/gossip/mesh.js';
+import type { GossipMeshOptions, SelfReport } from '../agent/src/gossip/options.js';
+import type { GossipTransport } from '../agent/src/gossip/transport.js';
+import { silentLogger } from '../common/log.js';
 
 export interface BenchNode {
   mesh: GossipMesh;
@@ -27,6 +29,42 @@ export function benchSelf(i: number, node: BenchNode): () => SelfReport {
     ready: true,
     agentVersion: 'bench',
   });
+}
+
+/**
+ * Starts `n` production meshes named node-0000…, each seeded with the nodes
+ * started before it; `transport(i)` gives node i its transport, `timing` the
+ * clock (simulated or real). Returns the nodes and their listening ports.
+ */
+export async function startBenchNodes(
+  n: number,
+  signal: AbortSignal,
+  transport: (i: number) => GossipTransport,
+  timing: Pick<GossipMeshOptions, 'now' | 'sleep'> = {},
+): Promise<{ nodes: BenchNode[]; ports: number[] }> {
+  const seeds: { name: string; address: string }[] = [];
+  const nodes: BenchNode[] = [];
+  const ports: number[] = [];
+  const log = silentLogger();
+  for (let i = 0; i < n; i++) {
+    const node = { registry: new Registry(), mtu: 1450 } as BenchNode;
+    node.mesh = new GossipMesh({
+      name: benchName(i),
+      self: benchSelf(i, node),
+      key: BENCH_KEY,
+      listen: { host: '127.0.0.1', port: 0 },
+      seeds: () => seeds,
+      log,
+      registry: node.registry,
+      transport: transport(i),
+      ...timing,
+    });
+    const { port } = await node.mesh.start(signal);
+    seeds.push({ name: benchName(i), address: `127.0.0.1:${port}` });
+    ports.push(port);
+    nodes.push(node);
+  }
+  return { nodes, ports };
 }
 
 async function counter(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {

@@ -1,25 +1,14 @@
-/**
- * The in-process gossip benchmark for large N: production meshes and timing,
- * the in-process transport with a modelled one-way latency, simulated time
- * (bench/gossip-clock.ts). The meshes start from a converged membership: after
- * they start, each receives the whole current state once (an anti-entropy
- * answer, not news, so nothing is forwarded) — what a joining node pulls once,
- * or an agent restores from its disk cache.
- */
-import { Registry } from 'prom-client';
 import { encodeRecordsBody } from '../agent/src/gossip/body.js';
 import { chunkDelta } from '../agent/src/gossip/chunk.js';
 import { FrameCodec } from '../agent/src/gossip/frame.js';
 import { MemoryNetwork } from '../agent/src/gossip/memory-transport.js';
-import { GossipMesh } from '../agent/src/gossip/mesh.js';
 import type { NodeRecord } from '../agent/src/gossip/record.js';
-import { silentLogger } from '../common/log.js';
 import { VirtualClock } from './gossip-clock.js';
 import {
   BENCH_KEY,
   type BenchNode,
   benchName,
-  benchSelf,
+  startBenchNodes,
   totalBytesOut,
   totalMessagesOut,
   watchSpread,
@@ -83,30 +72,14 @@ export async function runSimulated(n: number, o: SimOptions): Promise<Record<str
   const gate = { open: false };
   const net = latencyNetwork(clock, o, gate);
   const ctl = new AbortController();
-  const seeds: { name: string; address: string }[] = [];
-  const nodes: BenchNode[] = [];
-  const ports: number[] = [];
-  const log = silentLogger();
+  let nodes: BenchNode[] = [];
   try {
-    for (let i = 0; i < n; i++) {
-      const node = { registry: new Registry(), mtu: 1450 } as BenchNode;
-      node.mesh = new GossipMesh({
-        name: benchName(i),
-        self: benchSelf(i, node),
-        key: BENCH_KEY,
-        listen: { host: '127.0.0.1', port: 0 },
-        seeds: () => seeds,
-        log,
-        registry: node.registry,
-        transport: net.transport('127.0.0.1'),
-        now: clock.now,
-        sleep: clock.sleep,
-      });
-      const { port } = await node.mesh.start(ctl.signal);
-      seeds.push({ name: benchName(i), address: `127.0.0.1:${port}` });
-      ports.push(port);
-      nodes.push(node);
-    }
+    const started = await startBenchNodes(n, ctl.signal, () => net.transport('127.0.0.1'), {
+      now: clock.now,
+      sleep: clock.sleep,
+    });
+    nodes = started.nodes;
+    const ports = started.ports;
     // Start-up news (each node's first record) is flushed while the network is
     // still closed: in a converged cluster it would be news to nobody.
     await clock.advance(0);

@@ -1,25 +1,8 @@
-/**
- * Gossip benchmark (issue 5). Production meshes and timing; per N:
- *  - spread: time until a changed record (an MTU change) reaches every node,
- *    detected through onChange (no polling of N views),
- *  - steady: frame bytes sent per node per second while nothing changes,
- *    over a window long enough to hold heartbeats and reachability republishes.
- * N ≤ `--ws-max` (100): real WebSockets on 127.0.0.1, real time, cold join
- * measured too. Larger N: in-process transport in simulated time, started from
- * a converged membership (bench/gossip-sim.ts).
- *
- * Usage: node dist/bench/gossip.js [--runs 3] [--window S] [--warmup S] [--ws-max N] [N ...]
- * Prints one JSON line per run, then one summary line per N.
- */
-import { Registry } from 'prom-client';
-import { GossipMesh } from '../agent/src/gossip/mesh.js';
 import { WsTransport } from '../agent/src/gossip/ws-transport.js';
 import { silentLogger } from '../common/log.js';
 import {
-  BENCH_KEY,
   type BenchNode,
-  benchName,
-  benchSelf,
+  startBenchNodes,
   summarize,
   totalBytesOut,
   totalMessagesOut,
@@ -67,32 +50,10 @@ async function waitUntil(cond: () => boolean, timeoutMs: number, everyMs: number
 }
 
 async function startWsNodes(n: number, ctl: AbortController): Promise<BenchNode[]> {
-  const seeds: { name: string; address: string }[] = [];
-  const nodes: BenchNode[] = [];
   const log = silentLogger();
-  for (let i = 0; i < n; i++) {
-    const node = { registry: new Registry(), mtu: 1450 } as BenchNode;
-    node.mesh = new GossipMesh({
-      name: benchName(i),
-      self: benchSelf(i, node),
-      key: BENCH_KEY,
-      listen: { host: '127.0.0.1', port: 0 },
-      seeds: () => seeds,
-      log,
-      registry: node.registry,
-      transport: new WsTransport({
-        host: '127.0.0.1',
-        port: 0,
-        maxFrameBytes: 256 * 1024,
-        log,
-        maxOutbound: 48,
-      }),
-    });
-    const { port } = await node.mesh.start(ctl.signal);
-    seeds.push({ name: benchName(i), address: `127.0.0.1:${port}` });
-    nodes.push(node);
-  }
-  return nodes;
+  const wsTransport = () =>
+    new WsTransport({ host: '127.0.0.1', port: 0, maxFrameBytes: 256 * 1024, log, maxOutbound: 48 });
+  return (await startBenchNodes(n, ctl.signal, wsTransport)).nodes;
 }
 
 /** Cold join over real WebSockets: every node starts knowing only the seed list. */

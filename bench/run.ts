@@ -48,7 +48,7 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
     },
     cniLatency: {
       script: 'cni-latency.js',
-      args: [quick ? '5' : '200'],
+      args: quick ? ['5', '5'] : ['200', '100'],
       timeoutMs: quick ? 2 * MIN : 6 * MIN,
     },
     agentScale: {

@@ -10,11 +10,10 @@ import { readFileSync } from 'node:fs';
 import { type Cluster, type ClusterNode, startCluster } from '../../e2e/cluster/index.js';
 import {
   type AgentRun,
-  agentGet,
   prepareAgentCredentials,
   startAgent,
   stopAll,
-  waitFor,
+  waitAgentReady,
   writeNetConf,
 } from '../../e2e/tests/fixtures/agent-cluster.js';
 import { benchNames, benchTag } from './run-tag.js';
@@ -79,7 +78,7 @@ async function main(): Promise<void> {
       runs.push(startAgent(c, node, { netConf, kubeconfig, env: { WEFT_LOG_LEVEL: 'info' } }));
     }
     for (const node of c.nodes) {
-      await waitFor(`${node.name} ready`, async () => (await agentGet(c, node, '/readyz')).status === 200);
+      await waitAgentReady(c, node);
     }
     await pause(5000);
     const agent = runs[0] as AgentRun;

@@ -203,6 +203,30 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
   ].join('\n');
 }
 
+type BurstFigures = { addWallMs: number; add: { p50: number; p99: number }; delWallMs: number };
+
+/** The parallel-ADD burst table (absent from results made before it existed). */
+function parallelRows(p: unknown): string[] {
+  const b = p as { pods: number; weft: BurstFigures; reference: BurstFigures } | undefined;
+  if (!b?.weft || !b.reference) return [];
+  const row = (label: string, f: BurstFigures) => [
+    label,
+    num(f.addWallMs),
+    num(f.add.p50),
+    num(f.add.p99),
+    num(f.delWallMs),
+  ];
+  return [
+    '',
+    `${b.pods} pods ADDed at once on one node (all started together; wall time until the last answer), then DELed at once. Milliseconds.`,
+    '',
+    table(
+      ['plugin', 'ADD wall', 'ADD p50', 'ADD p99', 'DEL wall'],
+      [row('Weft', b.weft), row('reference', b.reference)],
+    ),
+  ];
+}
+
 function cniSection(r: Record<string, unknown>): string {
   const w = r.weft as Record<string, Record<string, number>>;
   const ref = r.reference as Record<string, Record<string, number>>;
@@ -221,6 +245,7 @@ function cniSection(r: Record<string, unknown>): string {
     table(['op', 'Weft p50', 'Weft p99', 'reference p50', 'reference p99'], rows),
     '',
     `Ratios: ${cell(r.ratios)}. Start-up: ${cell(r.startup)}.`,
+    ...parallelRows(r.parallel),
   ].join('\n');
 }
 

@@ -104,3 +104,12 @@ export async function agentGet(
   const idx = r.stdout.lastIndexOf('\n');
   return { status: Number(r.stdout.slice(idx + 1)) || 0, body: r.stdout.slice(0, idx) };
 }
+
+/** Waits until the agent on `node` answers /readyz with 200. */
+export async function waitAgentReady(cluster: Cluster, node: ClusterNode, timeoutMs?: number): Promise<void> {
+  await waitFor(
+    `${node.name} ready`,
+    async () => (await agentGet(cluster, node, '/readyz')).status === 200,
+    timeoutMs,
+  );
+}

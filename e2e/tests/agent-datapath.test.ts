@@ -20,6 +20,7 @@ import {
   startAgent,
   stopAll,
   WEFT_PROTO,
+  waitAgentReady,
   waitFor,
   writeNetConf,
 } from './fixtures/agent-cluster.js';
@@ -38,7 +39,7 @@ describe('agent datapath in a local cluster', { timeout: 300_000 }, () => {
   async function startAndWaitReady(n: ClusterNode, netConf: string): Promise<AgentRun> {
     const run = startAgent(cluster, n, { netConf, kubeconfig });
     runs.set(n.name, run);
-    await waitFor(`${n.name} ready`, async () => (await agentGet(cluster, n, '/readyz')).status === 200);
+    await waitAgentReady(cluster, n);
     return run;
   }
 

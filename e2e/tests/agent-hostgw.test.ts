@@ -4,7 +4,6 @@ import { after, before, describe, it } from 'node:test';
 import { type Cluster, startCluster } from '../cluster/index.js';
 import {
   type AgentRun,
-  agentGet,
   gatewayOf,
   isWeftRoute,
   pingFrom,
@@ -12,7 +11,7 @@ import {
   routes,
   startAgent,
   stopAll,
-  waitFor,
+  waitAgentReady,
   writeNetConf,
 } from './fixtures/agent-cluster.js';
 
@@ -31,7 +30,7 @@ describe('agent hostgw backend on one subnet', { timeout: 180_000 }, () => {
     });
     for (const n of cluster.nodes) runs.push(startAgent(cluster, n, { netConf, kubeconfig }));
     for (const n of cluster.nodes) {
-      await waitFor(`${n.name} ready`, async () => (await agentGet(cluster, n, '/readyz')).status === 200);
+      await waitAgentReady(cluster, n);
     }
   });
 

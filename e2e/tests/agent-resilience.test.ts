@@ -23,6 +23,7 @@ import {
   routes,
   startAgent,
   stopAll,
+  waitAgentReady,
   waitFor,
   writeNetConf,
 } from './fixtures/agent-cluster.js';
@@ -41,7 +42,7 @@ describe('agent resilience in a local cluster', { timeout: 300_000 }, () => {
   async function startAndWaitReady(n: ClusterNode): Promise<AgentRun> {
     const run = startAgent(cluster, n, { netConf: conf, kubeconfig });
     runs.set(n.name, run);
-    await waitFor(`${n.name} ready`, async () => (await agentGet(cluster, n, '/readyz')).status === 200);
+    await waitAgentReady(cluster, n);
     return run;
   }
 

@@ -23,6 +23,7 @@ import {
   routes,
   startAgent,
   stopAll,
+  waitAgentReady,
   waitFor,
   writeNetConf,
 } from './fixtures/agent-cluster.js';
@@ -236,7 +237,7 @@ describe('gossip between agents in a local cluster', { timeout: 600_000 }, () =>
     cache.nodes = cache.nodes.filter((n) => n.name !== n3.name);
     writeFileSync(cacheFile, JSON.stringify(cache));
     const run = start(n2);
-    await waitFor(`${n2.name} ready`, async () => (await agentGet(cluster, n2, '/readyz')).status === 200);
+    await waitAgentReady(cluster, n2);
     assert.ok(readLog(run).some((l) => l.msg === 'cluster view restored from cache'));
     await Promise.all([waitPeerState(n1, n2, 'alive', oldBoot), waitPeerState(n3, n2, 'alive', oldBoot)]);
     const viaGossip = await waitFor(`${n2.name} routes ${n3.name}'s podCIDR learnt from gossip`, async () =>

@@ -126,6 +126,34 @@ describe('CNI through the real shim and conflist (node netns)', { timeout: 120_0
     await node.deletePod('dup');
   });
 
+  it('ADD → DEL → ADD of one attachment: the new host veth (same name) is wired by the resident ip', async () => {
+    // The agent's resident `ip -batch` saw the first device; the second one has the
+    // same name and a new index. A stale name → index lookup would fail or wire nothing.
+    const netns = await node.createPod('again');
+    const a = { containerId: 'ctr-again', netns };
+    const name = hostVethName({ containerId: 'ctr-again', ifname: 'eth0' });
+    const indexOf = async () =>
+      (
+        JSON.parse(await ip(['-n', node.netns, '-j', '-d', 'link', 'show', name])) as Array<{
+          ifindex: number;
+          master?: string;
+          linkinfo?: { info_slave_data?: { hairpin?: boolean } };
+        }>
+      )[0];
+    const r1 = await node.runtime.add(a);
+    const first = await indexOf();
+    await node.runtime.del(a, r1);
+    const r2 = (await node.runtime.add(a)) as AddResult;
+    const second = await indexOf();
+    assert.notEqual(second?.ifindex, first?.ifindex, 'a new device');
+    assert.equal(second?.master, 'weft0');
+    assert.equal(second?.linkinfo?.info_slave_data?.hairpin, true);
+    assert.ok(await node.ping((r2.ips[0]?.address ?? '').split('/')[0] ?? ''), 'node → re-added pod');
+    await node.runtime.del(a, r2);
+    assert.ok(!(await node.hostVeths()).includes(name), 'second DEL removed the new device');
+    await node.deletePod('again');
+  });
+
   it('answers in the version the config asks for', async () => {
     for (const [v, legacy] of [
       ['0.3.1', true],

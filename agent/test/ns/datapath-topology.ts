@@ -2,7 +2,7 @@ import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { Netlink } from '../../src/datapath/netlink.js';
-import type { Backend, DatapathConfig, SelfNode } from '../../src/datapath/types.js';
+import type { DatapathConfig, SelfNode } from '../../src/datapath/types.js';
 import { addVethPair, type NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './netns-helpers.js';
 
 /**
@@ -26,20 +26,8 @@ export interface Topology {
   readonly router: string;
 }
 
-export function testConfig(backend: Backend, overrides: Partial<DatapathConfig> = {}): DatapathConfig {
-  return {
-    backend,
-    clusterCIDRs: ['10.244.0.0/16'],
-    vxlanVNI: 1,
-    vxlanPort: 8472,
-    mtu: undefined,
-    masquerade: true,
-    nonMasqueradeCIDRs: [],
-    bridgeName: 'weft0',
-    vxlanName: 'weft.vxlan',
-    ...overrides,
-  };
-}
+/** The unit tests' datapath config (re-exported so namespace tests import one module). */
+export { testConfig } from '../../src/datapath/test-fixtures.js';
 
 function testNode(ns: string, name: string, underlayIP: string, podCIDR: string): TestNode {
   const netlink = new Netlink({ netns: ns });
