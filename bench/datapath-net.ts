@@ -7,9 +7,13 @@
  * metric per repetition) so each ratio compares figures taken close together.
  * Prints one JSON object on stdout; progress on stderr.
  *
- *   node dist/bench/datapath-net.js [--quick] [--reps 3] [--seconds 5] [--rtt-seconds 1] [--rtt-rounds 6]
+ * Round trips run with client and server pinned to one CPU (`--rtt-cpu`,
+ * default the last one; `--rtt-cpu none` to let them float): on a VM a wake-up
+ * on another CPU costs ~100 µs and would drown the path's own cost.
+ *
+ *   node dist/bench/datapath-net.js [--quick] [--reps 3] [--seconds 5] [--rtt-seconds 1] [--rtt-rounds 6] [--rtt-cpu N|none]
  */
-import { loadavg } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import {
   buildVariant,
   cleanupAllVariants,
@@ -20,7 +24,7 @@ import {
   type VariantName,
 } from './datapath-paths.js';
 import { median, pairedRatios, round, type Summary, summarize } from './lib/stats.js';
-import { NsServer, runIperf, runSockperf } from './lib/traffic.js';
+import { NsServer, pinTo, runIperf, runSockperf } from './lib/traffic.js';
 
 /** The baseline, pod→pod on one node, then every variant's pod→pod across nodes. */
 export const PATHS = ['node-node', 'pod-pod-same-node', ...VARIANTS] as const;
@@ -51,7 +55,21 @@ function parseArgs(argv: readonly string[]) {
     seconds: num('--seconds', quick ? 1 : 5),
     rttSeconds: num('--rtt-seconds', 1),
     rttRounds: num('--rtt-rounds', quick ? 1 : 6),
+    rttCpu: parseCpu(argv),
   };
+}
+
+/** `--rtt-cpu N|none`: the CPU both sockperf ends are pinned to (undefined = not pinned). */
+function parseCpu(argv: readonly string[]): number | undefined {
+  const i = argv.indexOf('--rtt-cpu');
+  const cpus = availableParallelism();
+  if (i < 0) return cpus - 1;
+  const v = argv[i + 1];
+  if (v === 'none') return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n >= cpus)
+    throw new Error(`--rtt-cpu must be none or a CPU number below ${cpus}, got ${JSON.stringify(v)}`);
+  return n;
 }
 
 function pathEnds(v: Record<VariantName, Variant>): Record<PathName, PathEnds> {
@@ -87,9 +105,9 @@ async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T> {
 /**
  * Round trips of one repetition: `rttRounds` short sockperf runs per path,
  * every round visiting all paths, so node→node is measured next to each path.
- * Per repetition: the median over rounds of p50/p99; added latency compares
- * each path's least-disturbed round with node→node's (minimum over rounds of
- * p50, resp. p99), since bursts of load from other tenants only ever add.
+ * Per repetition: the median over rounds of p50/p99; added latency is the
+ * median over rounds of (path − node→node of the same round), so a burst of
+ * load from other tenants in one round moves one difference, not the figure.
  */
 async function measureRtt(
   ends: Record<PathName, PathEnds>,
@@ -105,7 +123,7 @@ async function measureRtt(
     for (const p of order) {
       const { client, server } = ends[p];
       const r = await attempt(`rep ${rep + 1} rtt ${p}`, () =>
-        runSockperf(client.ns, server.ip, SOCKPERF_PORT, o.rttSeconds),
+        runSockperf(client.ns, server.ip, SOCKPERF_PORT, o.rttSeconds, o.rttCpu),
       );
       rounds[p].p50.push(r.p50Us);
       rounds[p].p99.push(r.p99Us);
@@ -115,8 +133,9 @@ async function measureRtt(
   for (const p of PATHS) {
     samples[p].rttP50Us.push(median(rounds[p].p50));
     samples[p].rttP99Us.push(median(rounds[p].p99));
-    samples[p].addedP50Us.push(Math.min(...rounds[p].p50) - Math.min(...base.p50));
-    samples[p].addedP99Us.push(Math.min(...rounds[p].p99) - Math.min(...base.p99));
+    const added = (k: 'p50' | 'p99') => median(rounds[p][k].map((v, i) => v - (base[k][i] as number)));
+    samples[p].addedP50Us.push(added('p50'));
+    samples[p].addedP99Us.push(added('p99'));
     progress(
       `rep ${rep + 1} rtt ${p}: p50 ${round(median(rounds[p].p50), 1)} µs, added ${round(samples[p].addedP50Us.at(-1) as number, 1)} µs (${o.rttRounds} rounds)`,
     );
@@ -224,6 +243,7 @@ async function main(): Promise<void> {
       servers.push(await NsServer.start(ns, ['iperf3', '-s', '-p', String(IPERF_PORT)]));
       servers.push(
         await NsServer.start(ns, [
+          ...pinTo(o.rttCpu),
           'sockperf',
           'server',
           '--tcp',

@@ -44,7 +44,7 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       args: quick
         ? ['--quick']
         : ['--reps', '3', '--seconds', '5', '--rtt-seconds', '1', '--rtt-rounds', '6'],
-      timeoutMs: quick ? 3 * MIN : 15 * MIN,
+      timeoutMs: quick ? 3 * MIN : 18 * MIN,
     },
     cniLatency: {
       script: 'cni-latency.js',

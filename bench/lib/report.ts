@@ -41,7 +41,7 @@ interface DatapathResult {
   masqueradeOffVsOn?: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
   weftNoMasqueradeVsHand?: Record<'hostgw' | 'vxlan', Record<string, Spread>>;
   variantFacts: Record<string, { podMtu: number; nftRules: number; rpFilter: Record<string, string> }>;
-  settings: { reps: number; seconds: number; rttSeconds: number; rttRounds: number };
+  settings: { reps: number; seconds: number; rttSeconds: number; rttRounds: number; rttCpu?: number };
 }
 
 const THROUGHPUT = [
@@ -179,7 +179,7 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
   return [
     '## Datapath',
     '',
-    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry) with the rules flanneld installs under \`--ip-masq\` (the default in its manifest): a postrouting chain of four rules (pod↔pod return, pod→outside masquerade) and two forward accepts, as nftables rules. ${s.reps} repetition(s), interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong for latency (64-byte messages; per repetition ${s.rttRounds} round(s) of ${s.rttSeconds} s runs visiting every path, thousands of round trips each; a repetition's p50/p99 is the median over its rounds; added latency is the path's least-disturbed round minus node→node's (minimum over rounds), because load from other tenants of this shared machine only ever adds latency). Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
+    `Network namespaces on this machine: two nodes on one L2 underlay (veth ↔ switch bridge), pods as netns with a veth on the node bridge, plumbed identically for every variant. Weft variants are programmed by the agent's own \`Datapath.sync()\`; the hand-built variants are the Flannel layout (bridge cni0 + static routes; flannel.1 VXLAN, nolearning, MTU 1450, permanent neighbour + FDB entry) with the rules flanneld installs under \`--ip-masq\` (the default in its manifest): a postrouting chain of four rules (pod↔pod return, pod→outside masquerade) and two forward accepts, as nftables rules. ${s.reps} repetition(s), interleaved: iperf3 ${s.seconds} s per run (TCP 1 and 4 streams, UDP at 1400-byte payload, unlimited rate, packets received per second), sockperf TCP ping-pong for latency (64-byte messages, ${s.rttCpu === undefined ? 'client and server not pinned' : `client and server pinned to CPU ${s.rttCpu} — on this VM a wake-up on the other CPU costs ~100 µs and would drown the path's own cost`}; per repetition ${s.rttRounds} round(s) of ${s.rttSeconds} s runs visiting every path, thousands of round trips each; a repetition's p50/p99 is the median over its rounds; added latency is the median over rounds of the path's figure minus node→node's in the same round). Every ratio is taken per repetition against the figure measured in the same repetition, then the median [min–max] over repetitions is shown.`,
     '',
     `![throughput](${chartDir}/datapath-throughput.svg)`,
     '',

@@ -108,12 +108,27 @@ export async function runIperf(ns: string, ip: string, o: IperfOptions): Promise
   return parseIperfJson(out, o.udp === true);
 }
 
-/** One sockperf TCP ping-pong run of `seconds` from `ns` to `ip:port` (server: sockperf sr). */
-export async function runSockperf(ns: string, ip: string, port: number, seconds: number): Promise<RttResult> {
+/** `taskset -c <cpu>` to pin a command, or nothing. */
+export function pinTo(cpu: number | undefined): string[] {
+  return cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
+}
+
+/**
+ * One sockperf TCP ping-pong run of `seconds` from `ns` to `ip:port` (server:
+ * sockperf sr), pinned to `cpu` when given.
+ */
+export async function runSockperf(
+  ns: string,
+  ip: string,
+  port: number,
+  seconds: number,
+  cpu?: number,
+): Promise<RttResult> {
   const out = await run('ip', [
     'netns',
     'exec',
     ns,
+    ...pinTo(cpu),
     'timeout',
     String(seconds + 30),
     'sockperf',
