@@ -38,6 +38,11 @@ export class IpBatchSession {
     });
   }
 
+  /** True while a job runs or waits: a caller with a burst may use a one-off process instead. */
+  get busy(): boolean {
+    return this.current !== undefined || this.queue.length > 0;
+  }
+
   close(): void {
     this.child?.kill();
     this.child = undefined;

@@ -12,7 +12,12 @@ export { IpCommandError } from './ip-errors.js';
 export interface IpRunner {
   /** `ip <args>` in the node's network namespace; stdin for `-batch -`. */
   host(args: readonly string[], stdin?: string): Promise<string>;
-  /** Mutating commands in the node's netns through a resident `ip -batch` (no process start). */
+  /**
+   * Mutating commands in the node's netns: through the resident `ip -batch` (no
+   * process start) when it is free, else in a one-off `ip -batch` process, so a
+   * burst of ADDs/DELs runs in parallel (deleting a device waits for an RCU grace
+   * period, ~15 ms; one after another that is 1.5 s per 100 pods, together ~0.2 s).
+   */
   hostBatch(lines: readonly string[]): Promise<void>;
   /** `ip <args>` inside the network namespace at `netnsPath`. */
   pod(netnsPath: string, args: readonly string[], stdin?: string): Promise<string>;
@@ -68,7 +73,10 @@ export function createIpRunner(opts: IpRunnerOptions = {}): IpRunner {
   return {
     hostNetnsRef: opts.hostNetns ? `/var/run/netns/${opts.hostNetns}` : `/proc/${process.pid}/ns/net`,
     host: (args, stdin) => run(ip, [...hostPrefix, ...args], stdin, timeoutMs),
-    hostBatch: (lines) => session.run(lines),
+    hostBatch: async (lines) => {
+      if (!session.busy) return session.run(lines);
+      await run(ip, [...hostPrefix, '-force', '-batch', '-'], `${lines.join('\n')}\n`, timeoutMs);
+    },
     pod: (netnsPath, args, stdin) => {
       // Named netns (what containerd and CRI-O pass) are entered by ip itself: one exec fewer.
       const named = NAMED_NETNS.exec(netnsPath);
