@@ -1,3 +1,11 @@
+/**
+ * The in-process gossip benchmark for large N: production meshes and timing,
+ * the in-process transport with a modelled one-way latency, simulated time
+ * (bench/gossip-clock.ts). The meshes start from a converged membership: after
+ * they start, each receives the whole current state once (an anti-entropy
+ * answer, not news, so nothing is forwarded) — what a joining node pulls once,
+ * or an agent restores from its disk cache.
+ */
 import { encodeRecordsBody } from '../agent/src/gossip/body.js';
 import { chunkDelta } from '../agent/src/gossip/chunk.js';
 import { FrameCodec } from '../agent/src/gossip/frame.js';

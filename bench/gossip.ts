@@ -1,3 +1,16 @@
+/**
+ * Gossip benchmark (issue 5). Production meshes and timing; per N:
+ *  - spread: time until a changed record (an MTU change) reaches every node,
+ *    detected through onChange (no polling of N views),
+ *  - steady: frame bytes sent per node per second while nothing changes,
+ *    over a window long enough to hold heartbeats and reachability republishes.
+ * N ≤ `--ws-max` (100): real WebSockets on 127.0.0.1, real time, cold join
+ * measured too. Larger N: in-process transport in simulated time, started from
+ * a converged membership (bench/gossip-sim.ts).
+ *
+ * Usage: node dist/bench/gossip.js [--runs 3] [--window S] [--warmup S] [--ws-max N] [N ...]
+ * Prints one JSON line per run, then one summary line per N.
+ */
 import { WsTransport } from '../agent/src/gossip/ws-transport.js';
 import { silentLogger } from '../common/log.js';
 import {

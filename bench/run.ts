@@ -4,7 +4,7 @@
  * footprint), writes the raw results with machine facts as JSON and regenerates
  * docs/benchmarks.md with its SVG charts.
  *
- *   npm run bench                       full run (≈ 20–30 min on 2 cores)
+ *   npm run bench                       full run (≈ 23 min on 2 cores)
  *   node dist/bench/run.js --quick      every benchmark at tiny sizes (proves they run; figures not judged)
  *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
  *          datapath,cniLatency,agentScale,gossip,agentFootprint), --from A.json,B.json --out C.json

@@ -40,11 +40,18 @@ export function benchNetnsPrefixes(tag: string): string[] {
  * leftovers of a crashed or killed run. `alive(pid)` tells whether a pid runs.
  */
 export function staleBenchTags(netns: readonly string[], alive: (pid: number) => boolean): string[] {
-  const re = /^(?:wtbn([a-z0-9]{1,5})-|wtcni-b([a-z0-9]{1,5})-|wc(?:ag|fp)([a-z0-9]{1,5})-)/;
+  // The prefixes of benchNetnsPrefixes with the tag as a capture group: one naming scheme.
+  const placeholder = '{tag}';
+  const alternatives = benchNetnsPrefixes(placeholder).map((p) =>
+    p.replace(placeholder, `(${TAG_RE.source.slice(1, -1)})`),
+  );
+  const re = new RegExp(`^(?:${alternatives.join('|')})`);
   const tags = new Set<string>();
   for (const name of netns) {
-    const m = re.exec(name);
-    const tag = m?.[1] ?? m?.[2] ?? m?.[3];
+    const tag = re
+      .exec(name)
+      ?.slice(1)
+      .find((g) => g !== undefined);
     if (tag !== undefined && !alive(Number.parseInt(tag, 36))) tags.add(tag);
   }
   return [...tags].sort();
