@@ -14,6 +14,7 @@
  *   node dist/bench/datapath-net.js [--quick] [--reps 3] [--seconds 5] [--rtt-seconds 1] [--rtt-rounds 6] [--rtt-cpu N|none]
  */
 import { availableParallelism, loadavg } from 'node:os';
+import { requireHostTools } from '../scripts/host-tools.js';
 import {
   buildVariant,
   cleanupAllVariants,
@@ -230,6 +231,7 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const servers: NsServer[] = [];
   const started = Date.now();
+  requireHostTools(['ip', 'nft', 'iperf3', 'sockperf', 'taskset', 'ethtool', 'sysctl']);
   await cleanupAllVariants();
   try {
     const variants = {} as Record<VariantName, Variant>;

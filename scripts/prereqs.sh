@@ -13,7 +13,15 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-packages=(iproute2 nftables iptables iputils-ping iperf3 containernetworking-plugins openssl gcc libc6-dev procps tcpdump socat curl util-linux)
+# Every program that tests, the demo or the benchmarks run is listed with its Debian package
+# in host-tools.txt; the other packages here provide libraries and plugins, not commands.
+mapfile -t tool_lines < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/host-tools.txt)
+packages=(libc6-dev containernetworking-plugins)
+for line in "${tool_lines[@]}"; do
+  read -r _ pkg <<<"$line"
+  packages+=("$pkg")
+done
+mapfile -t packages < <(printf '%s\n' "${packages[@]}" | sort -u)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -21,7 +29,21 @@ done
 if ((${#missing[@]})); then
   echo "prereqs.sh: installing ${missing[*]}" >&2
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # podman is installed with its recommended packages (as image.sh always did): the image
+  # build relies on them; everything else without.
+  plain=() rec=()
+  for p in "${missing[@]}"; do if [[ $p == podman ]]; then rec+=("$p"); else plain+=("$p"); fi; done
+  ((${#plain[@]} == 0)) || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${plain[@]}" >/dev/null
+  ((${#rec[@]} == 0)) || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${rec[@]}" >/dev/null
+fi
+absent=()
+for line in "${tool_lines[@]}"; do
+  read -r cmd pkg <<<"$line"
+  command -v "$cmd" >/dev/null || absent+=("$cmd (package $pkg)")
+done
+if ((${#absent[@]})); then
+  echo "prereqs.sh: still missing after the install: ${absent[*]}" >&2
+  exit 1
 fi
 
 command -v npm >/dev/null || { echo "prereqs.sh: npm is required (Debian package npm or nodejs)" >&2; exit 1; }

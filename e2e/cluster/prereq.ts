@@ -1,6 +1,7 @@
 import { accessSync, constants, existsSync } from 'node:fs';
-import { delimiter, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HostToolError, requireHostTools } from '../../scripts/host-tools.js';
 import { runCommand } from './exec.js';
 import { ClusterError } from './spec.js';
 
@@ -10,7 +11,7 @@ export const CONTROL_PLANE_BINARIES = [
   'kube-controller-manager',
   'kubectl',
 ] as const;
-export const REQUIRED_TOOLS = ['ip', 'openssl', 'sysctl'] as const;
+export const REQUIRED_TOOLS = ['ip', 'nsenter', 'openssl', 'sysctl'] as const;
 
 /** The repository root, found from this compiled file (dist/e2e/cluster/*.js) or the source (e2e/cluster/*.ts). */
 export function repoRoot(): string {
@@ -25,29 +26,16 @@ export function repoRoot(): string {
   );
 }
 
-export function findOnPath(tool: string, pathEnv = process.env.PATH ?? ''): string | undefined {
-  for (const dir of pathEnv.split(delimiter)) {
-    if (dir === '') continue;
-    const p = join(dir, tool);
-    try {
-      accessSync(p, constants.X_OK);
-      return p;
-    } catch {
-      /* next */
-    }
-  }
-  return undefined;
-}
-
-/** Root, `ip`, `openssl` and `sysctl` present: everything the harness needs besides the binaries. */
+/** Root and the host tools the harness runs (scripts/host-tools.txt): everything besides the binaries. */
 export function checkHostPrerequisites(): void {
   if (process.getuid?.() !== 0) {
     throw new ClusterError('ENOTROOT', 'the local cluster creates network namespaces and must run as root');
   }
-  for (const tool of REQUIRED_TOOLS) {
-    if (!findOnPath(tool)) {
-      throw new ClusterError('EMISSINGTOOL', `${tool} is not on PATH (install iproute2, openssl and procps)`);
-    }
+  try {
+    requireHostTools(REQUIRED_TOOLS);
+  } catch (err: unknown) {
+    if (err instanceof HostToolError) throw new ClusterError(err.code, err.message, { cause: err });
+    throw err;
   }
 }
 
