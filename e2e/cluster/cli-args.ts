@@ -6,7 +6,7 @@ export type CliCommand =
   | { cmd: 'down'; name: string; runRoot?: string; keepLogs: boolean }
   | { cmd: 'status'; name: string; runRoot?: string };
 
-export const USAGE = `usage: cluster up [--name e2e] [--nodes 3] [--subnets 2] [--no-allocate-node-cidrs] [--admin-port 0] [--run-root /tmp/weft-e2e]
+export const USAGE = `usage: cluster up [--name e2e] [--nodes 3] [--subnets 2] [--no-allocate-node-cidrs] [--kubelet] [--admin-port 0] [--run-root /tmp/weft-e2e]
        cluster down [--name e2e] [--keep-logs] [--run-root …]
        cluster status [--name e2e] [--run-root …]`;
 
@@ -27,7 +27,12 @@ export function parseCliArgs(argv: string[]): CliCommand {
   const where = runRoot === undefined ? {} : { runRoot };
   switch (cmd) {
     case 'up': {
-      const spec: Partial<ClusterSpec> = { name, allocateNodeCidrs: !v['no-allocate-node-cidrs'], ...where };
+      const spec: Partial<ClusterSpec> = {
+        name,
+        allocateNodeCidrs: !v['no-allocate-node-cidrs'],
+        kubelet: v.kubelet === true,
+        ...where,
+      };
       if (v.nodes !== undefined) spec.nodes = toInt('--nodes', v.nodes);
       if (v.subnets !== undefined) spec.subnets = toInt('--subnets', v.subnets) as 1 | 2;
       if (v['admin-port'] !== undefined) spec.adminPort = toInt('--admin-port', v['admin-port']);
@@ -50,6 +55,7 @@ const OPTIONS = {
   nodes: { type: 'string' },
   subnets: { type: 'string' },
   'no-allocate-node-cidrs': { type: 'boolean' },
+  kubelet: { type: 'boolean' },
   'admin-port': { type: 'string' },
   'run-root': { type: 'string' },
   'keep-logs': { type: 'boolean' },

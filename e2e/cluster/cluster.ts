@@ -47,7 +47,7 @@ export interface Cluster {
   readonly external: { netns: string; ip: string };
   readonly routerNetns: string;
   readonly controlPlaneNetns: string;
-  kubectl(args: string[], opts?: { input?: string }): Promise<string>;
+  kubectl(args: string[], opts?: { input?: string; timeoutMs?: number }): Promise<string>;
   waitForPodCIDRs(timeoutMs?: number, signal?: AbortSignal): Promise<Map<string, string[]>>;
   createServiceAccountKubeconfig(
     namespace: string,
@@ -102,9 +102,9 @@ export class LocalCluster implements Cluster {
   }
 
   /** kubectl as cluster admin from the root netns; rejects with kubectl's stderr on failure. */
-  kubectl(args: string[], opts: { input?: string } = {}): Promise<string> {
+  kubectl(args: string[], opts: { input?: string; timeoutMs?: number } = {}): Promise<string> {
     const argv = [join(this.binDir, 'kubectl'), `--kubeconfig=${this.adminKubeconfig}`, ...args];
-    return runChecked(argv, opts.input === undefined ? {} : { input: opts.input });
+    return runChecked(argv, opts);
   }
 
   /** Waits until every node has a podCIDR (assigned by node IPAM, or by whoever does it when that is off). */

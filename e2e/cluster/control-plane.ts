@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import { type ApiEndpoint, apiRequest } from './api-client.js';
-import { apiServerArgs, type ControlPlaneFiles, controllerManagerArgs, etcdArgs } from './flags.js';
+import {
+  apiServerArgs,
+  type ControlPlaneFiles,
+  controllerManagerArgs,
+  etcdArgs,
+  schedulerArgs,
+} from './flags.js';
 import { API_PORT, type ClusterPlan } from './plan.js';
 import { tail } from './prereq.js';
 import {
@@ -23,6 +29,7 @@ export const COMPONENTS = [
   'etcd',
   'kube-apiserver',
   'kube-controller-manager',
+  'kube-scheduler',
 ] as const;
 export type ComponentName = (typeof COMPONENTS)[number];
 
@@ -31,6 +38,8 @@ export interface ComponentContext {
   files: ControlPlaneFiles;
   binDir: string;
   allocateNodeCidrs: boolean;
+  /** Real nodes: kube-apiserver reaches kubelets, the controller manager runs every controller. */
+  kubelet: boolean;
   adminPort: number;
   nodeExecPath: string; // the Node binary that runs the forwarders
   forwarderScript: string;
@@ -70,15 +79,20 @@ export function componentCommand(
     case 'etcd':
       return { argv: [join(ctx.binDir, 'etcd'), ...etcdArgs(f)], netns: cp };
     case 'kube-apiserver':
-      return { argv: [join(ctx.binDir, 'kube-apiserver'), ...apiServerArgs(ctx.plan, f)], netns: cp };
+      return {
+        argv: [join(ctx.binDir, 'kube-apiserver'), ...apiServerArgs(ctx.plan, f, ctx.kubelet)],
+        netns: cp,
+      };
     case 'kube-controller-manager':
       return {
         argv: [
           join(ctx.binDir, 'kube-controller-manager'),
-          ...controllerManagerArgs(f, ctx.allocateNodeCidrs),
+          ...controllerManagerArgs(f, ctx.allocateNodeCidrs, ctx.kubelet),
         ],
         netns: cp,
       };
+    case 'kube-scheduler':
+      return { argv: [join(ctx.binDir, 'kube-scheduler'), ...schedulerArgs(f)], netns: cp };
   }
 }
 

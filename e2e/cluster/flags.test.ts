@@ -56,6 +56,7 @@ describe('control-plane flags', () => {
       files,
       binDir: '/bin/k8s',
       allocateNodeCidrs: true,
+      kubelet: false,
       adminPort: 0,
       nodeExecPath: '/node',
       forwarderScript: '/fwd.js',

@@ -10,6 +10,9 @@ export interface ControlPlaneFiles {
   servingKey: string;
   saKey: string;
   saPub: string;
+  kubeletClientCert: string;
+  kubeletClientKey: string;
+  schedulerKubeconfig: string;
   tokenFile: string;
   etcdDataDir: string;
   adminKubeconfig: string; // root netns, via the local forwarder
@@ -31,6 +34,9 @@ export function computeControlPlaneFiles(runDir: string): ControlPlaneFiles {
     servingKey: join(pki, 'apiserver.key'),
     saKey: join(pki, 'sa.key'),
     saPub: join(pki, 'sa.pub'),
+    kubeletClientCert: join(pki, 'apiserver-kubelet-client.crt'),
+    kubeletClientKey: join(pki, 'apiserver-kubelet-client.key'),
+    schedulerKubeconfig: join(pki, 'scheduler.kubeconfig'),
     tokenFile: join(pki, 'tokens.csv'),
     etcdDataDir: join(runDir, 'etcd'),
     adminKubeconfig: join(runDir, 'admin.kubeconfig'),
@@ -69,8 +75,16 @@ export function etcdArgs(files: ControlPlaneFiles): string[] {
   ];
 }
 
-export function apiServerArgs(plan: ClusterPlan, files: ControlPlaneFiles): string[] {
+export function apiServerArgs(plan: ClusterPlan, files: ControlPlaneFiles, kubelet = false): string[] {
+  const toKubelets = kubelet
+    ? [
+        `--kubelet-client-certificate=${files.kubeletClientCert}`,
+        `--kubelet-client-key=${files.kubeletClientKey}`,
+        '--kubelet-preferred-address-types=InternalIP',
+      ]
+    : [];
   return [
+    ...toKubelets,
     '--etcd-servers=http://127.0.0.1:2379',
     `--advertise-address=${plan.controlPlane.ip}`,
     '--bind-address=0.0.0.0',
@@ -91,11 +105,19 @@ export function apiServerArgs(plan: ClusterPlan, files: ControlPlaneFiles): stri
   ];
 }
 
-export function controllerManagerArgs(files: ControlPlaneFiles, allocateNodeCidrs: boolean): string[] {
+export function controllerManagerArgs(
+  files: ControlPlaneFiles,
+  allocateNodeCidrs: boolean,
+  kubelet = false,
+): string[] {
+  // With kubelets, every default controller runs (Deployments, DaemonSets, EndpointSlices,
+  // node lifecycle, garbage collection …), as kubeadm runs them.
+  const controllers = kubelet ? ['*'] : desiredControllers(allocateNodeCidrs);
   return [
     `--kubeconfig=${files.controllerManagerKubeconfig}`,
     '--leader-elect=false',
-    `--controllers=${desiredControllers(allocateNodeCidrs).join(',')}`,
+    `--controllers=${controllers.join(',')}`,
+    ...(kubelet ? [`--service-account-private-key-file=${files.saKey}`] : []),
     `--allocate-node-cidrs=${String(allocateNodeCidrs)}`,
     `--cluster-cidr=${CLUSTER_CIDR}`,
     `--node-cidr-mask-size=${NODE_CIDR_MASK}`,
@@ -103,5 +125,16 @@ export function controllerManagerArgs(files: ControlPlaneFiles, allocateNodeCidr
     '--use-service-account-credentials=false',
     `--root-ca-file=${files.caCert}`,
     '--secure-port=0', // no health endpoint to serve: the harness watches the process and node podCIDRs
+  ];
+}
+
+export function schedulerArgs(files: ControlPlaneFiles): string[] {
+  return [
+    `--kubeconfig=${files.schedulerKubeconfig}`,
+    `--authentication-kubeconfig=${files.schedulerKubeconfig}`,
+    `--authorization-kubeconfig=${files.schedulerKubeconfig}`,
+    '--leader-elect=false',
+    '--bind-address=127.0.0.1',
+    '--secure-port=10259',
   ];
 }

@@ -56,10 +56,20 @@ describe('node objects', () => {
 describe('parseCliArgs', () => {
   it('parses up with every flag', () => {
     assert.deepEqual(
-      parseCliArgs(['up', '--nodes', '4', '--name', 'demo', '--subnets', '1', '--no-allocate-node-cidrs']),
+      parseCliArgs([
+        'up',
+        '--nodes',
+        '4',
+        '--name',
+        'demo',
+        '--subnets',
+        '1',
+        '--no-allocate-node-cidrs',
+        '--kubelet',
+      ]),
       {
         cmd: 'up',
-        spec: { name: 'demo', nodes: 4, subnets: 1, allocateNodeCidrs: false },
+        spec: { name: 'demo', nodes: 4, subnets: 1, allocateNodeCidrs: false, kubelet: true },
       },
     );
   });

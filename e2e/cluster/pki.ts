@@ -9,6 +9,14 @@ import { tokenFileLine } from './kubeconfig.js';
 export interface ClusterTokens {
   admin: string; // user weft-e2e-admin in system:masters
   controllerManager: string; // user system:kube-controller-manager in system:masters
+  /** Tokens of the extra users asked for (kubelets, kube-proxy, kube-scheduler), by user name. */
+  users: Record<string, string>;
+}
+
+/** A token user of the static token file: a kubelet is system:node:<name> in system:nodes. */
+export interface TokenUser {
+  user: string;
+  groups: string[];
 }
 
 export const ADMIN_USER = 'weft-e2e-admin';
@@ -35,7 +43,12 @@ export function servingCertSans(apiServerIp: string): string[] {
  * so every client verifies TLS), the ServiceAccount signing key pair and the static
  * token file. Everything private is mode 0600 inside the run dir.
  */
-export async function applyPki(files: ControlPlaneFiles, apiServerIp: string): Promise<ClusterTokens> {
+export async function applyPki(
+  files: ControlPlaneFiles,
+  apiServerIp: string,
+  extraUsers: readonly TokenUser[] = [],
+  kubeletClient = false,
+): Promise<ClusterTokens> {
   await mkdir(files.pkiDir, { recursive: true, mode: 0o700 });
   await runChecked([
     'openssl',
@@ -92,14 +105,53 @@ export async function applyPki(files: ControlPlaneFiles, apiServerIp: string): P
     files.saKey,
   ]);
   await runChecked(['openssl', 'pkey', '-in', files.saKey, '-pubout', '-out', files.saPub]);
-  const tokens: ClusterTokens = { admin: newToken(), controllerManager: newToken() };
+  if (kubeletClient) await applyKubeletClientCert(files);
+  const tokens: ClusterTokens = { admin: newToken(), controllerManager: newToken(), users: {} };
   const lines = [
     tokenFileLine(tokens.admin, ADMIN_USER, ['system:masters']),
     tokenFileLine(tokens.controllerManager, CONTROLLER_MANAGER_USER, ['system:masters']),
   ];
+  for (const u of extraUsers) {
+    const t = newToken();
+    tokens.users[u.user] = t;
+    lines.push(tokenFileLine(t, u.user, u.groups));
+  }
   await writeFile(files.tokenFile, `${lines.join('\n')}\n`, { mode: 0o600 });
   for (const f of [files.caKey, files.servingKey, files.saKey]) await chmod(f, 0o600);
   return tokens;
+}
+
+/**
+ * The API server's client certificate towards kubelets (exec, logs, port-forward): signed by
+ * the cluster CA, which every kubelet trusts for x509 authentication; group system:masters,
+ * so kubelet's webhook authorization allows it.
+ */
+async function applyKubeletClientCert(files: ControlPlaneFiles): Promise<void> {
+  await runChecked([
+    'openssl',
+    'req',
+    '-x509',
+    ...EC,
+    '-keyout',
+    files.kubeletClientKey,
+    '-out',
+    files.kubeletClientCert,
+    '-days',
+    CERT_DAYS,
+    '-CA',
+    files.caCert,
+    '-CAkey',
+    files.caKey,
+    '-subj',
+    '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+    '-addext',
+    'extendedKeyUsage=clientAuth',
+  ]);
+  await chmod(files.kubeletClientKey, 0o600);
 }
 
 function newToken(): string {

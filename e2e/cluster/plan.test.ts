@@ -10,6 +10,7 @@ describe('parseClusterSpec', () => {
       nodes: 3,
       subnets: 2,
       allocateNodeCidrs: true,
+      kubelet: false,
       runRoot: '/tmp/weft-e2e',
       adminPort: 0,
     });

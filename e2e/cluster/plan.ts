@@ -75,6 +75,23 @@ export function computeClusterPlan(spec: ResolvedClusterSpec): ClusterPlan {
     const subnet = subnetOfNode(i, spec.nodes, spec.subnets);
     const name = `${spec.name}-node${i}`;
     const root = join(runDir, 'nodes', name);
+    // A real node sees its own /etc, /opt and /var (overlays) and /run: its directories are
+    // the upper layers as seen from the machine (e2e/realnode/node-view.ts).
+    const dirs = spec.kubelet
+      ? {
+          root,
+          cniBin: join(root, 'fs/opt.upper/cni/bin'),
+          cniConf: join(root, 'fs/etc.upper/cni/net.d'),
+          run: join(root, 'run'),
+          state: join(root, 'fs/var.upper/lib'),
+        }
+      : {
+          root,
+          cniBin: join(root, 'opt/cni/bin'),
+          cniConf: join(root, 'etc/cni/net.d'),
+          run: join(root, 'run'),
+          state: join(root, 'var/lib'),
+        };
     nodes.push({
       index: i,
       name,
@@ -85,13 +102,7 @@ export function computeClusterPlan(spec: ResolvedClusterSpec): ClusterPlan {
       bridge: subnet.bridge,
       routerPort: `vn${i}`,
       iface: UNDERLAY_IFACE,
-      dirs: {
-        root,
-        cniBin: join(root, 'opt/cni/bin'),
-        cniConf: join(root, 'etc/cni/net.d'),
-        run: join(root, 'run'),
-        state: join(root, 'var/lib'),
-      },
+      dirs,
     });
   }
   return {

@@ -39,41 +39,53 @@ export function checkHostPrerequisites(): void {
   }
 }
 
-/** Throws naming the first control-plane binary missing from `binDir`. */
-export function checkBinDir(binDir: string): void {
-  for (const b of CONTROL_PLANE_BINARIES) {
+/** Throws naming the first of `binaries` missing from `binDir`, and how to get it. */
+export function checkBinDir(
+  binDir: string,
+  binaries: readonly string[] = CONTROL_PLANE_BINARIES,
+  how = 'run e2e/controlplane/build.sh (needs Go) or set WEFT_K8S_BIN_DIR',
+): void {
+  for (const b of binaries) {
     const p = join(binDir, b);
     try {
       accessSync(p, constants.X_OK);
     } catch {
-      throw new ClusterError(
-        'EMISSINGBINARIES',
-        `control-plane binary ${p} is missing; run e2e/controlplane/build.sh (needs Go) or set WEFT_K8S_BIN_DIR`,
-      );
+      throw new ClusterError('EMISSINGBINARIES', `binary ${p} is missing; ${how}`);
     }
   }
+}
+
+/**
+ * A directory of built binaries: `explicit`, else $`envVar`, else the last line printed by
+ * `script` (a build script of this repository that caches by version: instant when cached,
+ * a cold build otherwise). Checks that every one of `binaries` is there.
+ */
+export async function resolveBuildDir(opts: {
+  explicit?: string | undefined;
+  envVar?: string;
+  script?: string;
+  binaries: readonly string[];
+}): Promise<string> {
+  const fromEnv = opts.envVar ? process.env[opts.envVar] : undefined;
+  let dir = opts.explicit ?? (fromEnv && fromEnv !== '' ? fromEnv : undefined);
+  const script = opts.script ?? join('e2e', 'controlplane', 'build.sh');
+  if (dir === undefined) {
+    const r = await runCommand(['bash', join(repoRoot(), script)], { timeoutMs: 90 * 60_000 });
+    if (r.code !== 0) {
+      throw new ClusterError('EMISSINGBINARIES', `${script} failed (${r.code}): ${tail(r.stderr, 15)}`);
+    }
+    dir = r.stdout.trim().split('\n').pop() ?? '';
+  }
+  checkBinDir(dir, opts.binaries, `run ${script}${opts.envVar ? ` or set ${opts.envVar}` : ''}`);
+  return dir;
 }
 
 /**
  * The directory with the control-plane binaries: `explicit`, else $WEFT_K8S_BIN_DIR, else the
  * last line of e2e/controlplane/build.sh (instant when cached, a cold build otherwise).
  */
-export async function resolveBinDir(explicit?: string): Promise<string> {
-  const fromEnv = process.env.WEFT_K8S_BIN_DIR;
-  let dir = explicit ?? (fromEnv && fromEnv !== '' ? fromEnv : undefined);
-  if (dir === undefined) {
-    const script = join(repoRoot(), 'e2e', 'controlplane', 'build.sh');
-    const r = await runCommand(['bash', script], { timeoutMs: 90 * 60_000 });
-    if (r.code !== 0) {
-      throw new ClusterError(
-        'EMISSINGBINARIES',
-        `e2e/controlplane/build.sh failed (${r.code}): ${tail(r.stderr, 15)}`,
-      );
-    }
-    dir = r.stdout.trim().split('\n').pop() ?? '';
-  }
-  checkBinDir(dir);
-  return dir;
+export function resolveBinDir(explicit?: string): Promise<string> {
+  return resolveBuildDir({ explicit, envVar: 'WEFT_K8S_BIN_DIR', binaries: CONTROL_PLANE_BINARIES });
 }
 
 export function tail(text: string, lines: number): string {

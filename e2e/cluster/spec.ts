@@ -6,6 +6,12 @@ export interface ClusterSpec {
   nodes: number;
   subnets: 1 | 2;
   allocateNodeCidrs: boolean;
+  /**
+   * Real nodes: every node runs containerd, kubelet and kube-proxy in its own filesystem view
+   * (e2e/realnode), and the control plane gains kube-scheduler. Off: nodes are bare network
+   * namespaces with harness-made Node objects.
+   */
+  kubelet: boolean;
   /** Parent of the run dir (default /tmp/weft-e2e); the run dir is `<runRoot>/<name>`. */
   runRoot?: string;
   /** Port on 127.0.0.1 in the root netns for the admin endpoint; 0 (default) picks a free one. */
@@ -47,6 +53,10 @@ export function parseClusterSpec(input: Partial<ClusterSpec>): ResolvedClusterSp
   if (typeof allocateNodeCidrs !== 'boolean') {
     throw new ClusterError('EBADSPEC', `spec.allocateNodeCidrs must be a boolean`);
   }
+  const kubelet = input.kubelet ?? false;
+  if (typeof kubelet !== 'boolean') {
+    throw new ClusterError('EBADSPEC', `spec.kubelet must be a boolean`);
+  }
   const runRoot = input.runRoot ?? DEFAULT_RUN_ROOT;
   if (typeof runRoot !== 'string' || !runRoot.startsWith('/')) {
     throw new ClusterError(
@@ -61,7 +71,7 @@ export function parseClusterSpec(input: Partial<ClusterSpec>): ResolvedClusterSp
       `spec.adminPort must be an integer in 0..65535, got ${String(adminPort)}`,
     );
   }
-  const spec: ResolvedClusterSpec = { name, nodes, subnets, allocateNodeCidrs, runRoot, adminPort };
+  const spec: ResolvedClusterSpec = { name, nodes, subnets, allocateNodeCidrs, kubelet, runRoot, adminPort };
   if (input.binDir !== undefined) spec.binDir = input.binDir;
   return spec;
 }

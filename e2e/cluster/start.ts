@@ -3,6 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../common/log.js';
 import { silentLogger } from '../../common/log.js';
+import { startRealNodes } from '../realnode/start-nodes.js';
+import { realNodeTokenUsers, SCHEDULER_USER } from '../realnode/users.js';
 import type { ApiEndpoint } from './api-client.js';
 import { type Cluster, LocalCluster } from './cluster.js';
 import { type ComponentContext, ControlPlane } from './control-plane.js';
@@ -11,7 +13,7 @@ import { type ControlPlaneFiles, computeControlPlaneFiles } from './flags.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { addNetns, listNetns } from './netns.js';
 import { desiredNodeObjects } from './nodes.js';
-import { ADMIN_USER, applyPki, readAdminEndpoint } from './pki.js';
+import { ADMIN_USER, applyPki, type ClusterTokens, readAdminEndpoint } from './pki.js';
 import { API_PORT, type ClusterPlan, computeClusterPlan, planNamespaces } from './plan.js';
 import { checkHostPrerequisites, resolveBinDir } from './prereq.js';
 import { ClusterError, type ClusterSpec, parseClusterSpec, type ResolvedClusterSpec } from './spec.js';
@@ -48,9 +50,13 @@ export async function startCluster(
   try {
     await applyNetwork(plan, store, signal);
     log.info({ op: 'network', durationMs: Date.now() - started }, 'underlay ready');
-    const cluster = await startControlPlane({ spec, plan, files, binDir, store, log }, signal);
+    const { cluster, tokens } = await startControlPlane({ spec, plan, files, binDir, store, log }, signal);
     signal?.throwIfAborted();
-    await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(desiredNodeObjects(plan)) });
+    if (spec.kubelet) {
+      await startRealNodes({ plan, files, binDir, store, log, tokens }, signal);
+    } else {
+      await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(desiredNodeObjects(plan)) });
+    }
     store.update((s) => {
       s.phase = 'running';
     });
@@ -103,9 +109,13 @@ interface StartContext {
   log: Logger;
 }
 
-async function startControlPlane(c: StartContext, signal?: AbortSignal): Promise<LocalCluster> {
+async function startControlPlane(
+  c: StartContext,
+  signal?: AbortSignal,
+): Promise<{ cluster: LocalCluster; tokens: ClusterTokens }> {
   const { spec, plan, files, binDir, store, log } = c;
-  const tokens = await applyPki(files, plan.controlPlane.ip);
+  const users = spec.kubelet ? realNodeTokenUsers(plan) : [];
+  const tokens = await applyPki(files, plan.controlPlane.ip, users, spec.kubelet);
   const caPem = readFileSync(files.caCert, 'utf8');
   const kubeconfig = (server: string, user: string, token: string) =>
     renderKubeconfig({ clusterName: plan.name, server, caPem, user, token });
@@ -134,7 +144,19 @@ async function startControlPlane(c: StartContext, signal?: AbortSignal): Promise
   await cp.waitForApiServer(endpoint, API_READY_TIMEOUT_MS, [...watch], signal);
   log.info({ op: 'apiserver-ready' }, 'API server ready');
   await cp.start('kube-controller-manager');
-  return new LocalCluster({ spec, plan, files, binDir, store, controlPlane: cp, endpoint, log });
+  if (spec.kubelet) {
+    const token = tokens.users[SCHEDULER_USER] ?? '';
+    writeFileSync(
+      files.schedulerKubeconfig,
+      kubeconfig(`https://127.0.0.1:${API_PORT}`, SCHEDULER_USER, token),
+      {
+        mode: 0o600,
+      },
+    );
+    await cp.start('kube-scheduler');
+  }
+  const cluster = new LocalCluster({ spec, plan, files, binDir, store, controlPlane: cp, endpoint, log });
+  return { cluster, tokens };
 }
 
 /** A handle on a cluster started by another process (e.g. CLI `up`), from its state file. */
@@ -173,6 +195,7 @@ function componentContext(
     files,
     binDir,
     allocateNodeCidrs: spec.allocateNodeCidrs,
+    kubelet: spec.kubelet,
     adminPort,
     nodeExecPath: process.execPath,
     forwarderScript: join(dirname(fileURLToPath(import.meta.url)), 'forwarder.js'),

@@ -17,6 +17,8 @@ export interface ClusterState {
   namespaces: string[];
   processes: ProcessRecord[];
   adminPort?: number;
+  /** Set before the kubelet tunables are changed: teardown must then restore them. */
+  kernelTunables?: boolean;
 }
 
 export function readClusterState(stateFile: string): ClusterState | undefined {

@@ -2,6 +2,8 @@ import { existsSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { silentLogger } from '../../common/log.js';
+import { removeNodeCgroups } from '../realnode/cgroups.js';
+import { releaseKubeletTunables } from '../realnode/kernel-tunables.js';
 import { COMPONENTS } from './control-plane.js';
 import { computeControlPlaneFiles } from './flags.js';
 import { deleteNetns, listNetns, listNetnsPids } from './netns.js';
@@ -51,7 +53,13 @@ export async function destroyCluster(
   const namespaces = [...new Set([...(state?.namespaces ?? []), ...present])].filter((ns) =>
     ns.startsWith(prefix),
   );
+  // Real nodes: their pods (in the kubelets' cgroup roots), then whatever is left in each
+  // node's network namespace (containerd, shims, the holders) — which ends the nodes' mount
+  // namespaces and every mount in them —, then the cgroups again for late leftovers.
+  await removeNodeCgroups(name);
   for (const ns of namespaces) await killNetnsProcesses(ns, listNetnsPids);
+  await removeNodeCgroups(name);
+  if (state?.kernelTunables) releaseKubeletTunables(name);
   for (const ns of namespaces.reverse()) await deleteNetns(ns);
   removeRunDir(plan.runDir, opts.keepLogs === true, files.logDir);
   removeIfEmpty(spec.runRoot);

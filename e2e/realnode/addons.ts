@@ -1,0 +1,80 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import type { Cluster } from '../cluster/cluster.js';
+import { repoRoot } from '../cluster/prereq.js';
+
+export const WEFT_IMAGE_NAME = 'ghcr.io/weft-net/weft';
+
+/** The tag scripts/image.sh gives the image it builds: package.json's version. */
+export function weftImageTag(root = repoRoot()): string {
+  return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The e2e overlay (pure): the shipped manifests/ unchanged, only the image pointed at the
+ * locally built tag — what an operator's own kustomization would do.
+ */
+export function renderWeftOverlay(
+  overlayDir: string,
+  manifestsDir: string,
+  image: { name: string; tag: string },
+): string {
+  return `${JSON.stringify(
+    {
+      apiVersion: 'kustomize.config.k8s.io/v1beta1',
+      kind: 'Kustomization',
+      resources: [relative(overlayDir, manifestsDir)],
+      images: [{ name: WEFT_IMAGE_NAME, newName: image.name, newTag: image.tag }],
+    },
+    null,
+    2,
+  )}\n`;
+}
+
+/** Installs Weft as a user does: `kubectl apply -k` of the overlay. */
+export async function installWeft(
+  cluster: Cluster,
+  image = { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
+): Promise<void> {
+  const dir = join(cluster.runDir, 'weft-overlay');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(
+    join(dir, 'kustomization.yaml'),
+    renderWeftOverlay(dir, join(repoRoot(), 'manifests'), image),
+  );
+  await cluster.kubectl(['apply', '-k', dir]);
+}
+
+export async function installCoreDns(cluster: Cluster): Promise<void> {
+  await cluster.kubectl(['apply', '-f', join(repoRoot(), 'e2e', 'workloads', 'coredns.yaml')]);
+}
+
+export async function applyCheckWorkloads(cluster: Cluster): Promise<void> {
+  await cluster.kubectl(['apply', '-f', join(repoRoot(), 'e2e', 'workloads', 'checks.yaml')]);
+}
+
+/** Waits for what a user waits for after installing: agents, controller, Ready nodes, CoreDNS. */
+export async function waitForWeft(cluster: Cluster, timeoutSeconds = 240): Promise<void> {
+  const t = `--timeout=${timeoutSeconds}s`;
+  const o = { timeoutMs: (timeoutSeconds + 10) * 1000 };
+  await cluster.kubectl(['-n', 'weft-system', 'rollout', 'status', 'ds/weft-agent', t], o);
+  await cluster.kubectl(['wait', '--for=condition=Ready', 'nodes', '--all', t], o);
+  await cluster.kubectl(['-n', 'weft-system', 'rollout', 'status', 'deploy/weft-controller', t], o);
+}
+
+export async function waitForCoreDns(cluster: Cluster, timeoutSeconds = 240): Promise<void> {
+  await cluster.kubectl(
+    ['-n', 'kube-system', 'rollout', 'status', 'deploy/coredns', `--timeout=${timeoutSeconds}s`],
+    {
+      timeoutMs: (timeoutSeconds + 10) * 1000,
+    },
+  );
+}
+
+export async function waitForCheckWorkloads(cluster: Cluster, timeoutSeconds = 240): Promise<void> {
+  for (const ds of ['ds/echo', 'ds/client']) {
+    await cluster.kubectl(['-n', 'weft-e2e', 'rollout', 'status', ds, `--timeout=${timeoutSeconds}s`], {
+      timeoutMs: (timeoutSeconds + 10) * 1000,
+    });
+  }
+}

@@ -1,0 +1,240 @@
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { sleep } from '../../common/backoff.js';
+import type { Logger } from '../../common/log.js';
+import { runCommand } from '../cluster/exec.js';
+import { renderKubeconfig } from '../cluster/kubeconfig.js';
+import { CLUSTER_CIDR, type NodePlan } from '../cluster/plan.js';
+import { tail } from '../cluster/prereq.js';
+import { isRecordAlive, type ProcessRecord, spawnDetached } from '../cluster/processes.js';
+import { ClusterError } from '../cluster/spec.js';
+import type { ClusterStateStore } from '../cluster/state.js';
+import { renderContainerdConfig } from './containerd-config.js';
+import { renderKubeProxyConfig } from './kube-proxy.js';
+import { kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
+import { mountNsOf } from './mount-ns.js';
+import { computeNodeView, holderArgv, inNodeArgv, type NodeView } from './node-view.js';
+
+/** What a real node needs from the cluster around it. */
+export interface RealNodeContext {
+  clusterName: string;
+  apiServerURL: string;
+  caPem: string;
+  caFile: string;
+  /** kubelet's token (user system:node:<name>) and kube-proxy's (system:kube-proxy). */
+  kubeletToken: string;
+  kubeProxyToken: string;
+  k8sBinDir: string; // kubelet, kube-proxy
+  nodeBinDir: string; // containerd, containerd-shim-runc-v2, ctr, crictl, CNI plugins
+  runcBinary: string;
+  /** Loads the node images into a containerd given its socket (as seen from the machine). */
+  importImages: (socket: string) => Promise<void>;
+  logDir: string;
+  store: ClusterStateStore;
+  log: Logger;
+}
+
+export const NODE_COMPONENTS = ['holder', 'containerd', 'kubelet', 'kube-proxy'] as const;
+export type NodeComponent = (typeof NODE_COMPONENTS)[number];
+/** CNI plugins every node has in /opt/cni/bin before Weft arrives, as a node image would. */
+export const NODE_CNI_PLUGINS = ['loopback', 'portmap'] as const;
+
+export function nodeComponentId(node: string, c: NodeComponent): string {
+  return `${node}/${c}`;
+}
+
+/** A started real node: its view, its processes' records, and the holder's mount namespace. */
+export interface RealNode {
+  node: NodePlan;
+  view: NodeView;
+  holderPid: number;
+  mntNs: string;
+}
+
+function nodeFiles(view: NodeView) {
+  const k = join(view.root, 'k8s');
+  return {
+    dir: k,
+    kubeletConfig: join(k, 'kubelet.json'),
+    kubeletKubeconfig: join(k, 'kubelet.kubeconfig'),
+    kubeletCertDir: join(k, 'kubelet-pki'),
+    proxyConfig: join(k, 'kube-proxy.json'),
+    proxyKubeconfig: join(k, 'kube-proxy.kubeconfig'),
+    containerdConfig: join(k, 'containerd.toml'),
+    resolvConf: join(k, 'resolv.conf'),
+  };
+}
+
+/** Writes a node's configuration files and its CNI plugins (pure inputs, files only). */
+export function writeNodeFiles(
+  ctx: RealNodeContext,
+  node: NodePlan,
+  view: NodeView,
+  externalIp: string,
+): void {
+  const f = nodeFiles(view);
+  mkdirSync(f.kubeletCertDir, { recursive: true, mode: 0o700 });
+  const kc = (user: string, token: string) =>
+    renderKubeconfig({
+      clusterName: ctx.clusterName,
+      server: ctx.apiServerURL,
+      caPem: ctx.caPem,
+      user,
+      token,
+    });
+  writeFileSync(f.kubeletKubeconfig, kc(`system:node:${node.name}`, ctx.kubeletToken), { mode: 0o600 });
+  writeFileSync(f.proxyKubeconfig, kc('system:kube-proxy', ctx.kubeProxyToken), { mode: 0o600 });
+  // Pods with dnsPolicy Default (CoreDNS itself) get this: a resolver that answers
+  // nothing quickly, as no DNS server is reachable from this test bed.
+  writeFileSync(f.resolvConf, `nameserver ${externalIp}\noptions timeout:1 attempts:1\n`);
+  writeFileSync(
+    f.kubeletConfig,
+    renderKubeletConfig({
+      name: node.name,
+      ip: node.ip,
+      cgroupRoot: kubeletCgroupRoot(ctx.clusterName, node.index),
+      clientCaFile: ctx.caFile,
+      resolvConf: f.resolvConf,
+      maxPods: 150,
+    }),
+  );
+  writeFileSync(
+    f.proxyConfig,
+    renderKubeProxyConfig({
+      kubeconfig: f.proxyKubeconfig,
+      nodeName: node.name,
+      nodeIp: node.ip,
+      clusterCidr: CLUSTER_CIDR,
+    }),
+  );
+  writeFileSync(f.containerdConfig, renderContainerdConfig({ runcBinary: ctx.runcBinary }));
+  mkdirSync(node.dirs.cniBin, { recursive: true });
+  for (const p of NODE_CNI_PLUGINS) copyFileSync(join(ctx.nodeBinDir, p), join(node.dirs.cniBin, p));
+}
+
+/**
+ * Starts one real node: the holder (network namespace + private mount namespace with the
+ * node's view), containerd with the node images imported, kubelet and kube-proxy. Every
+ * process is recorded in the state file before the next step, so teardown finds it.
+ */
+export async function startRealNode(
+  ctx: RealNodeContext,
+  node: NodePlan,
+  externalIp: string,
+  signal?: AbortSignal,
+): Promise<RealNode> {
+  const view = computeNodeView(node.dirs.root);
+  writeNodeFiles(ctx, node, view, externalIp);
+  const f = nodeFiles(view);
+  const holder = spawnNodeProcess(ctx, node, 'holder', holderArgv(node.netns, view));
+  await waitFor(ctx, node, 'holder', () => existsSync(view.readyFile), 15_000, signal, 'its mounts');
+  const mntNs = mountNsOf(holder.pid);
+  if (mntNs === undefined || mntNs === mountNsOf(process.pid)) {
+    throw nodeFailure(ctx, node, 'holder', 'the holder has no mount namespace of its own');
+  }
+  const inNode = (argv: string[]) => inNodeArgv(holder.pid, argv);
+  const path = `${ctx.nodeBinDir}:${ctx.k8sBinDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+  spawnNodeProcess(
+    ctx,
+    node,
+    'containerd',
+    inNode([join(ctx.nodeBinDir, 'containerd'), '--config', f.containerdConfig]),
+    {
+      PATH: path,
+    },
+  );
+  await waitFor(ctx, node, 'containerd', () => containerdAnswers(ctx, view), 30_000, signal, 'its socket');
+  await ctx.importImages(view.containerdSocket);
+  spawnNodeProcess(
+    ctx,
+    node,
+    'kubelet',
+    inNode([
+      join(ctx.k8sBinDir, 'kubelet'),
+      ...kubeletArgs({
+        config: f.kubeletConfig,
+        kubeconfig: f.kubeletKubeconfig,
+        nodeName: node.name,
+        nodeIp: node.ip,
+        certDir: f.kubeletCertDir,
+      }),
+    ]),
+    { PATH: path },
+  );
+  spawnNodeProcess(
+    ctx,
+    node,
+    'kube-proxy',
+    inNode([join(ctx.k8sBinDir, 'kube-proxy'), `--config=${f.proxyConfig}`]),
+    {
+      PATH: path,
+    },
+  );
+  ctx.log.info({ node: node.name, op: 'node-start' }, 'real node started');
+  return { node, view, holderPid: holder.pid, mntNs };
+}
+
+function spawnNodeProcess(
+  ctx: RealNodeContext,
+  node: NodePlan,
+  c: NodeComponent,
+  argv: string[],
+  env?: Record<string, string>,
+): ProcessRecord {
+  const id = nodeComponentId(node.name, c);
+  const logFile = join(ctx.logDir, `${node.name}-${c}.log`);
+  const { record } = spawnDetached(env ? { id, argv, logFile, env } : { id, argv, logFile });
+  ctx.store.update((s) => {
+    s.processes = [...s.processes.filter((p) => p.id !== id), record];
+  });
+  return record;
+}
+
+/** The recorded process of a node component, or undefined. */
+export function nodeRecord(
+  store: ClusterStateStore,
+  node: string,
+  c: NodeComponent,
+): ProcessRecord | undefined {
+  return store.read()?.processes.find((p) => p.id === nodeComponentId(node, c));
+}
+
+async function containerdAnswers(ctx: RealNodeContext, view: NodeView): Promise<boolean> {
+  if (!existsSync(view.containerdSocket)) return false;
+  const r = await runCommand([join(ctx.nodeBinDir, 'ctr'), '--address', view.containerdSocket, 'version'], {
+    timeoutMs: 5000,
+  });
+  return r.code === 0;
+}
+
+async function waitFor(
+  ctx: RealNodeContext,
+  node: NodePlan,
+  c: NodeComponent,
+  ready: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  what: string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    if (await ready()) return;
+    const rec = nodeRecord(ctx.store, node.name, c);
+    if (!rec || !isRecordAlive(rec)) throw nodeFailure(ctx, node, c, `${c} exited during start-up`);
+    await sleep(100, signal);
+  }
+  throw nodeFailure(ctx, node, c, `${c} not ready (${what}) after ${timeoutMs} ms`);
+}
+
+/** One line naming the node, the component and the log to read, then that log's tail. */
+export function nodeFailure(
+  ctx: Pick<RealNodeContext, 'logDir'>,
+  node: NodePlan,
+  c: NodeComponent,
+  message: string,
+) {
+  const logFile = join(ctx.logDir, `${node.name}-${c}.log`);
+  const text = existsSync(logFile) ? tail(readFileSync(logFile, 'utf8'), 20) : '(no log)';
+  return new ClusterError('ENODESTART', `node ${node.name}: ${message}; read ${logFile}\n${text}`);
+}

@@ -1,0 +1,195 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { computeClusterPlan } from '../cluster/plan.js';
+import { parseClusterSpec } from '../cluster/spec.js';
+import { renderWeftOverlay } from './addons.js';
+import { parseCgroupMounts } from './cgroups.js';
+import { renderContainerdConfig } from './containerd-config.js';
+import {
+  acquireKubeletTunables,
+  KUBELET_TUNABLES,
+  releaseKubeletTunables,
+  type TunablesIo,
+} from './kernel-tunables.js';
+import { renderKubeProxyConfig } from './kube-proxy.js';
+import { kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
+import { computeNodeView, holderArgv, inNodeArgv, nodeViewScript } from './node-view.js';
+import { realNodeTokenUsers } from './users.js';
+
+describe('real node view', () => {
+  const v = computeNodeView('/tmp/weft-e2e/x/nodes/x-node1');
+
+  it('overlays /etc, /opt and /var, binds /run and the runtime dirs, and shares mounts only inside', () => {
+    const s = nodeViewScript(v);
+    for (const t of ['/etc', '/opt', '/var']) {
+      assert.match(
+        s,
+        new RegExp(`lowerdir=${t},upperdir=/tmp/weft-e2e/x/nodes/x-node1/fs/${t.slice(1)}.upper`),
+      );
+    }
+    assert.match(s, /mount --bind '\/tmp\/weft-e2e\/x\/nodes\/x-node1\/run' \/run/);
+    assert.match(s, /mount --bind '[^']*\/containerd' \/var\/lib\/containerd/);
+    assert.ok(s.indexOf('--make-rshared') > s.lastIndexOf('mount --bind'), 'rshared after every bind');
+    assert.ok(s.trimEnd().endsWith('exec sleep infinity'));
+    const argv = holderArgv('wcx-node1', v);
+    assert.deepEqual(argv.slice(0, 8), [
+      'nsenter',
+      '--net=/run/netns/wcx-node1',
+      '--',
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+    ]);
+    assert.deepEqual(inNodeArgv(42, ['kubelet', '-v']), [
+      'nsenter',
+      '-t',
+      '42',
+      '-m',
+      '-n',
+      '--',
+      'kubelet',
+      '-v',
+    ]);
+  });
+
+  it('maps node paths to the machine paths of its own layers, and refuses others', () => {
+    assert.equal(v.upper('/etc/cni/net.d'), '/tmp/weft-e2e/x/nodes/x-node1/fs/etc.upper/cni/net.d');
+    assert.equal(v.upper('/run/weft'), '/tmp/weft-e2e/x/nodes/x-node1/run/weft');
+    assert.throws(() => v.upper('/usr/bin'), /not inside the node's own layers/);
+    assert.throws(() => v.upper('/etcetera'), /not inside/);
+  });
+
+  it('a kubelet-mode plan points the node dirs at what the node sees as /opt/cni/bin, /etc/cni/net.d, /var/lib', () => {
+    const plan = computeClusterPlan(parseClusterSpec({ name: 'x', nodes: 2, kubelet: true }));
+    const n = plan.nodes[0];
+    assert.ok(n);
+    const view = computeNodeView(n.dirs.root);
+    assert.equal(n.dirs.cniBin, view.upper('/opt/cni/bin'));
+    assert.equal(n.dirs.cniConf, view.upper('/etc/cni/net.d'));
+    assert.equal(n.dirs.state, view.upper('/var/lib'));
+    assert.equal(n.dirs.run, view.upper('/run'));
+  });
+});
+
+describe('node component configuration', () => {
+  it('kubelet: own cgroup root, verifies (never writes) kernel tunables, no image GC, x509 + webhook auth', () => {
+    const c = JSON.parse(
+      renderKubeletConfig({
+        name: 'x-node1',
+        ip: '172.28.1.11',
+        cgroupRoot: kubeletCgroupRoot('x', 1),
+        clientCaFile: '/pki/ca.crt',
+        resolvConf: '/r',
+        maxPods: 150,
+      }),
+    );
+    assert.equal(c.cgroupRoot, '/weft-x-node1');
+    assert.equal(c.cgroupDriver, 'cgroupfs');
+    assert.equal(c.protectKernelDefaults, true);
+    assert.equal(c.imageGCHighThresholdPercent, 100);
+    assert.equal(c.address, '172.28.1.11');
+    assert.equal(c.authentication.anonymous.enabled, false);
+    assert.equal(c.authentication.x509.clientCAFile, '/pki/ca.crt');
+    assert.equal(c.authorization.mode, 'Webhook');
+    assert.deepEqual(c.clusterDNS, ['10.96.0.10']);
+  });
+
+  it('kube-proxy: nftables, leaves machine-wide conntrack settings alone', () => {
+    const c = JSON.parse(
+      renderKubeProxyConfig({
+        kubeconfig: '/k',
+        nodeName: 'n',
+        nodeIp: '1.2.3.4',
+        clusterCidr: '10.244.0.0/16',
+      }),
+    );
+    assert.equal(c.mode, 'nftables');
+    assert.deepEqual(c.conntrack, {
+      maxPerCore: 0,
+      min: 0,
+      tcpEstablishedTimeout: '0s',
+      tcpCloseWaitTimeout: '0s',
+    });
+  });
+
+  it('containerd: version 3, runc with cgroupfs, the local pause image, CNI from the node dirs', () => {
+    const t = renderContainerdConfig({ runcBinary: '/usr/sbin/runc' });
+    assert.match(t, /^version = 3$/m);
+    assert.match(t, /BinaryName = "\/usr\/sbin\/runc"/);
+    assert.match(t, /SystemdCgroup = false/);
+    assert.match(t, /sandbox = "registry.k8s.io\/pause:3.10"/);
+    assert.match(t, /bin_dirs = \["\/opt\/cni\/bin"\]/);
+  });
+
+  it('identities: one kubelet per node in system:nodes, kube-proxy and scheduler', () => {
+    const plan = computeClusterPlan(parseClusterSpec({ name: 'x', nodes: 2, kubelet: true }));
+    assert.deepEqual(realNodeTokenUsers(plan), [
+      { user: 'system:node:x-node1', groups: ['system:nodes'] },
+      { user: 'system:node:x-node2', groups: ['system:nodes'] },
+      { user: 'system:kube-proxy', groups: [] },
+      { user: 'system:kube-scheduler', groups: [] },
+    ]);
+  });
+
+  it('overlay: the shipped manifests with only the image changed', () => {
+    const k = JSON.parse(
+      renderWeftOverlay('/run/x/weft-overlay', '/repo/manifests', { name: 'localhost/weft', tag: 'dev' }),
+    );
+    assert.deepEqual(k.resources, ['../../../repo/manifests']);
+    assert.deepEqual(k.images, [{ name: 'ghcr.io/weft-net/weft', newName: 'localhost/weft', newTag: 'dev' }]);
+  });
+
+  it('finds every cgroup hierarchy in /proc/mounts', () => {
+    const mounts = [
+      'tmpfs /sys/fs/cgroup tmpfs rw 0 0',
+      'cgroup /sys/fs/cgroup/cpu cgroup rw,cpu 0 0',
+      'cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0',
+      'cgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0',
+      '/dev/vda / ext4 rw 0 0',
+    ].join('\n');
+    assert.deepEqual(parseCgroupMounts(mounts), [
+      '/sys/fs/cgroup/cpu',
+      '/sys/fs/cgroup/memory',
+      '/sys/fs/cgroup/unified',
+    ]);
+  });
+});
+
+describe('kubelet kernel tunables', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-tunables-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const fake = (values: Record<string, string>): TunablesIo & { values: Record<string, string> } => ({
+    values,
+    read: (k) => values[k] ?? '',
+    write: (k, v) => {
+      values[k] = v;
+    },
+  });
+
+  it('sets kubelet values, and the last holder restores the machine values recorded by the first', () => {
+    const file = join(dir, 'record.json');
+    const io = fake({ 'vm.overcommit_memory': '0', 'kernel.panic': '1', 'kernel.panic_on_oops': '0' });
+    acquireKubeletTunables('a', io, file);
+    assert.deepEqual(io.values, { ...KUBELET_TUNABLES });
+    acquireKubeletTunables('b', io, file); // values already kubelet's: the record keeps the machine's
+    releaseKubeletTunables('a', io, file);
+    assert.deepEqual(io.values, { ...KUBELET_TUNABLES }, 'b still holds them');
+    releaseKubeletTunables('b', io, file);
+    assert.deepEqual(io.values, {
+      'vm.overcommit_memory': '0',
+      'kernel.panic': '1',
+      'kernel.panic_on_oops': '0',
+    });
+    releaseKubeletTunables('b', io, file); // idempotent without a record
+    assert.deepEqual(io.values, {
+      'vm.overcommit_memory': '0',
+      'kernel.panic': '1',
+      'kernel.panic_on_oops': '0',
+    });
+  });
+});

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from '../../common/log.js';
+import { requireHostTools } from '../../scripts/host-tools.js';
+import { runChecked } from '../cluster/exec.js';
+import type { ControlPlaneFiles } from '../cluster/flags.js';
+import type { ClusterTokens } from '../cluster/pki.js';
+import type { ClusterPlan } from '../cluster/plan.js';
+import { resolveBuildDir } from '../cluster/prereq.js';
+import { ClusterError } from '../cluster/spec.js';
+import type { ClusterStateStore } from '../cluster/state.js';
+import { acquireKubeletTunables } from './kernel-tunables.js';
+import { importNodeImages, resolveNodeImages } from './node-images.js';
+import { type RealNode, type RealNodeContext, startRealNode } from './node-runtime.js';
+import { KUBE_PROXY_USER, kubeletUser } from './users.js';
+
+export const NODE_BINARIES = [
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'crictl',
+  'loopback',
+  'portmap',
+] as const;
+export const KUBELET_BINARIES = ['kubelet', 'kube-proxy', 'kube-scheduler'] as const;
+
+/** Starts every node's containerd, kubelet and kube-proxy (in parallel), after setting kubelet's kernel tunables. */
+export async function startRealNodes(
+  c: {
+    plan: ClusterPlan;
+    files: ControlPlaneFiles;
+    binDir: string;
+    store: ClusterStateStore;
+    log: Logger;
+    tokens: ClusterTokens;
+  },
+  signal?: AbortSignal,
+): Promise<RealNode[]> {
+  requireHostTools(['runc', 'unshare', 'nsenter', 'mount', 'nft', 'iptables-save']);
+  const nodeBinDir = await resolveBuildDir({
+    script: join('e2e', 'nodebin', 'build.sh'),
+    envVar: 'WEFT_NODE_BIN_DIR',
+    binaries: NODE_BINARIES,
+  });
+  await resolveBuildDir({ explicit: c.binDir, binaries: KUBELET_BINARIES });
+  const images = await resolveNodeImages();
+  const runcBinary = (await runChecked(['sh', '-c', 'command -v runc'])).trim();
+  c.store.update((s) => {
+    s.kernelTunables = true; // recorded first: teardown restores even if we die right after
+  });
+  acquireKubeletTunables(c.plan.name);
+  const token = (user: string) => {
+    const t = c.tokens.users[user];
+    if (t === undefined) throw new ClusterError('ESTATE', `no token for ${user}`);
+    return t;
+  };
+  const base = {
+    clusterName: c.plan.name,
+    apiServerURL: c.plan.apiServerURL,
+    caPem: readFileSync(c.files.caCert, 'utf8'),
+    caFile: c.files.caCert,
+    kubeProxyToken: token(KUBE_PROXY_USER),
+    k8sBinDir: c.binDir,
+    nodeBinDir,
+    runcBinary,
+    importImages: (socket: string) => importNodeImages(join(nodeBinDir, 'ctr'), socket, images),
+    logDir: c.files.logDir,
+    store: c.store,
+    log: c.log,
+  };
+  const nodes = await Promise.all(
+    c.plan.nodes.map((n) => {
+      const ctx: RealNodeContext = { ...base, kubeletToken: token(kubeletUser(n.name)) };
+      return startRealNode(ctx, n, c.plan.external.ip, signal);
+    }),
+  );
+  return nodes;
+}
