@@ -75,13 +75,13 @@ export function computeClusterPlan(spec: ResolvedClusterSpec): ClusterPlan {
     const subnet = subnetOfNode(i, spec.nodes, spec.subnets);
     const name = `${spec.name}-node${i}`;
     const root = join(runDir, 'nodes', name);
-    // A real node sees its own /etc, /opt and /var (overlays) and /run: its directories are
-    // the upper layers as seen from the machine (e2e/realnode/node-view.ts).
+    // A real node sees its own /etc, /opt and /var (overlays), /run and CNI directories: its
+    // directories here are those as seen from the machine (e2e/realnode/node-view.ts).
     const dirs = spec.kubelet
       ? {
           root,
-          cniBin: join(root, 'fs/opt.upper/cni/bin'),
-          cniConf: join(root, 'fs/etc.upper/cni/net.d'),
+          cniBin: join(root, 'cni/bin'),
+          cniConf: join(root, 'cni/net.d'),
           run: join(root, 'run'),
           state: join(root, 'fs/var.upper/lib'),
         }

@@ -11,6 +11,9 @@ import { join } from 'node:path';
  *   pods, xtables.lock);
  * - /var/lib/containerd and /var/lib/kubelet are real directories of the node (containerd's
  *   overlayfs snapshots cannot live on an overlay upper layer);
+ * - /etc/cni/net.d and /opt/cni/bin are the node's own directories, not merged with the
+ *   machine's: a CNI config of the machine (podman's, say) must not make a node Ready
+ *   before Weft has written its own;
  * - everything is made rshared inside the namespace (as kind does in its node containers), so
  *   that containers' HostToContainer volumes (the agent's /var/run/netns) see new mounts.
  * The namespace starts private: nothing mounted in it reaches the machine, and it all goes
@@ -22,13 +25,15 @@ export interface NodeView {
   run: string;
   containerd: string;
   kubelet: string;
+  cniConf: string;
+  cniBin: string;
   overlays: { target: string; upper: string; work: string }[];
   /** Touched by the holder once every mount is in place. */
   readyFile: string;
   /** Host-side path of the node's containerd socket (crictl/ctr from the machine). */
   containerdSocket: string;
   /** What the node sees at /etc, /opt and /var, from the machine (the overlay upper layers). */
-  upper: (nodePath: string) => string;
+  hostPath: (nodePath: string) => string;
 }
 
 export const OVERLAID = ['/etc', '/opt', '/var'] as const;
@@ -42,6 +47,8 @@ export function computeNodeView(nodeRoot: string): NodeView {
     run,
     containerd: join(nodeRoot, 'containerd'),
     kubelet: join(nodeRoot, 'kubelet'),
+    cniConf: join(nodeRoot, 'cni/net.d'),
+    cniBin: join(nodeRoot, 'cni/bin'),
     overlays: OVERLAID.map((target) => ({
       target,
       upper: join(fs, `${target.slice(1)}.upper`),
@@ -49,7 +56,13 @@ export function computeNodeView(nodeRoot: string): NodeView {
     })),
     readyFile: join(nodeRoot, 'view.ready'),
     containerdSocket: join(run, 'containerd/containerd.sock'),
-    upper(nodePath: string): string {
+    hostPath(nodePath: string): string {
+      for (const [at, dir] of [
+        ['/etc/cni/net.d', join(nodeRoot, 'cni/net.d')],
+        ['/opt/cni/bin', join(nodeRoot, 'cni/bin')],
+      ] as const) {
+        if (nodePath === at || nodePath.startsWith(`${at}/`)) return join(dir, nodePath.slice(at.length));
+      }
       if (nodePath === '/run' || nodePath.startsWith('/run/')) return join(run, nodePath.slice(4));
       const top = OVERLAID.find((t) => nodePath === t || nodePath.startsWith(`${t}/`));
       if (!top) throw new Error(`${nodePath} is not inside the node's own layers (/etc, /opt, /var, /run)`);
@@ -70,11 +83,13 @@ export function nodeViewScript(v: NodeView): string {
     );
   }
   lines.push(
-    `mkdir -p ${q(v.run)} ${q(v.containerd)} ${q(v.kubelet)}`,
+    `mkdir -p ${q(v.run)} ${q(v.containerd)} ${q(v.kubelet)} ${q(v.cniConf)} ${q(v.cniBin)}`,
     `mount --bind ${q(v.run)} /run`,
-    'mkdir -p /var/lib/containerd /var/lib/kubelet /run/netns',
+    'mkdir -p /var/lib/containerd /var/lib/kubelet /run/netns /etc/cni/net.d /opt/cni/bin',
     `mount --bind ${q(v.containerd)} /var/lib/containerd`,
     `mount --bind ${q(v.kubelet)} /var/lib/kubelet`,
+    `mount --bind ${q(v.cniConf)} /etc/cni/net.d`,
+    `mount --bind ${q(v.cniBin)} /opt/cni/bin`,
     'mount --make-rshared /',
     `touch ${q(v.readyFile)}`,
     'exec sleep infinity',

@@ -32,6 +32,7 @@ describe('real node view', () => {
     }
     assert.match(s, /mount --bind '\/tmp\/weft-e2e\/x\/nodes\/x-node1\/run' \/run/);
     assert.match(s, /mount --bind '[^']*\/containerd' \/var\/lib\/containerd/);
+    assert.match(s, /mount --bind '[^']*\/cni\/net.d' \/etc\/cni\/net.d/);
     assert.ok(s.indexOf('--make-rshared') > s.lastIndexOf('mount --bind'), 'rshared after every bind');
     assert.ok(s.trimEnd().endsWith('exec sleep infinity'));
     const argv = holderArgv('wcx-node1', v);
@@ -58,10 +59,11 @@ describe('real node view', () => {
   });
 
   it('maps node paths to the machine paths of its own layers, and refuses others', () => {
-    assert.equal(v.upper('/etc/cni/net.d'), '/tmp/weft-e2e/x/nodes/x-node1/fs/etc.upper/cni/net.d');
-    assert.equal(v.upper('/run/weft'), '/tmp/weft-e2e/x/nodes/x-node1/run/weft');
-    assert.throws(() => v.upper('/usr/bin'), /not inside the node's own layers/);
-    assert.throws(() => v.upper('/etcetera'), /not inside/);
+    assert.equal(v.hostPath('/etc/cni/net.d'), '/tmp/weft-e2e/x/nodes/x-node1/cni/net.d');
+    assert.equal(v.hostPath('/etc/kubernetes'), '/tmp/weft-e2e/x/nodes/x-node1/fs/etc.upper/kubernetes');
+    assert.equal(v.hostPath('/run/weft'), '/tmp/weft-e2e/x/nodes/x-node1/run/weft');
+    assert.throws(() => v.hostPath('/usr/bin'), /not inside the node's own layers/);
+    assert.throws(() => v.hostPath('/etcetera'), /not inside/);
   });
 
   it('a kubelet-mode plan points the node dirs at what the node sees as /opt/cni/bin, /etc/cni/net.d, /var/lib', () => {
@@ -69,10 +71,10 @@ describe('real node view', () => {
     const n = plan.nodes[0];
     assert.ok(n);
     const view = computeNodeView(n.dirs.root);
-    assert.equal(n.dirs.cniBin, view.upper('/opt/cni/bin'));
-    assert.equal(n.dirs.cniConf, view.upper('/etc/cni/net.d'));
-    assert.equal(n.dirs.state, view.upper('/var/lib'));
-    assert.equal(n.dirs.run, view.upper('/run'));
+    assert.equal(n.dirs.cniBin, view.hostPath('/opt/cni/bin'));
+    assert.equal(n.dirs.cniConf, view.hostPath('/etc/cni/net.d'));
+    assert.equal(n.dirs.state, view.hostPath('/var/lib'));
+    assert.equal(n.dirs.run, view.hostPath('/run'));
   });
 });
 
