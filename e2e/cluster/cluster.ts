@@ -44,6 +44,8 @@ export interface Cluster {
   /** PEM file of the cluster CA that signed the API server certificate. */
   readonly caFile: string;
   readonly nodes: ClusterNode[];
+  /** Nodes run kubelet + containerd + kube-proxy (spec.kubelet). */
+  readonly realNodes: boolean;
   readonly external: { netns: string; ip: string };
   readonly routerNetns: string;
   readonly controlPlaneNetns: string;
@@ -56,7 +58,7 @@ export interface Cluster {
     opts?: { from?: 'node' | 'root'; durationSeconds?: number },
   ): Promise<string>;
   spawnInNode(
-    node: ClusterNode,
+    node: Pick<ClusterNode, 'name' | 'netns'>,
     argv: string[],
     opts?: { env?: Record<string, string>; logFile?: string },
   ): NodeProcess;
@@ -80,6 +82,7 @@ export class LocalCluster implements Cluster {
   readonly adminServerURL: string;
   readonly caFile: string;
   readonly nodes: ClusterNode[];
+  readonly realNodes: boolean;
   readonly external: { netns: string; ip: string };
   readonly routerNetns: string;
   readonly controlPlaneNetns: string;
@@ -96,6 +99,7 @@ export class LocalCluster implements Cluster {
     this.adminServerURL = deps.endpoint.url;
     this.caFile = deps.files.caCert;
     this.nodes = deps.plan.nodes;
+    this.realNodes = deps.spec.kubelet;
     this.external = { netns: deps.plan.externalNetns, ip: deps.plan.external.ip };
     this.routerNetns = deps.plan.routerNetns;
     this.controlPlaneNetns = deps.plan.controlPlaneNetns;
@@ -164,7 +168,7 @@ export class LocalCluster implements Cluster {
    * state file so that teardown stops it even after a crash.
    */
   spawnInNode(
-    node: ClusterNode,
+    node: Pick<ClusterNode, 'name' | 'netns'>,
     argv: string[],
     opts: { env?: Record<string, string>; logFile?: string } = {},
   ): NodeProcess {

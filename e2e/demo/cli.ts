@@ -24,21 +24,24 @@ import {
 } from '../cluster/index.js';
 import { addPod, CONFLIST_NAME, deletePod, type Pod, podPingMatrix } from '../cluster/pods.js';
 import { loadPods, savePodRecords } from './pod-records.js';
+import { upRealNodes } from './realnodes.js';
 
-const USAGE = 'usage: demo up|down [--name demo]';
+const USAGE = 'usage: demo up|down [--name demo] [--namespace-pods]';
 const out = (lines: readonly string[]) => process.stdout.write(`${lines.join('\n')}\n`);
 
-function parseArgs(argv: readonly string[]): { cmd: 'up' | 'down'; name: string } {
+function parseArgs(argv: readonly string[]): { cmd: 'up' | 'down'; name: string; namespacePods: boolean } {
   const [cmd, ...rest] = argv;
   if (cmd !== 'up' && cmd !== 'down') throw new Error(USAGE);
   let name = 'demo';
+  let namespacePods = false;
   for (let i = 0; i < rest.length; i++) {
     const arg = rest[i];
-    if (arg === '--name' && rest[i + 1]) name = rest[++i] as string;
+    if (arg === '--namespace-pods') namespacePods = true;
+    else if (arg === '--name' && rest[i + 1]) name = rest[++i] as string;
     else if (arg?.startsWith('--name=')) name = arg.slice('--name='.length);
     else throw new Error(`unknown argument ${arg}\n${USAGE}`);
   }
-  return { cmd, name };
+  return { cmd, name, namespacePods };
 }
 
 async function startAgents(cluster: Cluster): Promise<void> {
@@ -70,7 +73,8 @@ function podTable(pods: readonly Pod[]): string[] {
   return rows.map((r) => `  ${pad(r, widths)}`);
 }
 
-async function up(name: string): Promise<number> {
+/** The faster mode: bare node namespaces, agents as processes, pods as namespaces made through the CNI. */
+async function upNamespacePods(name: string): Promise<number> {
   const log = createLogger('weft-demo', process.env.WEFT_LOG_LEVEL ?? 'warn');
   const t0 = Date.now();
   const cluster = await startCluster({ name, nodes: 3, subnets: 2 }, log);
@@ -118,7 +122,7 @@ async function down(name: string): Promise<number> {
   } catch {
     // No usable state (crashed early): remove whatever carries the name.
   }
-  if (cluster) {
+  if (cluster && !cluster.realNodes) {
     const pods = loadPods(cluster);
     const results = await Promise.allSettled(pods.map((p) => deletePod(p)));
     const failed = results.filter((r) => r.status === 'rejected').length;
@@ -130,8 +134,15 @@ async function down(name: string): Promise<number> {
 }
 
 async function main(argv: readonly string[]): Promise<number> {
-  const { cmd, name } = parseArgs(argv);
-  return cmd === 'up' ? up(name) : down(name);
+  const { cmd, name, namespacePods } = parseArgs(argv);
+  if (cmd === 'down') return down(name);
+  if (namespacePods) return upNamespacePods(name);
+  const { lines, ok } = await upRealNodes(
+    name,
+    createLogger('weft-demo', process.env.WEFT_LOG_LEVEL ?? 'warn'),
+  );
+  out(lines);
+  return ok ? 0 : 1;
 }
 
 main(process.argv.slice(2)).then(
