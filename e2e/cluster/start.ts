@@ -53,7 +53,9 @@ export async function startCluster(
     const { cluster, tokens } = await startControlPlane({ spec, plan, files, binDir, store, log }, signal);
     signal?.throwIfAborted();
     if (spec.kubelet) {
-      await startRealNodes({ plan, files, binDir, store, log, tokens }, signal);
+      const registeredNodes = async () =>
+        (await cluster.kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].metadata.name}'])).split(/\s+/);
+      await startRealNodes({ plan, files, binDir, store, log, tokens, registeredNodes }, signal);
     } else {
       await cluster.kubectl(['create', '-f', '-'], { input: JSON.stringify(desiredNodeObjects(plan)) });
     }

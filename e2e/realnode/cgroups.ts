@@ -1,4 +1,12 @@
-import { existsSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../../common/backoff.js';
 
@@ -10,6 +18,23 @@ export function parseCgroupMounts(mounts: string): string[] {
     .filter((f) => f[2] === 'cgroup' || f[2] === 'cgroup2')
     .map((f) => (f[1] ?? '').replace(/\\040/g, ' '))
     .filter((p) => p !== '');
+}
+
+/**
+ * Creates a kubelet's cgroup root in every hierarchy (kubelet refuses a root that does not
+ * exist). A v1 cpuset cgroup takes no task until its cpus and mems are set: copied from the
+ * hierarchy's top.
+ */
+export function ensureCgroupRoot(root: string, mounts = readFileSync('/proc/mounts', 'utf8')): void {
+  for (const h of parseCgroupMounts(mounts)) {
+    const dir = join(h, root);
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      const own = join(dir, f);
+      if (!existsSync(own)) continue;
+      if (readFileSync(own, 'utf8').trim() === '') writeFileSync(own, readFileSync(join(h, f), 'utf8'));
+    }
+  }
 }
 
 /**

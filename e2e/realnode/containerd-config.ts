@@ -25,6 +25,9 @@ disabled_plugins = ["io.containerd.tracing.processor.v1.otlp", "io.containerd.in
 
 [plugins.'io.containerd.cri.v1.runtime']
   enable_selinux = false
+  # Root here lacks CAP_SYS_RESOURCE: an oom_score_adj below containerd's own (kubelet gives
+  # every sandbox -998) would make runc fail. Clamp instead, as rootless setups do.
+  restrict_oom_score_adj = true
   [plugins.'io.containerd.cri.v1.runtime'.containerd]
     default_runtime_name = "runc"
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]

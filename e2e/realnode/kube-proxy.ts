@@ -19,6 +19,7 @@ export function renderKubeProxyConfig(opts: {
     healthzBindAddress: `${opts.nodeIp}:10256`,
     metricsBindAddress: '127.0.0.1:10249',
     nodePortAddresses: ['primary'],
+    oomScoreAdj: 0, // a negative value needs CAP_SYS_RESOURCE, which root lacks here
     conntrack: {
       maxPerCore: 0,
       min: 0,

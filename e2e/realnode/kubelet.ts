@@ -71,6 +71,8 @@ export function renderKubeletConfig(n: KubeletNode): string {
     enableDebuggingHandlers: true,
     localStorageCapacityIsolation: true,
     failCgroupV1: false,
+    // No CAP_SYS_RESOURCE for root on these machines: a negative oom_score_adj is refused.
+    oomScoreAdj: 0,
   };
   return `${JSON.stringify(config, null, 2)}\n`;
 }

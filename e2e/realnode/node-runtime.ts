@@ -9,6 +9,7 @@ import { tail } from '../cluster/prereq.js';
 import { isRecordAlive, type ProcessRecord, spawnDetached } from '../cluster/processes.js';
 import { ClusterError } from '../cluster/spec.js';
 import type { ClusterStateStore } from '../cluster/state.js';
+import { ensureCgroupRoot } from './cgroups.js';
 import { renderContainerdConfig } from './containerd-config.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
 import { kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
@@ -109,7 +110,7 @@ export function writeNodeFiles(
   );
   writeFileSync(f.containerdConfig, renderContainerdConfig({ runcBinary: ctx.runcBinary }));
   mkdirSync(node.dirs.cniBin, { recursive: true });
-  for (const p of NODE_CNI_PLUGINS) copyFileSync(join(ctx.nodeBinDir, p), join(node.dirs.cniBin, p));
+  for (const p of NODE_CNI_PLUGINS) copyFileSync(join(ctx.nodeBinDir, 'cni', p), join(node.dirs.cniBin, p));
 }
 
 /**
@@ -145,6 +146,7 @@ export async function startRealNode(
   );
   await waitFor(ctx, node, 'containerd', () => containerdAnswers(ctx, view), 30_000, signal, 'its socket');
   await ctx.importImages(view.containerdSocket);
+  ensureCgroupRoot(kubeletCgroupRoot(ctx.clusterName, node.index));
   spawnNodeProcess(
     ctx,
     node,

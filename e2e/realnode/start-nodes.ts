@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import { requireHostTools } from '../../scripts/host-tools.js';
 import { runChecked } from '../cluster/exec.js';
@@ -7,11 +8,18 @@ import type { ControlPlaneFiles } from '../cluster/flags.js';
 import type { ClusterTokens } from '../cluster/pki.js';
 import type { ClusterPlan } from '../cluster/plan.js';
 import { resolveBuildDir } from '../cluster/prereq.js';
+import { isRecordAlive } from '../cluster/processes.js';
 import { ClusterError } from '../cluster/spec.js';
 import type { ClusterStateStore } from '../cluster/state.js';
 import { acquireKubeletTunables } from './kernel-tunables.js';
 import { importNodeImages, resolveNodeImages } from './node-images.js';
-import { type RealNode, type RealNodeContext, startRealNode } from './node-runtime.js';
+import {
+  nodeFailure,
+  nodeRecord,
+  type RealNode,
+  type RealNodeContext,
+  startRealNode,
+} from './node-runtime.js';
 import { KUBE_PROXY_USER, kubeletUser } from './users.js';
 
 export const NODE_BINARIES = [
@@ -19,8 +27,8 @@ export const NODE_BINARIES = [
   'containerd-shim-runc-v2',
   'ctr',
   'crictl',
-  'loopback',
-  'portmap',
+  'cni/loopback',
+  'cni/portmap',
 ] as const;
 export const KUBELET_BINARIES = ['kubelet', 'kube-proxy', 'kube-scheduler'] as const;
 
@@ -33,6 +41,8 @@ export async function startRealNodes(
     store: ClusterStateStore;
     log: Logger;
     tokens: ClusterTokens;
+    /** Names of the registered Node objects. */
+    registeredNodes: () => Promise<string[]>;
   },
   signal?: AbortSignal,
 ): Promise<RealNode[]> {
@@ -74,5 +84,35 @@ export async function startRealNodes(
       return startRealNode(ctx, n, c.plan.external.ip, signal);
     }),
   );
+  await waitForRegistration(c.plan, base, c.registeredNodes, 120_000, signal);
   return nodes;
+}
+
+/** Until every kubelet has registered its Node; a kubelet or kube-proxy that exits fails at once, naming its log. */
+async function waitForRegistration(
+  plan: ClusterPlan,
+  ctx: Pick<RealNodeContext, 'store' | 'logDir'>,
+  registered: () => Promise<string[]>,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let missing = plan.nodes.map((n) => n.name);
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    for (const n of plan.nodes) {
+      for (const c of ['containerd', 'kubelet', 'kube-proxy'] as const) {
+        const rec = nodeRecord(ctx.store, n.name, c);
+        if (!rec || !isRecordAlive(rec)) throw nodeFailure(ctx, n, c, `${c} exited`);
+      }
+    }
+    const names = await registered().catch(() => [] as string[]);
+    missing = plan.nodes.map((n) => n.name).filter((n) => !names.includes(n));
+    if (missing.length === 0) return;
+    await sleep(250, signal);
+  }
+  const first = plan.nodes.find((n) => missing.includes(n.name));
+  throw first
+    ? nodeFailure(ctx, first, 'kubelet', `kubelet did not register its Node within ${timeoutMs} ms`)
+    : new ClusterError('ENODESTART', 'nodes did not register');
 }
