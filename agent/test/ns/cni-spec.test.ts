@@ -348,6 +348,15 @@ describe('CNI through the real shim and conflist (node netns)', { timeout: 120_0
     assert.ok(calls.includes('ADD 1.0.0') && !calls.includes('STATUS 1.0.0'), calls.join(', '));
   });
 
+  it('STATUS and GC with a config older than 1.1.0 get error 1, as the reference skel answers', async () => {
+    const conf = JSON.stringify({ ...weftConf(), name: 'weft', cniVersion: '1.0.0' });
+    for (const command of ['STATUS', 'GC']) {
+      const run = await shim({ CNI_COMMAND: command }, conf);
+      assert.equal(run.exitCode, 1, command);
+      assert.match(JSON.parse(run.stdout).details, new RegExp(`${command} exists from CNI 1\\.1\\.0 on`));
+    }
+  });
+
   it('agent stopped: ADD 11, CHECK 11, STATUS 50, DEL and GC succeed', async () => {
     await node.stopServer();
     try {
