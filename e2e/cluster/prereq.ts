@@ -11,6 +11,8 @@ export const CONTROL_PLANE_BINARIES = [
   'kube-controller-manager',
   'kubectl',
 ] as const;
+/** What e2e/controlplane/build.sh builds besides the control plane: for real nodes and the upstream e2e suite. */
+export const NODE_K8S_BINARIES = ['kube-scheduler', 'kubelet', 'kube-proxy', 'agnhost'] as const;
 export const REQUIRED_TOOLS = ['ip', 'nsenter', 'openssl', 'sysctl'] as const;
 
 /** The repository root, found from this compiled file (dist/e2e/cluster/*.js) or the source (e2e/cluster/*.ts). */
@@ -39,19 +41,36 @@ export function checkHostPrerequisites(): void {
   }
 }
 
-/** Throws naming the first control-plane binary missing from `binDir`. */
-export function checkBinDir(binDir: string): void {
-  for (const b of CONTROL_PLANE_BINARIES) {
-    const p = join(binDir, b);
+/** Throws naming the first of `names` (paths relative to `dir`) that is not an executable; `how` says how to get it. */
+export function requireExecutables(dir: string, names: readonly string[], how: string): void {
+  for (const name of names) {
+    const p = join(dir, name);
     try {
       accessSync(p, constants.X_OK);
     } catch {
-      throw new ClusterError(
-        'EMISSINGBINARIES',
-        `control-plane binary ${p} is missing; run e2e/controlplane/build.sh (needs Go) or set WEFT_K8S_BIN_DIR`,
-      );
+      throw new ClusterError('EMISSINGBINARIES', `binary ${p} is missing; ${how}`);
     }
   }
+}
+
+/** Throws naming the first Kubernetes binary (by default: the control plane's) missing from `binDir`. */
+export function checkBinDir(binDir: string, binaries: readonly string[] = CONTROL_PLANE_BINARIES): void {
+  requireExecutables(binDir, binaries, 'run e2e/controlplane/build.sh (needs Go) or set WEFT_K8S_BIN_DIR');
+}
+
+/**
+ * The directory a build script prints on its last line: `explicit`, else $`envVar`, else what
+ * `script` (relative to the repository) prints — instant when cached, a cold build otherwise.
+ */
+export async function resolveBuiltDir(script: string, envVar: string, explicit?: string): Promise<string> {
+  const fromEnv = process.env[envVar];
+  const dir = explicit ?? (fromEnv && fromEnv !== '' ? fromEnv : undefined);
+  if (dir !== undefined) return dir;
+  const r = await runCommand(['bash', join(repoRoot(), script)], { timeoutMs: 90 * 60_000 });
+  if (r.code !== 0) {
+    throw new ClusterError('EMISSINGBINARIES', `${script} failed (${r.code}): ${tail(r.stderr, 15)}`);
+  }
+  return r.stdout.trim().split('\n').pop() ?? '';
 }
 
 /**
@@ -59,19 +78,7 @@ export function checkBinDir(binDir: string): void {
  * last line of e2e/controlplane/build.sh (instant when cached, a cold build otherwise).
  */
 export async function resolveBinDir(explicit?: string): Promise<string> {
-  const fromEnv = process.env.WEFT_K8S_BIN_DIR;
-  let dir = explicit ?? (fromEnv && fromEnv !== '' ? fromEnv : undefined);
-  if (dir === undefined) {
-    const script = join(repoRoot(), 'e2e', 'controlplane', 'build.sh');
-    const r = await runCommand(['bash', script], { timeoutMs: 90 * 60_000 });
-    if (r.code !== 0) {
-      throw new ClusterError(
-        'EMISSINGBINARIES',
-        `e2e/controlplane/build.sh failed (${r.code}): ${tail(r.stderr, 15)}`,
-      );
-    }
-    dir = r.stdout.trim().split('\n').pop() ?? '';
-  }
+  const dir = await resolveBuiltDir('e2e/controlplane/build.sh', 'WEFT_K8S_BIN_DIR', explicit);
   checkBinDir(dir);
   return dir;
 }
