@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building, testing and the local demo cluster need, on a fresh
 # Debian machine: system packages, the npm dependencies (including Node 24 from
-# the npm registry) and the Kubernetes control plane built from the Go module
-# proxy (cached under ~/.cache/weft). Safe to run again: each step is skipped
-# when already done.
+# the npm registry), and the Kubernetes binaries, containerd, crictl, CoreDNS and
+# the CNI plugins built from the Go module proxy (cached under ~/.cache/weft).
+# Safe to run again: each step is skipped when already done.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -56,4 +56,6 @@ fi
 
 export PATH="$PATH:/usr/local/go/bin"
 bin_dir=$(bash e2e/controlplane/build.sh | tail -n 1)
-echo "prereqs.sh: control plane in $bin_dir" >&2
+echo "prereqs.sh: Kubernetes binaries in $bin_dir" >&2
+node_bin_dir=$(bash e2e/nodebin/build.sh | tail -n 1)
+echo "prereqs.sh: containerd, crictl, CoreDNS and CNI plugins in $node_bin_dir" >&2

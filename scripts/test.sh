@@ -10,6 +10,8 @@ bash scripts/prereqs.sh
 export PATH="$repo/node_modules/.bin:$PATH:/usr/local/go/bin"
 WEFT_K8S_BIN_DIR=$(bash e2e/controlplane/build.sh | tail -n 1)
 export WEFT_K8S_BIN_DIR
+WEFT_NODE_BIN_DIR=$(bash e2e/nodebin/build.sh | tail -n 1)
+export WEFT_NODE_BIN_DIR
 
 npm run --silent build
 npm run --silent lint
@@ -23,5 +25,5 @@ if [[ ${WEFT_IMAGE_TESTS:-1} == 0 ]]; then
 else
   bash scripts/image.sh
 fi
-echo "test.sh: node $(node --version), kubernetes binaries in $WEFT_K8S_BIN_DIR" >&2
+echo "test.sh: node $(node --version), kubernetes binaries in $WEFT_K8S_BIN_DIR, node binaries in $WEFT_NODE_BIN_DIR" >&2
 node --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${tests[@]}"

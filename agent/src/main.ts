@@ -24,6 +24,9 @@ import { assertPreflight } from './preflight.js';
 import { createLocalNetworkProvider } from './reconcile/local-network-provider.js';
 import { ReconcileLoop } from './reconcile/loop.js';
 import { ReconcileMetrics } from './reconcile/metrics.js';
+import { readinessOf } from './reconcile/readiness.js';
+import { STATUS_PATH, statusHandler } from './status/handler.js';
+import { createStatusSource } from './status/runtime-source.js';
 import { computeDatapathConfig, runUninstall } from './uninstall.js';
 
 /** Everything an extension (CNI server, gossip, status API) may use; all built by main. */
@@ -46,7 +49,8 @@ export interface AgentRuntime {
  * Hook point for the CNI server and gossip: each extension is started after the
  * runtime is wired and the HTTP server listens, and must resolve once `signal`
  * aborts (they run concurrently with the loops). Add routes with
- * rt.http.addRoute(path, handler) before returning the first await.
+ * rt.http.addRoute(path, handler) before returning the first await. The status
+ * API is main's own: it reads every part, and gossip is only one of them.
  */
 export type AgentExtension = (rt: AgentRuntime) => Promise<void>;
 const cni = createCniExtension();
@@ -147,7 +151,10 @@ async function runAgent(deps: {
     readiness: [
       {
         name: 'reconcile',
-        check: () => ({ ok: loop.firstSuccessAt !== undefined, detail: 'no successful reconcile yet' }),
+        check: () => {
+          const r = readinessOf(loop, store);
+          return { ok: r.ready, detail: r.reason ?? '' };
+        },
       },
     ],
   });
@@ -188,6 +195,7 @@ async function runAgent(deps: {
     ipamUsage: cni.ipamUsage,
     signal: ac.signal,
   };
+  http.addRoute(STATUS_PATH, statusHandler(createStatusSource(runtime, gossip)));
   await Promise.all([
     loop.run(ac.signal),
     watcher.run(ac.signal),

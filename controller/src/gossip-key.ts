@@ -2,10 +2,11 @@ import { randomBytes as nodeRandomBytes } from 'node:crypto';
 import type { V1Secret } from '@kubernetes/client-node';
 import { backoffDelay, sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
+import { GOSSIP_KEY_SECRET } from '../../common/names.js';
 import { apiErrorSummary, isConflict } from './api-errors.js';
 import type { ControllerMetrics } from './metrics.js';
 
-export const GOSSIP_KEY_SECRET = 'weft-gossip-key';
+export { GOSSIP_KEY_SECRET };
 export const GOSSIP_KEY_BYTES = 32;
 
 /** The Secret API, narrowed to the two verbs the controller's Role grants. */

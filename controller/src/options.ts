@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { ConfigError } from '../../agent/src/config/config-error.js';
+import { DEFAULT_NAMESPACE, NAMESPACE_RE } from '../../common/names.js';
 
 export interface HttpAddress {
   readonly host: string;
@@ -20,14 +21,14 @@ export interface ControllerOptions {
   readonly kubeconfigPath: string | undefined;
 }
 
-export const DEFAULT_NAMESPACE = 'weft-system';
+export { DEFAULT_NAMESPACE };
 export const DEFAULT_HTTP_ADDR = '0.0.0.0:9744';
 
 /** Parses the controller's environment or throws a ConfigError naming the variable. */
 export function parseControllerEnv(env: Readonly<Record<string, string | undefined>>): ControllerOptions {
   const identity = nonEmpty(env.POD_NAME) ?? `${hostname()}-${process.pid}`;
   const namespace = nonEmpty(env.POD_NAMESPACE) ?? DEFAULT_NAMESPACE;
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace)) {
+  if (!NAMESPACE_RE.test(namespace)) {
     throw new ConfigError('POD_NAMESPACE', namespace, 'not a valid namespace name');
   }
   return {

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
+import { type NodeComponent, restartNodeComponent, stopNodeComponent } from '../realnode/node-runtime.js';
 import { type ApiEndpoint, apiRequest } from './api-client.js';
 import type { ComponentName, ControlPlane } from './control-plane.js';
 import { type CommandResult, runChecked, runCommand } from './exec.js';
@@ -68,6 +69,9 @@ export interface Cluster {
     opts?: { input?: string; env?: Record<string, string>; timeoutMs?: number },
   ): Promise<CommandResult>;
   stopComponent(name: ComponentName): Promise<void>;
+  /** Real nodes: stop / start again one node's kubelet, kube-proxy or containerd. */
+  stopNodeComponent(node: string, component: NodeComponent): Promise<void>;
+  startNodeComponent(node: string, component: NodeComponent): void;
   startComponent(name: ComponentName, timeoutMs?: number): Promise<void>;
   stop(opts?: { keepLogs?: boolean }): Promise<void>;
 }
@@ -202,6 +206,14 @@ export class LocalCluster implements Cluster {
   ): Promise<CommandResult> {
     const netns = typeof node === 'string' ? node : node.netns;
     return runCommand(['ip', 'netns', 'exec', netns, ...argv], opts);
+  }
+
+  stopNodeComponent(node: string, component: NodeComponent): Promise<void> {
+    return stopNodeComponent(this.deps.store, node, component);
+  }
+
+  startNodeComponent(node: string, component: NodeComponent): void {
+    restartNodeComponent({ store: this.deps.store, logDir: this.deps.files.logDir }, node, component);
   }
 
   /** Stops one control-plane component (e.g. to simulate an API outage). */

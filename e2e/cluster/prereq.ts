@@ -11,6 +11,8 @@ export const CONTROL_PLANE_BINARIES = [
   'kube-controller-manager',
   'kubectl',
 ] as const;
+/** What e2e/controlplane/build.sh builds besides the control plane: for real nodes and the upstream e2e suite. */
+export const NODE_K8S_BINARIES = ['kube-scheduler', 'kubelet', 'kube-proxy', 'agnhost'] as const;
 export const REQUIRED_TOOLS = ['ip', 'nsenter', 'openssl', 'sysctl'] as const;
 
 /** The repository root, found from this compiled file (dist/e2e/cluster/*.js) or the source (e2e/cluster/*.ts). */
@@ -39,14 +41,10 @@ export function checkHostPrerequisites(): void {
   }
 }
 
-/** Throws naming the first of `binaries` missing from `binDir`, and how to get it. */
-export function checkBinDir(
-  binDir: string,
-  binaries: readonly string[] = CONTROL_PLANE_BINARIES,
-  how = 'run e2e/controlplane/build.sh (needs Go) or set WEFT_K8S_BIN_DIR',
-): void {
-  for (const b of binaries) {
-    const p = join(binDir, b);
+/** Throws naming the first of `names` (paths relative to `dir`) that is not an executable; `how` says how to get it. */
+export function requireExecutables(dir: string, names: readonly string[], how: string): void {
+  for (const name of names) {
+    const p = join(dir, name);
     try {
       accessSync(p, constants.X_OK);
     } catch {
@@ -55,37 +53,34 @@ export function checkBinDir(
   }
 }
 
+/** Throws naming the first Kubernetes binary (by default: the control plane's) missing from `binDir`. */
+export function checkBinDir(binDir: string, binaries: readonly string[] = CONTROL_PLANE_BINARIES): void {
+  requireExecutables(binDir, binaries, 'run e2e/controlplane/build.sh (needs Go) or set WEFT_K8S_BIN_DIR');
+}
+
 /**
- * A directory of built binaries: `explicit`, else $`envVar`, else the last line printed by
- * `script` (a build script of this repository that caches by version: instant when cached,
- * a cold build otherwise). Checks that every one of `binaries` is there.
+ * The directory a build script prints on its last line: `explicit`, else $`envVar`, else what
+ * `script` (relative to the repository) prints — instant when cached, a cold build otherwise.
  */
-export async function resolveBuildDir(opts: {
-  explicit?: string | undefined;
-  envVar?: string;
-  script?: string;
-  binaries: readonly string[];
-}): Promise<string> {
-  const fromEnv = opts.envVar ? process.env[opts.envVar] : undefined;
-  let dir = opts.explicit ?? (fromEnv && fromEnv !== '' ? fromEnv : undefined);
-  const script = opts.script ?? join('e2e', 'controlplane', 'build.sh');
-  if (dir === undefined) {
-    const r = await runCommand(['bash', join(repoRoot(), script)], { timeoutMs: 90 * 60_000 });
-    if (r.code !== 0) {
-      throw new ClusterError('EMISSINGBINARIES', `${script} failed (${r.code}): ${tail(r.stderr, 15)}`);
-    }
-    dir = r.stdout.trim().split('\n').pop() ?? '';
+export async function resolveBuiltDir(script: string, envVar: string, explicit?: string): Promise<string> {
+  const fromEnv = process.env[envVar];
+  const dir = explicit ?? (fromEnv && fromEnv !== '' ? fromEnv : undefined);
+  if (dir !== undefined) return dir;
+  const r = await runCommand(['bash', join(repoRoot(), script)], { timeoutMs: 90 * 60_000 });
+  if (r.code !== 0) {
+    throw new ClusterError('EMISSINGBINARIES', `${script} failed (${r.code}): ${tail(r.stderr, 15)}`);
   }
-  checkBinDir(dir, opts.binaries, `run ${script}${opts.envVar ? ` or set ${opts.envVar}` : ''}`);
-  return dir;
+  return r.stdout.trim().split('\n').pop() ?? '';
 }
 
 /**
  * The directory with the control-plane binaries: `explicit`, else $WEFT_K8S_BIN_DIR, else the
  * last line of e2e/controlplane/build.sh (instant when cached, a cold build otherwise).
  */
-export function resolveBinDir(explicit?: string): Promise<string> {
-  return resolveBuildDir({ explicit, envVar: 'WEFT_K8S_BIN_DIR', binaries: CONTROL_PLANE_BINARIES });
+export async function resolveBinDir(explicit?: string): Promise<string> {
+  const dir = await resolveBuiltDir('e2e/controlplane/build.sh', 'WEFT_K8S_BIN_DIR', explicit);
+  checkBinDir(dir);
+  return dir;
 }
 
 export function tail(text: string, lines: number): string {

@@ -1,44 +1,44 @@
 #!/usr/bin/env bash
-# Builds etcd, kube-apiserver, kube-controller-manager and kubectl from the Go
-# module proxy (this folder's go.mod pins them) into a cache keyed by version
-# and by the hash of go.mod/go.sum. A warm cache returns at once.
-# Prints the directory holding the binaries on its last line.
+# Builds the Kubernetes binaries the local clusters run from the Go module proxy (this folder's
+# go.mod pins them): the control plane (etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler, kubectl), the node components (kubelet, kube-proxy) and agnhost (the
+# upstream e2e suite's test-image command). One `go build` for all of them, so shared packages
+# compile once and in parallel. Cached by version and by the hash of go.mod/go.sum; a warm
+# cache returns at once. Prints the directory holding the binaries on its last line.
+# Figures: docs/local-cluster.md.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../lib/cached-build.sh"
 kube_version=v1.33.13
-cache_root=${WEFT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/weft}
+# agnhost's own version (test/images/agnhost/VERSION), the tag the 1.33 e2e suite pins.
+agnhost_version=2.53
 stamp=$(cat "$here/go.mod" "$here/go.sum" | sha256sum | cut -c1-12)
 out="$cache_root/k8s-$kube_version-$stamp"
-bins=(etcd kube-apiserver kube-controller-manager kubectl)
+# binary name → Go package; `go build -o dir/` names each binary after its package path's last
+# element (for etcd's .../server/v3, "server"), renamed below.
+declare -A pkgs=(
+  [etcd]=go.etcd.io/etcd/server/v3
+  [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+  [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
+  [kubectl]=k8s.io/kubernetes/cmd/kubectl
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
+  [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
+  [agnhost]=k8s.io/kubernetes/test/images/agnhost
+)
+mapfile -t bins < <(printf '%s\n' "${!pkgs[@]}" | sort)
 
-have_all() {
-  local b
-  for b in "${bins[@]}"; do [[ -x "$out/$b" ]] || return 1; done
-}
-
-if have_all; then
+if cache_hit "$out" "${bins[@]}"; then
   echo "$out"
   exit 0
 fi
 
-command -v go >/dev/null || { echo "build.sh: Go is required to build the control plane (install Go >= 1.24)" >&2; exit 1; }
-mkdir -p "$cache_root"
-tmp=$(mktemp -d "$cache_root/.build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
-
+begin_build "the Kubernetes binaries (install Go >= 1.24)"
 ver_pkg=k8s.io/component-base/version
-ldflags="-s -w -X $ver_pkg.gitVersion=$kube_version -X $ver_pkg.gitMajor=1 -X $ver_pkg.gitMinor=33 -X $ver_pkg.gitTreeState=clean"
-start=$(date +%s)
-cd "$here"
-export CGO_ENABLED=0 GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOFLAGS=-mod=mod
-echo "build.sh: building Kubernetes $kube_version control plane into $out (cold builds take several minutes)" >&2
-go build -trimpath -ldflags "$ldflags" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
-go build -trimpath -ldflags "$ldflags" -o "$tmp/kube-apiserver" k8s.io/kubernetes/cmd/kube-apiserver
-go build -trimpath -ldflags "$ldflags" -o "$tmp/kube-controller-manager" k8s.io/kubernetes/cmd/kube-controller-manager
-go build -trimpath -ldflags "$ldflags" -o "$tmp/kubectl" k8s.io/kubernetes/cmd/kubectl
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
-echo "build.sh: built in $(( $(date +%s) - start ))s" >&2
-echo "$out"
+# -X main.Version reaches agnhost only: the other main packages have no such variable.
+ldflags="-s -w -X $ver_pkg.gitVersion=$kube_version -X $ver_pkg.gitMajor=1 -X $ver_pkg.gitMinor=33 -X $ver_pkg.gitTreeState=clean -X main.Version=$agnhost_version"
+echo "$log_name: building Kubernetes $kube_version (${bins[*]}) into $out (cold builds take many minutes)" >&2
+go_build "Kubernetes $kube_version" "$here" "$build_tmp" -ldflags "$ldflags" "${pkgs[@]}"
+mv "$build_tmp/server" "$build_tmp/etcd"
+finish_build "$out" "${bins[@]}"

@@ -67,6 +67,7 @@ describe('agent DaemonSet → podman run', () => {
     const args = planPodmanRun(spec, binding);
     const env = flagValues(args, '--env');
     assert.ok(env.includes('NODE_NAME=node1'));
+    assert.ok(env.includes('POD_NAMESPACE=weft-system'));
     assert.ok(env.includes('KUBERNETES_SERVICE_HOST=172.28.1.2'));
     assert.ok(env.includes('KUBERNETES_SERVICE_PORT=6443'));
     assert.ok(env.includes('WEFT_CNI_BIN_DIR=/host/opt/cni/bin'));

@@ -1,16 +1,12 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runChecked } from '../cluster/exec.js';
-import { resolveBuildDir } from '../cluster/prereq.js';
+import { resolveBuiltDir } from '../cluster/prereq.js';
 import { ClusterError } from '../cluster/spec.js';
 
 /** The OCI archives every node imports (built and cached by e2e/images/build.sh). */
 export async function resolveNodeImages(): Promise<string[]> {
-  const dir = await resolveBuildDir({
-    envVar: 'WEFT_NODE_IMAGES_DIR',
-    script: join('e2e', 'images', 'build.sh'),
-    binaries: [],
-  });
+  const dir = await resolveBuiltDir('e2e/images/build.sh', 'WEFT_NODE_IMAGES_DIR');
   const archives = readdirSync(dir)
     .filter((f) => f.endsWith('.tar'))
     .map((f) => join(dir, f));

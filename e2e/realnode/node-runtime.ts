@@ -6,9 +6,15 @@ import { runCommand } from '../cluster/exec.js';
 import { renderKubeconfig } from '../cluster/kubeconfig.js';
 import { CLUSTER_CIDR, type NodePlan } from '../cluster/plan.js';
 import { tail } from '../cluster/prereq.js';
-import { isRecordAlive, type ProcessRecord, spawnDetached } from '../cluster/processes.js';
+import {
+  isRecordAlive,
+  type ProcessRecord,
+  spawnDetached,
+  stopRecordedProcess,
+} from '../cluster/processes.js';
 import { ClusterError } from '../cluster/spec.js';
 import type { ClusterStateStore } from '../cluster/state.js';
+import { CNI_DIR } from '../nodebin/bins.js';
 import { ensureCgroupRoot } from './cgroups.js';
 import { renderContainerdConfig } from './containerd-config.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
@@ -110,7 +116,7 @@ export function writeNodeFiles(
   );
   writeFileSync(f.containerdConfig, renderContainerdConfig({ runcBinary: ctx.runcBinary }));
   mkdirSync(node.dirs.cniBin, { recursive: true });
-  for (const p of NODE_CNI_PLUGINS) copyFileSync(join(ctx.nodeBinDir, 'cni', p), join(node.dirs.cniBin, p));
+  for (const p of NODE_CNI_PLUGINS) copyFileSync(join(ctx.nodeBinDir, CNI_DIR, p), join(node.dirs.cniBin, p));
 }
 
 /**
@@ -133,16 +139,13 @@ export async function startRealNode(
   if (mntNs === undefined || mntNs === mountNsOf(process.pid)) {
     throw nodeFailure(ctx, node, 'holder', 'the holder has no mount namespace of its own');
   }
-  const inNode = (argv: string[]) => inNodeArgv(holder.pid, argv);
   const path = `${ctx.nodeBinDir}:${ctx.k8sBinDir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+  const inNode = (argv: string[]) => inNodeArgv(holder.pid, argv, path);
   spawnNodeProcess(
     ctx,
     node,
     'containerd',
     inNode([join(ctx.nodeBinDir, 'containerd'), '--config', f.containerdConfig]),
-    {
-      PATH: path,
-    },
   );
   await waitFor(ctx, node, 'containerd', () => containerdAnswers(ctx, view), 30_000, signal, 'its socket');
   await ctx.importImages(view.containerdSocket);
@@ -161,35 +164,57 @@ export async function startRealNode(
         certDir: f.kubeletCertDir,
       }),
     ]),
-    { PATH: path },
   );
   spawnNodeProcess(
     ctx,
     node,
     'kube-proxy',
     inNode([join(ctx.k8sBinDir, 'kube-proxy'), `--config=${f.proxyConfig}`]),
-    {
-      PATH: path,
-    },
   );
   ctx.log.info({ node: node.name, op: 'node-start' }, 'real node started');
   return { node, view, holderPid: holder.pid, mntNs };
 }
 
 function spawnNodeProcess(
-  ctx: RealNodeContext,
-  node: NodePlan,
+  ctx: Pick<RealNodeContext, 'logDir' | 'store'>,
+  node: Pick<NodePlan, 'name'>,
   c: NodeComponent,
   argv: string[],
-  env?: Record<string, string>,
 ): ProcessRecord {
   const id = nodeComponentId(node.name, c);
   const logFile = join(ctx.logDir, `${node.name}-${c}.log`);
-  const { record } = spawnDetached(env ? { id, argv, logFile, env } : { id, argv, logFile });
+  const { record } = spawnDetached({ id, argv, logFile });
   ctx.store.update((s) => {
     s.processes = [...s.processes.filter((p) => p.id !== id), record];
   });
   return record;
+}
+
+/**
+ * Stops one component of a running node (kubelet, kube-proxy, containerd): SIGTERM to its
+ * process group, SIGKILL after 10 s. Its record stays (marked by a dead pid) so that
+ * `restartNodeComponent` can start it again with the same command line.
+ */
+export async function stopNodeComponent(
+  store: ClusterStateStore,
+  node: string,
+  c: NodeComponent,
+): Promise<void> {
+  const rec = nodeRecord(store, node, c);
+  if (!rec) throw new ClusterError('ENOCOMPONENT', `node ${node} has no ${c}`);
+  await stopRecordedProcess(rec, 'SIGTERM', 10_000);
+}
+
+/** Starts a stopped node component again from its recorded command line (same log file, appended). */
+export function restartNodeComponent(
+  ctx: Pick<RealNodeContext, 'logDir' | 'store'>,
+  node: string,
+  c: NodeComponent,
+): ProcessRecord {
+  const rec = nodeRecord(ctx.store, node, c);
+  if (!rec) throw new ClusterError('ENOCOMPONENT', `node ${node} has no ${c}`);
+  if (isRecordAlive(rec)) throw new ClusterError('ECOMPONENT', `${c} on ${node} is still running`);
+  return spawnNodeProcess(ctx, { name: node }, c, rec.argv);
 }
 
 /** The recorded process of a node component, or undefined. */

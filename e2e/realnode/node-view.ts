@@ -114,7 +114,11 @@ export function holderArgv(netns: string, v: NodeView): string[] {
   ];
 }
 
-/** argv that runs `argv` in the holder's mount and network namespaces (nsenter execs in place). */
-export function inNodeArgv(holderPid: number, argv: readonly string[]): string[] {
-  return ['nsenter', '-t', String(holderPid), '-m', '-n', '--', ...argv];
+/**
+ * argv that runs `argv` in the holder's mount and network namespaces (nsenter and env exec
+ * in place, so the pid is the command's), with `path` as its PATH: the argv alone restarts it.
+ */
+export function inNodeArgv(holderPid: number, argv: readonly string[], path?: string): string[] {
+  const env = path === undefined ? [] : ['env', `PATH=${path}`];
+  return ['nsenter', '-t', String(holderPid), '-m', '-n', '--', ...env, ...argv];
 }

@@ -7,10 +7,11 @@ import { runChecked } from '../cluster/exec.js';
 import type { ControlPlaneFiles } from '../cluster/flags.js';
 import type { ClusterTokens } from '../cluster/pki.js';
 import type { ClusterPlan } from '../cluster/plan.js';
-import { resolveBuildDir } from '../cluster/prereq.js';
+import { checkBinDir, NODE_K8S_BINARIES } from '../cluster/prereq.js';
 import { isRecordAlive } from '../cluster/processes.js';
 import { ClusterError } from '../cluster/spec.js';
 import type { ClusterStateStore } from '../cluster/state.js';
+import { resolveNodeBinDir } from '../nodebin/bins.js';
 import { acquireKubeletTunables } from './kernel-tunables.js';
 import { importNodeImages, resolveNodeImages } from './node-images.js';
 import {
@@ -21,16 +22,6 @@ import {
   startRealNode,
 } from './node-runtime.js';
 import { KUBE_PROXY_USER, kubeletUser } from './users.js';
-
-export const NODE_BINARIES = [
-  'containerd',
-  'containerd-shim-runc-v2',
-  'ctr',
-  'crictl',
-  'cni/loopback',
-  'cni/portmap',
-] as const;
-export const KUBELET_BINARIES = ['kubelet', 'kube-proxy', 'kube-scheduler'] as const;
 
 /** Starts every node's containerd, kubelet and kube-proxy (in parallel), after setting kubelet's kernel tunables. */
 export async function startRealNodes(
@@ -47,12 +38,8 @@ export async function startRealNodes(
   signal?: AbortSignal,
 ): Promise<RealNode[]> {
   requireHostTools(['runc', 'unshare', 'nsenter', 'mount', 'nft', 'iptables-save']);
-  const nodeBinDir = await resolveBuildDir({
-    script: join('e2e', 'nodebin', 'build.sh'),
-    envVar: 'WEFT_NODE_BIN_DIR',
-    binaries: NODE_BINARIES,
-  });
-  await resolveBuildDir({ explicit: c.binDir, binaries: KUBELET_BINARIES });
+  const nodeBinDir = await resolveNodeBinDir();
+  checkBinDir(c.binDir, NODE_K8S_BINARIES);
   const images = await resolveNodeImages();
   const runcBinary = (await runChecked(['sh', '-c', 'command -v runc'])).trim();
   c.store.update((s) => {

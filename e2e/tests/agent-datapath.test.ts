@@ -2,7 +2,8 @@
  * Real agents in a real local cluster (3 nodes: node1 and node2 on subnet A,
  * node3 on subnet B): auto mode picks direct routes on the same subnet and
  * VXLAN across; drift is repaired; deleted Nodes vanish within 1 s; a restart
- * changes nothing; the backend can be switched to vxlan.
+ * changes nothing; the backend can be switched to vxlan. No gossip key exists
+ * (no weft-controller), so `weft status` reports gossip off and why.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -24,6 +25,7 @@ import {
   waitFor,
   writeNetConf,
 } from './fixtures/agent-cluster.js';
+import { peerOf, runWeftStatus, statusOf } from './fixtures/gossip-cluster.js';
 
 const RESYNC_SECONDS = 1;
 
@@ -98,6 +100,41 @@ describe('agent datapath in a local cluster', { timeout: 300_000 }, () => {
     assert.match(metrics.body, /weft_build_info\{version="[^"]+"\} 1/);
     assert.ok((metricValue(metrics.body, 'weft_last_reconcile_success_timestamp_seconds') ?? 0) > 0);
     assert.equal((await agentGet(cluster, node(1), '/healthz')).status, 200);
+  });
+
+  it('weft status without a gossip key: the agent itself reports readiness, backend and underlay; gossip off', async () => {
+    const s = await statusOf(cluster, node(1));
+    assert.equal(s.node.ready, true);
+    assert.equal(s.node.backend, 'auto');
+    assert.equal(s.node.underlayIP, node(1).ip);
+    assert.equal(s.node.bootId, null);
+    assert.deepEqual([s.gossip.state, s.gossip.reason], ['off', 'no-key']);
+    for (const [peer, route] of [
+      [node(2), 'direct'],
+      [node(3), 'vxlan'],
+    ] as const) {
+      const p = peerOf(s, peer.name);
+      assert.deepEqual(
+        [p?.state, p?.route, p?.underlayIP, p?.source],
+        ['gossip-off', route, peer.ip, 'api'],
+        peer.name,
+      );
+    }
+    const text = await runWeftStatus(cluster, node(1), false);
+    assert.match(text, new RegExp(`^Node: +${node(1).name}$`, 'm'));
+    assert.match(
+      text,
+      new RegExp(`^Backend: +auto +MTU: \\d+ +Underlay: ${node(1).ip.replaceAll('.', '\\.')} `, 'm'),
+    );
+    assert.match(
+      text,
+      /^Gossip: +off — no key: \S+ not found \(Secret weft-system\/weft-gossip-key missing or not mounted yet; weft-controller creates it\)$/m,
+    );
+    assert.match(text, /^Peers: 2 \(liveness unknown: gossip off\)$/m);
+    assert.match(
+      text,
+      new RegExp(`^${node(3).name} +gossip-off +vxlan +${node(3).ip.replaceAll('.', '\\.')} `, 'm'),
+    );
   });
 
   it('repairs drift within one resync and sweeps only its own strays', async () => {

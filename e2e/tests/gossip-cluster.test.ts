@@ -133,6 +133,7 @@ describe('gossip between agents in a local cluster', { timeout: 600_000 }, () =>
     const text = await runWeftStatus(cluster, node(1), false);
     assert.match(text, new RegExp(`^Node: +${node(1).name}$`, 'm'));
     assert.match(text, /^Backend: +auto +MTU: \d+/m);
+    assert.match(text, /^Gossip: +on — port 9743$/m);
     assert.match(text, /^Peers: 2 \(2 alive\)$/m);
     assert.match(text, /^NAME +STATE +ROUTE +UNDERLAY +LAST SEEN +RTT$/m);
     assert.match(

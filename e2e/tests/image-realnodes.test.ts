@@ -9,7 +9,10 @@
  * scripts/test.sh includes this file only then.
  */
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { sleep } from '../../common/backoff.js';
 import { createLogger } from '../../common/log.js';
 import { parseNodeIps, runConnectivityChecks } from '../checks/connectivity.js';
 import { type EchoServer, startEchoServer } from '../cluster/echo-server.js';
@@ -39,6 +42,70 @@ async function readyConditions(cluster: Cluster): Promise<Map<string, NodeCondit
   return new Map(
     list.items.map((n) => [n.metadata.name, n.status?.conditions?.find((c) => c.type === 'Ready')]),
   );
+}
+
+interface PodRow {
+  name: string;
+  node: string;
+  ip: string;
+  ready: boolean;
+  uid: string;
+}
+
+async function podRows(cluster: Cluster, ns: string, selector: string): Promise<PodRow[]> {
+  const list = JSON.parse(await cluster.kubectl(['-n', ns, 'get', 'pods', '-l', selector, '-o', 'json'])) as {
+    items: Array<{
+      metadata: { name: string; uid: string };
+      spec: { nodeName?: string };
+      status: { podIP?: string; conditions?: Array<{ type: string; status: string }> };
+    }>;
+  };
+  return list.items.map((p) => ({
+    name: p.metadata.name,
+    uid: p.metadata.uid,
+    node: p.spec.nodeName ?? '',
+    ip: p.status.podIP ?? '',
+    ready: p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+  }));
+}
+
+/** Addresses Weft's IPAM holds on a node (its state file as the node sees /var/lib/weft). */
+function ipamAddresses(cluster: Cluster, node: string): string[] {
+  const n = cluster.nodes.find((x) => x.name === node);
+  assert.ok(n, node);
+  const file = join(n.dirs.state, 'weft', 'ipam', 'weft.json');
+  if (!existsSync(file)) return [];
+  return [...readFileSync(file, 'utf8').matchAll(/"(10\.244\.\d+\.\d+)"/g)].map((m) => m[1] as string);
+}
+
+/** A Deployment of agnhost pods (pause) pinned to one node. */
+function pinnedDeployment(name: string, node: string, replicas: number): string {
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: 'weft-e2e' },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: {
+          nodeName: node,
+          terminationGracePeriodSeconds: 0,
+          containers: [{ name: 'c', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53', args: ['pause'] }],
+        },
+      },
+    },
+  });
+}
+
+async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await fn()) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
 describe('Weft on real nodes (kubelet + containerd + kube-proxy, CoreDNS)', { timeout: 1_500_000 }, () => {
@@ -95,5 +162,67 @@ describe('Weft on real nodes (kubelet + containerd + kube-proxy, CoreDNS)', { ti
     );
     // 3 clients × 3 servers, ClusterIP, 2 DNS, 3 hostPort, 3 NodePort, 3 egress, logs
     assert.equal(results.length, 9 + 1 + 2 + 3 + 3 + 3 + 1);
+  });
+
+  it("a pod deleted through kubelet gives its address back to IPAM (the runtime's DEL)", async () => {
+    const node = cluster.nodes[0]?.name as string;
+    await cluster.kubectl(['apply', '-f', '-'], { input: pinnedDeployment('one', node, 1) });
+    await cluster.kubectl(['-n', 'weft-e2e', 'rollout', 'status', 'deploy/one', '--timeout=120s'], {
+      timeoutMs: 130_000,
+    });
+    const [pod] = await podRows(cluster, 'weft-e2e', 'app=one');
+    assert.ok(pod?.ip, 'pod has an IP');
+    assert.ok(ipamAddresses(cluster, node).includes(pod.ip), `IPAM on ${node} holds ${pod.ip}`);
+    await cluster.kubectl(['-n', 'weft-e2e', 'delete', 'deploy/one', '--wait=true']);
+    await waitUntil(
+      `${pod.ip} freed on ${node}`,
+      async () => !ipamAddresses(cluster, node).includes(pod.ip),
+      60_000,
+    );
+  });
+
+  it('100 pods scheduled on one node at once all get distinct addresses and become Ready', async () => {
+    const node = cluster.nodes[1]?.name as string;
+    const t0 = Date.now();
+    await cluster.kubectl(['apply', '-f', '-'], { input: pinnedDeployment('burst', node, 100) });
+    await cluster.kubectl(['-n', 'weft-e2e', 'rollout', 'status', 'deploy/burst', '--timeout=600s'], {
+      timeoutMs: 610_000,
+    });
+    const pods = await podRows(cluster, 'weft-e2e', 'app=burst');
+    const ips = new Set(pods.map((p) => p.ip));
+    assert.equal(pods.length, 100);
+    assert.ok(pods.every((p) => p.ready && p.node === node));
+    assert.equal(ips.size, 100, 'distinct addresses');
+    process.stderr.write(`# 100 pods Ready on ${node} in ${Date.now() - t0} ms\n`);
+    await cluster.kubectl(['-n', 'weft-e2e', 'delete', 'deploy/burst', '--wait=true'], {
+      timeoutMs: 300_000,
+    });
+    await waitUntil(
+      'the 100 addresses freed',
+      async () => !ipamAddresses(cluster, node).some((ip) => ips.has(ip)),
+      180_000,
+    );
+  });
+
+  it('kubelet restarted: running pods keep their sandboxes and addresses, and connectivity', async () => {
+    const before = await podRows(cluster, 'weft-e2e', 'app in (echo,client)');
+    for (const n of cluster.nodes) await cluster.stopNodeComponent(n.name, 'kubelet');
+    for (const n of cluster.nodes) cluster.startNodeComponent(n.name, 'kubelet');
+    await waitForWeft(cluster, 180);
+    await waitForCheckWorkloads(cluster, 180);
+    const afterRows = await podRows(cluster, 'weft-e2e', 'app in (echo,client)');
+    assert.deepEqual(
+      afterRows.map((p) => `${p.uid} ${p.ip}`).sort(),
+      before.map((p) => `${p.uid} ${p.ip}`).sort(),
+      'same pods, same addresses',
+    );
+    const nodeIps = parseNodeIps(await cluster.kubectl(['get', 'nodes', '-o', 'json']));
+    const results = await runConnectivityChecks((args) => cluster.kubectl(args, { timeoutMs: 30_000 }), {
+      nodeIps,
+    });
+    assert.deepEqual(
+      results.filter((r) => !r.ok),
+      [],
+    );
   });
 });

@@ -1,3 +1,4 @@
+import { errorMessage } from '../../../common/errors.js';
 import type { CniContext } from './context.js';
 import { CniCode, CniError } from './errors.js';
 import { attachmentKey } from './ipam-state.js';
@@ -7,7 +8,8 @@ import type { WeftNetConf } from './netconf.js';
 /**
  * GC: releases every allocation not listed in `cni.dev/valid-attachments` and
  * deletes every Weft host veth that belongs to no valid attachment. Attachments
- * with a request in flight are left alone.
+ * with a request in flight are left alone. As the spec asks, a failure does not
+ * stop the rest: everything that can go goes, then the failures are reported (5).
  */
 export async function cmdGc(ctx: CniContext, conf: WeftNetConf): Promise<undefined> {
   const valid = conf.validAttachments;
@@ -17,18 +19,33 @@ export async function cmdGc(ctx: CniContext, conf: WeftNetConf): Promise<undefin
       'invalid network config',
       'cni.dev/valid-attachments: required for GC',
     );
-  const ipam = await ctx.ipams.get(conf.name);
+  const failures: string[] = [];
   const busy = ctx.locks.busy();
-  const released = await ipam.releaseExcept(
-    new Set(valid.map(attachmentKey)),
-    new Set(busy.map(attachmentKey)),
-  );
+  let released = 0;
+  try {
+    const ipam = await ctx.ipams.get(conf.name);
+    released = (await ipam.releaseExcept(new Set(valid.map(attachmentKey)), new Set(busy.map(attachmentKey))))
+      .length;
+  } catch (err) {
+    failures.push(`releasing addresses: ${errorMessage(err)}`);
+  }
   const keepVeths = new Set([...valid, ...busy].map(hostVethName));
   let deleted = 0;
-  for (const name of await ctx.plumbing.listHostVeths()) {
-    if (keepVeths.has(name)) continue;
-    if (await ctx.plumbing.deleteHostVeth(name)) deleted++;
+  try {
+    for (const name of await ctx.plumbing.listHostVeths()) {
+      if (keepVeths.has(name)) continue;
+      await ctx.plumbing.deleteHostVeth(name).then(
+        (gone) => {
+          if (gone) deleted++;
+        },
+        (err: unknown) => failures.push(`deleting ${name}: ${errorMessage(err)}`),
+      );
+    }
+  } catch (err) {
+    failures.push(`listing host veths: ${errorMessage(err)}`);
   }
-  ctx.log.info({ op: 'gc', released: released.length, deleted }, 'garbage collected');
+  ctx.log.info({ op: 'gc', released, deleted, failures: failures.length }, 'garbage collected');
+  if (failures.length > 0)
+    throw new CniError(CniCode.ioFailure, 'garbage collection incomplete', failures.join('; '));
   return undefined;
 }

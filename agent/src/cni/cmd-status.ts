@@ -1,16 +1,31 @@
 import { errorMessage } from '../../../common/errors.js';
 import { type CniContext, requireLocalNetwork } from './context.js';
 import { CniCode, CniError } from './errors.js';
+import type { Ipam } from './ipam.js';
 import type { WeftNetConf } from './netconf.js';
 import { type CniVersion, SUPPORTED_CNI_VERSIONS } from './versions.js';
 
-/** STATUS: success once the pod network is ready and the network's IPAM state is loaded; 50 before. */
+/**
+ * STATUS: success when an ADD could be served now — the pod network is ready,
+ * the network's IPAM state is loaded and has a free address; 50 otherwise.
+ */
 export async function cmdStatus(ctx: CniContext, conf: WeftNetConf): Promise<undefined> {
-  requireLocalNetwork(ctx, CniCode.notAvailable);
+  const { ranges } = requireLocalNetwork(ctx, CniCode.notAvailable);
+  let ipam: Ipam;
   try {
-    await ctx.ipams.get(conf.name);
+    ipam = await ctx.ipams.get(conf.name);
   } catch (err) {
     throw new CniError(CniCode.notAvailable, 'IPAM not available', errorMessage(err), { cause: err });
+  }
+  // An ADD takes one address from every range.
+  for (const range of ranges) {
+    const { allocated, capacity } = ipam.usage([range]);
+    if (allocated >= capacity)
+      throw new CniError(
+        CniCode.notAvailable,
+        'no free pod address',
+        `all ${capacity} addresses of ${range.cidr} are allocated`,
+      );
   }
   return undefined;
 }

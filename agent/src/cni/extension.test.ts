@@ -28,7 +28,7 @@ describe('CNI extension', () => {
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'weft-cni-ext-'));
     await mkdir(join(root, 'plugins'));
-    // Exits without reading stdin, as a broken plugin might: the version probe must cope.
+    // Broken at first (exits without reading stdin): no conflist until it answers VERSION.
     await writeFile(join(root, 'plugins', 'portmap'), '#!/bin/sh\nexit 1\n');
     await chmod(join(root, 'plugins', 'portmap'), 0o755);
     await writeFile(join(root, 'shim'), 'shim-binary');
@@ -37,7 +37,7 @@ describe('CNI extension', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('serves the socket at once, installs portmap, shim and conflist only once the node network is ready', async () => {
+  it('serves the socket at once, installs portmap, shim and conflist only once the node network is ready and portmap answers', async () => {
     const opts = parseAgentOptions([], {
       NODE_NAME: 'n1',
       WEFT_CNI_BIN_DIR: join(root, 'bin'),
@@ -78,11 +78,21 @@ describe('CNI extension', () => {
 
       net = { nodeName: 'n1', podCIDRs: ['10.244.1.0/24'], clusterCIDRs: [], bridge: 'weft0', mtu: 1450 };
       synced();
+      await waitUntil('portmap copied', () => exists(join(root, 'bin', 'portmap')));
+      await new Promise((r) => setTimeout(r, 100));
+      assert.equal(await exists(conflist), false, 'no conflist while portmap cannot tell its versions');
+      const versions = { cniVersion: '1.1.0', supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] };
+      await writeFile(join(root, 'bin', 'portmap'), `#!/bin/sh\necho '${JSON.stringify(versions)}'\n`);
       await waitUntil('the conflist', () => exists(conflist));
       assert.equal(await readFile(join(root, 'bin', 'weft'), 'utf8'), 'shim-binary');
       assert.ok(await exists(join(root, 'bin', 'portmap')));
-      const written = JSON.parse(await readFile(conflist, 'utf8')) as { plugins: { socket?: string }[] };
+      const written = JSON.parse(await readFile(conflist, 'utf8')) as {
+        cniVersion: string;
+        cniVersions?: string[];
+        plugins: { socket?: string }[];
+      };
       assert.equal(written.plugins[0]?.socket, socket);
+      assert.deepEqual([written.cniVersion, written.cniVersions], ['1.0.0', ['0.4.0', '1.0.0', '1.1.0']]);
       assert.deepEqual(ext.ipamUsage(), [{ network: 'weft', allocated: 0, capacity: 253 }]);
     } finally {
       ac.abort();

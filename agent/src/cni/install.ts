@@ -1,16 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { WeftError } from '../../../common/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
-import {
-  compareVersions,
-  isSupportedVersion,
-  LATEST_CNI_VERSION,
-  SUPPORTED_CNI_VERSIONS,
-} from './versions.js';
-
-const execFileP = promisify(execFile);
+import { type ConflistVersions, chooseConflistVersions } from './conflist-version.js';
+import { probePluginVersions } from './plugin-version.js';
+import { findPlugin, PORTMAP_NAME } from './portmap.js';
+import { isSupportedVersion } from './versions.js';
 
 export const CONFLIST_NAME = '10-weft.conflist';
 export const SHIM_NAME = 'weft';
@@ -27,11 +22,14 @@ export interface InstallCniOptions {
   /** Network name in the conflist (and IPAM state file name); default "weft". */
   readonly networkName?: string;
   /**
-   * cniVersion of the conflist. Default: the newest version that both Weft and the
-   * `portmap` found in binDir support (1.1.0 when portmap answers nothing usable).
+   * cniVersion of the conflist, fixed (no `cniVersions`). Default: chosen from the
+   * versions the chained `portmap` supports (chooseConflistVersions).
    */
   readonly cniVersion?: string;
-  /** Where to look for `portmap` when probing its versions; default [binDir]. */
+  /**
+   * The runtime's plugin path (CNI_PATH order): the first `portmap` found there is
+   * the one the runtime chains, and the one asked for its versions. Default [binDir].
+   */
   readonly pluginDirs?: readonly string[];
 }
 
@@ -39,39 +37,33 @@ export interface InstallResult {
   readonly shimWritten: boolean;
   readonly conflistWritten: boolean;
   readonly cniVersion: string;
+  readonly cniVersions: readonly string[] | undefined;
+  /** The portmap asked, and what it answered; undefined with a fixed cniVersion. */
+  readonly portmap: { readonly path: string; readonly supportedVersions: readonly string[] } | undefined;
 }
 
 /** Pure: the conflist, weft then portmap (hostPort). */
-export function computeConflist(networkName: string, cniVersion: string, socketPath: string): string {
+export function computeConflist(networkName: string, versions: ConflistVersions, socketPath: string): string {
   const conflist = {
-    cniVersion,
+    cniVersion: versions.cniVersion,
+    ...(versions.cniVersions && { cniVersions: versions.cniVersions }),
     name: networkName,
     plugins: [
       { type: SHIM_NAME, socket: socketPath },
-      { type: 'portmap', capabilities: { portMappings: true } },
+      { type: PORTMAP_NAME, capabilities: { portMappings: true } },
     ],
   };
   return `${JSON.stringify(conflist, null, 2)}\n`;
 }
 
-/** Pure: the newest version in both lists. */
-export function chooseCniVersion(pluginVersions: readonly string[]): string {
-  const common = SUPPORTED_CNI_VERSIONS.filter((v) => pluginVersions.includes(v));
-  return common.sort(compareVersions).at(-1) ?? LATEST_CNI_VERSION;
-}
-
-/** Asks `<binDir>/portmap` which versions it speaks; [] when it cannot be run. */
-export async function probePluginVersions(binary: string): Promise<string[]> {
-  try {
-    const child = execFileP(binary, [], { env: { CNI_COMMAND: 'VERSION' }, timeout: 5000 });
-    child.child.stdin?.on('error', () => {}); // a plugin that exits without reading: EPIPE
-    child.child.stdin?.end(JSON.stringify({ cniVersion: LATEST_CNI_VERSION }));
-    const { stdout } = await child;
-    const v = (JSON.parse(stdout) as { supportedVersions?: unknown }).supportedVersions;
-    return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-  } catch {
-    return [];
-  }
+/** Asks the portmap the runtime will chain which versions it speaks, and picks the conflist's. */
+async function negotiateVersions(
+  dirs: readonly string[],
+): Promise<{ versions: ConflistVersions; portmap: NonNullable<InstallResult['portmap']> }> {
+  const path = await findPlugin(PORTMAP_NAME, dirs);
+  if (!path) throw new WeftError('ENOPORTMAP', `no portmap plugin in ${dirs.join(', ')}`);
+  const supportedVersions = await probePluginVersions(path);
+  return { versions: chooseConflistVersions(supportedVersions), portmap: { path, supportedVersions } };
 }
 
 async function writeIfChanged(path: string, data: Buffer, mode: number): Promise<boolean> {
@@ -85,19 +77,20 @@ async function writeIfChanged(path: string, data: Buffer, mode: number): Promise
  * Installs the shim and the conflist atomically, each only when its bytes
  * changed, the conflist last (call once the CNI server can serve ADD: the
  * runtime considers the node's network ready as soon as the conflist appears).
+ * Writes nothing when the chained portmap is missing, cannot tell its versions,
+ * or has none in common with Weft: every ADD would fail at the chain's second step.
  */
 export async function installCniFiles(opts: InstallCniOptions): Promise<InstallResult> {
   const networkName = opts.networkName ?? 'weft';
-  let cniVersion = opts.cniVersion;
-  if (cniVersion === undefined) {
-    let versions: string[] = [];
-    for (const dir of opts.pluginDirs ?? [opts.binDir]) {
-      versions = await probePluginVersions(join(dir, 'portmap'));
-      if (versions.length > 0) break;
-    }
-    cniVersion = chooseCniVersion(versions);
+  let versions: ConflistVersions;
+  let portmap: InstallResult['portmap'];
+  if (opts.cniVersion !== undefined) {
+    if (!isSupportedVersion(opts.cniVersion))
+      throw new Error(`cniVersion ${opts.cniVersion} is not supported by Weft`);
+    versions = { cniVersion: opts.cniVersion, cniVersions: undefined };
+  } else {
+    ({ versions, portmap } = await negotiateVersions(opts.pluginDirs ?? [opts.binDir]));
   }
-  if (!isSupportedVersion(cniVersion)) throw new Error(`cniVersion ${cniVersion} is not supported by Weft`);
   await mkdir(opts.binDir, { recursive: true });
   await mkdir(opts.confDir, { recursive: true });
   const shimWritten = await writeIfChanged(
@@ -105,9 +98,9 @@ export async function installCniFiles(opts: InstallCniOptions): Promise<InstallR
     await readFile(opts.shimSource),
     0o755,
   );
-  const conflist = Buffer.from(computeConflist(networkName, cniVersion, opts.socketPath));
+  const conflist = Buffer.from(computeConflist(networkName, versions, opts.socketPath));
   const conflistWritten = await writeIfChanged(join(opts.confDir, CONFLIST_NAME), conflist, 0o644);
-  return { shimWritten, conflistWritten, cniVersion };
+  return { shimWritten, conflistWritten, ...versions, portmap };
 }
 
 /** Removes the conflist first (no new pods get Weft), then the shim. */

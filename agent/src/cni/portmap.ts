@@ -17,6 +17,12 @@ const isExecutable = (path: string) =>
     () => false,
   );
 
+/** The first executable `name` along `dirs`, as a runtime searches CNI_PATH; undefined when none. */
+export async function findPlugin(name: string, dirs: readonly string[]): Promise<string | undefined> {
+  for (const dir of dirs) if (await isExecutable(join(dir, name))) return join(dir, name);
+  return undefined;
+}
+
 /**
  * Makes sure the conflist's second plugin exists: when `<binDir>/portmap` is absent,
  * copies it (atomically, mode 0755) from the first source directory other than

@@ -10,6 +10,7 @@ const conf = JSON.stringify({
   type: 'weft',
   socket: '/run/weft/cni.sock',
 });
+const v100 = JSON.stringify({ ...JSON.parse(conf), cniVersion: '1.0.0' });
 const env = { CNI_COMMAND: 'ADD', CNI_CONTAINERID: 'abc', CNI_NETNS: '/var/run/netns/x', CNI_IFNAME: 'eth0' };
 
 function codeOf(fn: () => unknown): number {
@@ -50,6 +51,15 @@ describe('parseCniRequest', () => {
       JSON.stringify({ ...JSON.parse(conf), 'cni.dev/valid-attachments': [{}] }),
       7,
     ],
+    ['STATUS at 1.0.0 (STATUS exists from 1.1.0 on)', { CNI_COMMAND: 'STATUS' }, v100, 1],
+    ['GC at 1.0.0', { CNI_COMMAND: 'GC' }, v100, 1],
+    ['ADD with a bad prevResult', env, JSON.stringify({ ...JSON.parse(conf), prevResult: { ips: 'x' } }), 7],
+    [
+      'DEL with a bad prevResult (DEL must succeed whatever is left)',
+      { ...env, CNI_COMMAND: 'DEL' },
+      JSON.stringify({ ...JSON.parse(conf), prevResult: { ips: 'x' } }),
+      0,
+    ],
   ];
   for (const [what, e, stdin, code] of table) {
     it(`${what} → ${code}`, () =>
@@ -71,6 +81,24 @@ describe('parseCniRequest', () => {
     );
     const v = parseCniRequest({ env: { CNI_COMMAND: 'VERSION' }, stdin: Buffer.from('') });
     assert.deepEqual(v, { command: 'VERSION', cniVersion: '1.1.0' });
+  });
+
+  it("GC reads libcni's attachments: the spec's key, the #1101 alias, and null as none", () => {
+    const gc = (extra: object) => {
+      const r = parseCniRequest({
+        env: { CNI_COMMAND: 'GC' },
+        stdin: Buffer.from(JSON.stringify({ ...JSON.parse(conf), ...extra })),
+      });
+      assert.ok(r.command === 'GC');
+      return r.conf.validAttachments;
+    };
+    const one = [{ containerID: 'c1', ifname: 'eth0' }];
+    assert.deepEqual(gc({ 'cni.dev/valid-attachments': one, 'cni.dev/attachments': [] }), [
+      { containerId: 'c1', ifname: 'eth0' },
+    ]);
+    assert.deepEqual(gc({ 'cni.dev/attachments': one }), [{ containerId: 'c1', ifname: 'eth0' }]);
+    assert.deepEqual(gc({ 'cni.dev/valid-attachments': null, 'cni.dev/attachments': null }), []);
+    assert.equal(gc({}), undefined, 'no list at all: cmdGc refuses (7) rather than release everything');
   });
 });
 

@@ -53,6 +53,8 @@ function parseNetns(value: string): string {
 /**
  * Turns what the shim forwarded into a typed request: 4 for a bad environment,
  * 6/7/1 for the config (see parseNetConf). The environment is checked first.
+ * STATUS and GC exist from spec 1.1.0 on (an older config gets 1, as the
+ * reference skel answers); DEL, STATUS and GC ignore `prevResult`.
  */
 export function parseCniRequest(raw: RawCniRequest): CniRequest {
   const command = raw.env.CNI_COMMAND;
@@ -72,11 +74,16 @@ export function parseCniRequest(raw: RawCniRequest): CniRequest {
       const attachment = parseAttachment(raw.env);
       const netnsEnv = raw.env.CNI_NETNS;
       const netns = netnsEnv ? parseNetns(netnsEnv) : undefined;
-      return { command: 'DEL', conf: parseNetConf(raw.stdin), attachment, netns };
+      return { command: 'DEL', conf: parseNetConf(raw.stdin, { prevResult: false }), attachment, netns };
     }
     case 'VERSION':
       return { command: 'VERSION', cniVersion: peekCniVersion(raw.stdin) };
-    default:
-      return { command: command as 'STATUS' | 'GC', conf: parseNetConf(raw.stdin) };
+    default: {
+      const since = { command, version: '1.1.0' } as const;
+      return {
+        command: command as 'STATUS' | 'GC',
+        conf: parseNetConf(raw.stdin, { prevResult: false, since }),
+      };
+    }
   }
 }

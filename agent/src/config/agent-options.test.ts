@@ -7,6 +7,7 @@ describe('parseAgentOptions', () => {
   it('applies the defaults', () => {
     assert.deepEqual(parseAgentOptions([], { NODE_NAME: 'node-a' }), {
       nodeName: 'node-a',
+      namespace: 'weft-system',
       kubeconfig: undefined,
       netConfPath: '/etc/weft/net-conf.json',
       cniBinDir: '/opt/cni/bin',
@@ -45,6 +46,7 @@ describe('parseAgentOptions', () => {
     assert.equal(opts.netns, 'wtag-n1');
     assert.equal(opts.gossipPort, 19743);
     assert.equal(opts.uninstall, true);
+    assert.equal(parseAgentOptions(['--namespace', 'net'], { NODE_NAME: 'n1' }).namespace, 'net');
   });
 
   it('takes the CNI shim to install from WEFT_CNI_SHIM or --cni-shim', () => {
@@ -80,6 +82,7 @@ describe('parseAgentOptions', () => {
     [[], { NODE_NAME: 'n', WEFT_STATE_DIR: 'relative' }, 'WEFT_STATE_DIR'],
     [[], { NODE_NAME: 'n', WEFT_BRIDGE: 'much-too-long-bridge' }, 'WEFT_BRIDGE'],
     [[], { NODE_NAME: 'n', WEFT_NETNS: 'a/b' }, 'WEFT_NETNS'],
+    [[], { NODE_NAME: 'n', POD_NAMESPACE: 'Weft_System' }, 'POD_NAMESPACE'],
     [[], { NODE_NAME: 'n', WEFT_CNI_SHIM: 'build/weft-cni-shim' }, 'WEFT_CNI_SHIM'],
     [[], { NODE_NAME: 'n', WEFT_GOSSIP_KEY_FILE: 'key' }, 'WEFT_GOSSIP_KEY_FILE'],
     [[], { NODE_NAME: 'n', WEFT_GOSSIP_INSECURE: 'yes' }, 'WEFT_GOSSIP_INSECURE'],

@@ -1,9 +1,12 @@
 import { isIpv4 } from '../../../common/cidr.js';
+import { DEFAULT_NAMESPACE, NAMESPACE_RE } from '../../../common/names.js';
 import { ConfigError } from './config-error.js';
 
 /** Process-level settings from the environment (and the equivalent --flags). */
 export interface AgentOptions {
   readonly nodeName: string;
+  /** The agent's namespace (DaemonSet: downward API), where the gossip key Secret lives. */
+  readonly namespace: string;
   /** Path to a kubeconfig; undefined = in-cluster service account. */
   readonly kubeconfig: string | undefined;
   readonly netConfPath: string;
@@ -34,6 +37,7 @@ export interface AgentOptions {
 /** Env var → flag name; a flag wins over its env var. */
 const SETTINGS = {
   NODE_NAME: 'node-name',
+  POD_NAMESPACE: 'namespace',
   KUBECONFIG: 'kubeconfig',
   WEFT_NET_CONF: 'net-conf',
   WEFT_CNI_BIN_DIR: 'cni-bin-dir',
@@ -98,6 +102,7 @@ export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEn
   const [httpHost, httpPort] = parseHostPort('WEFT_HTTP_ADDR', get('WEFT_HTTP_ADDR') ?? '0.0.0.0:9742');
   return {
     nodeName: nodeName ?? '',
+    namespace: parseName('POD_NAMESPACE', get('POD_NAMESPACE') ?? DEFAULT_NAMESPACE, NAMESPACE_RE),
     kubeconfig: get('KUBECONFIG'),
     netConfPath: get('WEFT_NET_CONF') ?? '/etc/weft/net-conf.json',
     cniBinDir: parsePath('WEFT_CNI_BIN_DIR', get('WEFT_CNI_BIN_DIR') ?? '/opt/cni/bin'),

@@ -6,9 +6,8 @@ import { after, describe, it } from 'node:test';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
 import { parseAgentOptions } from '../config/agent-options.js';
-import type { RouteHandler } from '../http/server.js';
 import { PeerStore } from '../peers/peer-store.js';
-import { computeGossipTiming, createGossipExtension, type GossipRuntime, STATUS_PATH } from './extension.js';
+import { computeGossipTiming, createGossipExtension, type GossipRuntime } from './extension.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-gossip-ext-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -22,7 +21,6 @@ async function until(what: string, probe: () => boolean, timeoutMs = 5000): Prom
 }
 
 function fakeRuntime(keyFile: string, ac: AbortController) {
-  const routes = new Map<string, RouteHandler>();
   const store = new PeerStore('n1');
   store.replaceAll([{ name: 'n1', underlayIP: '127.0.0.1', podCIDRs: ['10.244.1.0/24'] }], 'cache');
   const rt = {
@@ -33,12 +31,10 @@ function fakeRuntime(keyFile: string, ac: AbortController) {
     registry: new Registry(),
     store,
     loop: { lastResult: undefined, onSynced: () => () => undefined },
-    http: { addRoute: (path: string, h: RouteHandler) => routes.set(path, h) },
     localNetwork: () => undefined,
-    ipamUsage: () => [],
     signal: ac.signal,
   };
-  return { rt: rt as unknown as GossipRuntime, routes };
+  return { rt: rt as unknown as GossipRuntime };
 }
 
 describe('gossip extension', () => {
@@ -53,23 +49,32 @@ describe('gossip extension', () => {
     assert.equal(computeGossipTiming(2000, 4000).heartbeatMs, 500);
   });
 
-  it('mounts the status route at once, waits for the key file, then gossips; leaves on abort', async () => {
+  it('waits for the key file, saying why, then gossips; leaves on abort', async () => {
     const keyFile = join(dir, 'key');
     const ac = new AbortController();
-    const { rt, routes } = fakeRuntime(keyFile, ac);
+    const { rt } = fakeRuntime(keyFile, ac);
     const ext = createGossipExtension({ keyRetryMs: 30, leaveWaitMs: 50 });
+    assert.deepEqual(ext.phase(), { phase: 'starting' });
     const running = ext.start(rt);
-    assert.ok(routes.has(STATUS_PATH), 'route mounted before the first await');
     await new Promise((r) => setTimeout(r, 150));
     assert.equal(ext.view(), undefined, 'no gossip without a key');
+    assert.deepEqual(
+      { ...ext.phase(), message: undefined },
+      { phase: 'no-key', keyFile, problem: 'missing', message: undefined },
+    );
+    writeFileSync(keyFile, 'short');
+    await until('short key reported', () => (ext.phase() as { problem?: string }).problem === 'short');
     writeFileSync(keyFile, 'k'.repeat(32));
     await until('mesh running', () => ext.view()?.self !== undefined);
+    await until('phase running', () => ext.phase().phase === 'running');
+    assert.equal((ext.phase() as { insecure?: boolean }).insecure, false);
     assert.equal(ext.view()?.self?.underlayIP, '127.0.0.1');
     assert.deepEqual(ext.view()?.self?.podCIDRs, ['10.244.1.0/24']);
     assert.equal(ext.view()?.self?.ready, false);
     ac.abort();
     await running;
     assert.ok(ext.view()?.self?.leaving, 'a tombstone was published');
+    assert.deepEqual(ext.phase(), { phase: 'stopped' });
   });
 
   it('stops waiting for a key that never comes when aborted', async () => {

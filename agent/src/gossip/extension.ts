@@ -3,29 +3,17 @@ import { errorMessage } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
 import type { AgentRuntime } from '../main.js';
 import { readAgentVersion } from '../metrics.js';
-import { statusHandler } from '../status/handler.js';
-import type { IpamStats } from '../status/status.js';
-import { insecureGossipKey, loadGossipKey } from './key.js';
+import { GossipKeyError, insecureGossipKey, loadGossipKey } from './key.js';
 import { GossipMesh } from './mesh.js';
 import type { GossipTiming, MeshView, SelfReport } from './options.js';
+import type { GossipPhase } from './phase.js';
 import { LIMITS } from './record.js';
 import type { PeerAddress } from './transport.js';
-
-export const STATUS_PATH = '/api/v1/status';
 
 /** What gossip uses of the agent runtime. */
 export type GossipRuntime = Pick<
   AgentRuntime,
-  | 'opts'
-  | 'netConf'
-  | 'log'
-  | 'registry'
-  | 'store'
-  | 'loop'
-  | 'http'
-  | 'localNetwork'
-  | 'ipamUsage'
-  | 'signal'
+  'opts' | 'netConf' | 'log' | 'registry' | 'store' | 'loop' | 'localNetwork' | 'signal'
 >;
 
 export interface GossipExtensionOptions {
@@ -36,10 +24,12 @@ export interface GossipExtensionOptions {
 }
 
 export interface GossipExtension {
-  /** Mounts /api/v1/status, then runs the mesh until the runtime's signal aborts. */
+  /** Runs the mesh (once there is a key and this node is known) until the runtime's signal aborts. */
   start(rt: GossipRuntime): Promise<void>;
   /** The mesh's view; undefined until gossip runs (no key yet, or this node unknown). */
   view(): MeshView | undefined;
+  /** What gossip waits for, or that it runs. */
+  phase(): GossipPhase;
 }
 
 /**
@@ -67,22 +57,19 @@ export function computeGossipTiming(suspectAfterMs: number, deadAfterMs: number)
  */
 export function createGossipExtension(options: GossipExtensionOptions = {}): GossipExtension {
   let mesh: GossipMesh | undefined;
+  let phase: GossipPhase = { phase: 'starting' };
+  const setPhase = (p: GossipPhase) => {
+    phase = p;
+  };
   return {
     view: () => mesh?.view(),
+    phase: () => phase,
     async start(rt) {
-      rt.http.addRoute(
-        STATUS_PATH,
-        statusHandler({
-          nodeName: rt.opts.nodeName,
-          mesh: () => mesh?.view(),
-          sync: () => rt.loop.lastResult,
-          localNetwork: rt.localNetwork,
-          ipam: () => sumIpam(rt.ipamUsage()),
-        }),
-      );
       const log = rt.log.child({ component: 'gossip' });
-      const key = await waitForKey(rt, log, options.keyRetryMs ?? 5000);
-      if (!key || !(await waitForSelf(rt))) return;
+      const key = await waitForKey(rt, log, options.keyRetryMs ?? 5000, setPhase);
+      if (!key) return;
+      if (!rt.store.view().self) setPhase({ phase: 'no-self' });
+      if (!(await waitForSelf(rt))) return;
       mesh = new GossipMesh({
         name: rt.opts.nodeName,
         self: () => computeSelfReport(rt),
@@ -93,12 +80,24 @@ export function createGossipExtension(options: GossipExtensionOptions = {}): Gos
         registry: rt.registry,
         timing: computeGossipTiming(rt.opts.gossipSuspectMs, rt.opts.gossipDeadMs),
       });
-      await runMesh(rt, mesh, log, options.leaveWaitMs ?? 1000);
+      try {
+        await runMesh(rt, mesh, log, options.leaveWaitMs ?? 1000, setPhase);
+      } finally {
+        setPhase({ phase: 'stopped' });
+      }
     },
   };
 }
 
-async function runMesh(rt: GossipRuntime, mesh: GossipMesh, log: Logger, leaveWaitMs: number) {
+type PhaseSink = (phase: GossipPhase) => void;
+
+async function runMesh(
+  rt: GossipRuntime,
+  mesh: GossipMesh,
+  log: Logger,
+  leaveWaitMs: number,
+  setPhase: PhaseSink,
+) {
   // The mesh is closed here after the leave, not by the runtime's signal.
   const stop = new AbortController();
   const offs = [
@@ -119,7 +118,7 @@ async function runMesh(rt: GossipRuntime, mesh: GossipMesh, log: Logger, leaveWa
   ];
   try {
     mesh.setAllowedPeers(computeAllowedPeers(rt));
-    if (!(await startWithRetry(rt, mesh, stop.signal, log))) return;
+    if (!(await startWithRetry(rt, mesh, stop.signal, log, setPhase))) return;
     await aborted(rt.signal);
     await mesh
       .leave(leaveWaitMs)
@@ -132,13 +131,21 @@ async function runMesh(rt: GossipRuntime, mesh: GossipMesh, log: Logger, leaveWa
 }
 
 /** Binds the gossip port; retries with backoff (a port still held by a previous process). */
-async function startWithRetry(rt: GossipRuntime, mesh: GossipMesh, signal: AbortSignal, log: Logger) {
+async function startWithRetry(
+  rt: GossipRuntime,
+  mesh: GossipMesh,
+  signal: AbortSignal,
+  log: Logger,
+  setPhase: PhaseSink,
+) {
   for (let attempt = 0; !rt.signal.aborted; attempt++) {
     try {
       const { port } = await mesh.start(signal);
       log.info({ op: 'listen', addr: `0.0.0.0:${port}` }, 'gossip listening');
+      setPhase({ phase: 'running', port, insecure: rt.opts.gossipInsecure });
       return true;
     } catch (err: unknown) {
+      setPhase({ phase: 'cannot-listen', port: rt.opts.gossipPort, message: errorMessage(err) });
       const delayMs = backoffDelay(attempt, 1000, 30_000);
       log.error({ err, op: 'listen', port: rt.opts.gossipPort, delayMs }, 'cannot start gossip');
       await sleep(delayMs, rt.signal).catch(() => undefined);
@@ -148,18 +155,26 @@ async function startWithRetry(rt: GossipRuntime, mesh: GossipMesh, signal: Abort
 }
 
 /** The key from the file, re-read every `retryMs` until present; undefined when aborted first. */
-async function waitForKey(rt: GossipRuntime, log: Logger, retryMs: number): Promise<Buffer | undefined> {
+async function waitForKey(
+  rt: GossipRuntime,
+  log: Logger,
+  retryMs: number,
+  setPhase: PhaseSink,
+): Promise<Buffer | undefined> {
   if (rt.opts.gossipInsecure) {
     log.warn({ op: 'key' }, 'gossip runs with the public insecure key (WEFT_GOSSIP_INSECURE): tests only');
     return insecureGossipKey();
   }
   let reported = '';
+  const keyFile = rt.opts.gossipKeyFile;
   while (!rt.signal.aborted) {
     try {
-      const key = await loadGossipKey(rt.opts.gossipKeyFile);
-      if (reported) log.info({ op: 'key', path: rt.opts.gossipKeyFile }, 'gossip key found');
+      const key = await loadGossipKey(keyFile);
+      if (reported) log.info({ op: 'key', path: keyFile }, 'gossip key found');
       return key;
     } catch (err: unknown) {
+      const problem = err instanceof GossipKeyError ? err.problem : 'unreadable';
+      setPhase({ phase: 'no-key', keyFile, problem, message: keyProblemText(err) });
       if (errorMessage(err) !== reported) {
         reported = errorMessage(err);
         log.warn(
@@ -220,12 +235,10 @@ function computeAllowedPeers(rt: GossipRuntime): ReadonlyMap<string, string> | u
   return new Map(view.nodes.map((n) => [n.name, n.underlayIP]));
 }
 
-function sumIpam(usage: readonly { allocated: number; capacity: number }[]): IpamStats | undefined {
-  if (usage.length === 0) return undefined;
-  return {
-    allocated: usage.reduce((s, u) => s + u.allocated, 0),
-    capacity: usage.reduce((s, u) => s + u.capacity, 0),
-  };
+/** The key error with the file system's reason ("… key: ENOENT: no such file or directory"). */
+function keyProblemText(err: unknown): string {
+  const cause = err instanceof Error && err.cause !== undefined ? `: ${errorMessage(err.cause)}` : '';
+  return `${errorMessage(err)}${cause}`;
 }
 
 function aborted(signal: AbortSignal): Promise<void> {

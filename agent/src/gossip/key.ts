@@ -2,9 +2,14 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { WeftError } from '../../../common/errors.js';
 
+/** Why the key file gives no key: absent (the Secret is not there), unreadable, or too short. */
+export type GossipKeyProblem = 'missing' | 'unreadable' | 'short';
+
 export class GossipKeyError extends WeftError {
-  constructor(message: string, cause?: unknown) {
+  readonly problem: GossipKeyProblem;
+  constructor(problem: GossipKeyProblem, message: string, cause?: unknown) {
     super('EGOSSIPKEY', message, { cause });
+    this.problem = problem;
   }
 }
 
@@ -19,11 +24,16 @@ export async function loadGossipKey(path: string): Promise<Buffer> {
   try {
     text = await readFile(path);
   } catch (err: unknown) {
-    throw new GossipKeyError(`cannot read gossip key file ${path}`, err);
+    const code = (err as NodeJS.ErrnoException).code;
+    const problem = code === 'ENOENT' || code === 'ENOTDIR' ? 'missing' : 'unreadable';
+    throw new GossipKeyError(problem, `cannot read gossip key file ${path}`, err);
   }
   const key = Buffer.from(text.toString('utf8').trim(), 'utf8');
   if (key.length < MIN_KEY_BYTES) {
-    throw new GossipKeyError(`gossip key in ${path} is ${key.length} bytes, needs at least ${MIN_KEY_BYTES}`);
+    throw new GossipKeyError(
+      'short',
+      `gossip key in ${path} is ${key.length} bytes, needs at least ${MIN_KEY_BYTES}`,
+    );
   }
   return key;
 }

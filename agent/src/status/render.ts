@@ -31,15 +31,14 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 export function renderStatus(s: StatusJson): string {
   const n = s.node;
   const lines = [
-    `Node:     ${n.name}${n.ready ? '' : ' (not ready)'}`,
-    `Backend:  ${cell(n.backend)}   MTU: ${cell(n.mtu)}   Underlay: ${cell(n.underlayIP)}${n.underlayInterface ? ` (${n.underlayInterface})` : ''}`,
+    `Node:     ${n.name}${n.ready ? '' : ` (not ready: ${n.notReadyReason ?? 'unknown reason'})`}`,
+    `Backend:  ${n.backend}   MTU: ${cell(n.mtu)}   Underlay: ${cell(n.underlayIP)}${n.underlayInterface ? ` (${n.underlayInterface})` : ''}`,
     `PodCIDRs: ${n.podCIDRs.length > 0 ? n.podCIDRs.join(', ') : '-'}`,
   ];
+  if (n.viewSource !== 'api') lines.push(`View:     ${VIEW_SOURCE_TEXT[n.viewSource]}`);
   if (s.ipam) lines.push(`IPAM:     ${s.ipam.allocated}/${s.ipam.capacity} addresses in use`);
-  const counts = new Map<string, number>();
-  for (const p of s.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
-  const summary = [...counts].map(([k, v]) => `${v} ${k}`).join(', ');
-  lines.push('', `Peers: ${s.peers.length}${summary ? ` (${summary})` : ''}`);
+  lines.push(`Gossip:   ${s.gossip.state} — ${s.gossip.detail}`);
+  lines.push('', `Peers: ${s.peers.length}${peerSummary(s)}`);
   if (s.peers.length > 0) {
     const rows = s.peers.map((p) => [
       p.name,
@@ -52,4 +51,18 @@ export function renderStatus(s: StatusJson): string {
     lines.push(...table(['NAME', 'STATE', 'ROUTE', 'UNDERLAY', 'LAST SEEN', 'RTT'], rows));
   }
   return `${lines.join('\n')}\n`;
+}
+
+const VIEW_SOURCE_TEXT = {
+  cache: 'from the disk cache (the API server has not answered since the agent started)',
+  empty: 'empty (no answer from the API server yet, no cache)',
+} as const;
+
+/** " (2 alive, 1 dead)"; while gossip is off the peers' liveness is not known, and says so. */
+function peerSummary(s: StatusJson): string {
+  if (s.peers.length === 0) return '';
+  if (s.gossip.state === 'off') return ' (liveness unknown: gossip off)';
+  const counts = new Map<string, number>();
+  for (const p of s.peers) counts.set(p.state, (counts.get(p.state) ?? 0) + 1);
+  return ` (${[...counts].map(([k, v]) => `${v} ${k}`).join(', ')})`;
 }

@@ -4,13 +4,17 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { SyncResult } from '../datapath/types.js';
 import type { MeshView } from '../gossip/options.js';
+import type { GossipPhase } from '../gossip/phase.js';
 import { sampleRecord } from '../gossip/test-fixtures.js';
+import { PeerStore } from '../peers/peer-store.js';
 import { parseCliArgs, runCli } from './cli.js';
-import { statusHandler } from './handler.js';
+import { computeGossipStatus } from './gossip-status.js';
+import { type StatusSource, statusHandler } from './handler.js';
 import { renderStatus } from './render.js';
-import { computeStatus, type StatusJson } from './status.js';
+import { computeStatus, type StatusInputs, type StatusJson } from './status.js';
 
 const NOW = Date.parse('2025-01-01T00:00:00Z');
+const SECRET = 'weft-system/weft-gossip-key';
 const mesh: MeshView = {
   self: sampleRecord({ name: 'node-a', incarnation: '00lx00000-0000000a', mtu: 1450 }),
   peers: [
@@ -47,37 +51,93 @@ const local = {
   bridge: 'weft0',
   mtu: 1450,
 };
+const self = { name: 'node-a', underlayIP: '10.0.0.1', podCIDRs: ['10.244.1.0/24'] };
 
-const EXPECTED_TEXT = `Node:     node-a
+/** The API's view of a 4-node cluster, as the agent's PeerStore holds it. */
+function apiStore(): PeerStore {
+  const store = new PeerStore('node-a');
+  store.replaceAll(
+    [
+      self,
+      { name: 'node-b', underlayIP: '10.0.0.2', podCIDRs: ['10.244.2.0/24'] },
+      { name: 'node-c', underlayIP: '10.0.1.3', podCIDRs: ['10.244.3.0/24'] },
+      { name: 'node-d', underlayIP: '10.0.1.4', podCIDRs: ['10.244.4.0/24'] },
+    ],
+    'api',
+  );
+  return store;
+}
+
+const RUNNING: GossipPhase = { phase: 'running', port: 9743, insecure: false };
+const NO_KEY: GossipPhase = {
+  phase: 'no-key',
+  keyFile: '/etc/weft/gossip/key',
+  problem: 'missing',
+  message: 'cannot read gossip key file /etc/weft/gossip/key: ENOENT: no such file or directory',
+};
+
+/** A ready agent with the API's view and a programmed datapath; `over` changes parts. */
+function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
+  const store = apiStore();
+  return {
+    nodeName: 'node-a',
+    backend: 'auto',
+    agentVersion: '0.1.0',
+    keySecret: SECRET,
+    readiness: { ready: true, reason: null },
+    cluster: store.view(),
+    sourceOf: (name) => store.sourceOf(name),
+    sync,
+    programmedSelf: self,
+    local,
+    ipam: { allocated: 3, capacity: 254 },
+    gossip: RUNNING,
+    mesh,
+    nowMs: NOW,
+    ...over,
+  };
+}
+
+const TEXT_GOSSIP_ON = `Node:     node-a
 Backend:  auto   MTU: 1450   Underlay: 10.0.0.1 (eth0)
 PodCIDRs: 10.244.1.0/24
 IPAM:     3/254 addresses in use
+Gossip:   on — port 9743
 
 Peers: 3 (1 alive, 1 dead, 1 unknown)
 NAME    STATE    ROUTE   UNDERLAY  LAST SEEN  RTT
 node-b  alive    direct  10.0.0.2  2s ago     0.42ms
 node-c  dead     vxlan   10.0.1.3  5m ago     -
-node-d  unknown  vxlan   -         -          -
+node-d  unknown  vxlan   10.0.1.4  -          -
+`;
+
+// The issue's node: no gossip key Secret (no controller), routes programmed, /readyz ok.
+const TEXT_GOSSIP_OFF = `Node:     node-a
+Backend:  auto   MTU: 1450   Underlay: 10.0.0.1 (eth0)
+PodCIDRs: 10.244.1.0/24
+IPAM:     3/254 addresses in use
+Gossip:   off — no key: /etc/weft/gossip/key not found (Secret weft-system/weft-gossip-key missing or not mounted yet; weft-controller creates it)
+
+Peers: 3 (liveness unknown: gossip off)
+NAME    STATE       ROUTE   UNDERLAY  LAST SEEN  RTT
+node-b  gossip-off  direct  10.0.0.2  -          -
+node-c  gossip-off  vxlan   10.0.1.3  -          -
+node-d  gossip-off  vxlan   10.0.1.4  -          -
 `;
 
 describe('status', () => {
-  it('computes the status document from mesh, datapath, local network and IPAM', () => {
-    const s = computeStatus({
-      nodeName: 'node-a',
-      mesh,
-      sync,
-      local,
-      ipam: { allocated: 3, capacity: 254 },
-      nowMs: NOW,
-    });
+  it('node facts come from the agent (config, view, sync); gossip adds liveness', () => {
+    const s = computeStatus(inputs());
     assert.deepEqual(s.node, {
       name: 'node-a',
+      ready: true,
+      notReadyReason: null,
       backend: 'auto',
       mtu: 1450,
       underlayIP: '10.0.0.1',
       underlayInterface: 'eth0',
       podCIDRs: ['10.244.1.0/24'],
-      ready: true,
+      viewSource: 'api',
       bootId: '00lx00000-0000000a',
       agentVersion: '0.1.0',
     });
@@ -86,30 +146,156 @@ describe('status', () => {
       state: 'alive',
       route: 'direct',
       underlayIP: '10.0.0.2',
+      podCIDRs: ['10.244.2.0/24'],
+      source: 'api',
       lastSeenAgoMs: 1500,
       rttMs: 0.42,
       bootId: '00lx00001-0000000b',
     });
-    assert.equal(s.peers[2]?.state, 'unknown');
+    assert.equal(s.peers[2]?.state, 'unknown', 'in the API view, not heard of by gossip');
+    assert.deepEqual(s.gossip, {
+      state: 'on',
+      reason: null,
+      detail: 'port 9743',
+      port: 9743,
+      insecure: false,
+    });
     assert.deepEqual(s.ipam, { allocated: 3, capacity: 254 });
+    assert.equal(renderStatus(s), TEXT_GOSSIP_ON);
   });
 
-  it('leaves IPAM out when it has not reported, and copes with nothing at all', () => {
-    const s = computeStatus({
-      nodeName: 'x',
-      mesh: undefined,
-      sync: undefined,
-      local: undefined,
-      ipam: undefined,
-      nowMs: NOW,
-    });
+  it('gossip off (no key): the node is still ready with its backend and underlay; peers say gossip-off', () => {
+    const s = computeStatus(inputs({ gossip: NO_KEY, mesh: undefined }));
+    assert.equal(s.node.ready, true);
+    assert.equal(s.node.backend, 'auto');
+    assert.equal(s.node.underlayIP, '10.0.0.1');
+    assert.equal(s.node.bootId, null);
+    assert.deepEqual(
+      s.peers.map((p) => [p.name, p.state, p.route, p.underlayIP, p.source]),
+      [
+        ['node-b', 'gossip-off', 'direct', '10.0.0.2', 'api'],
+        ['node-c', 'gossip-off', 'vxlan', '10.0.1.3', 'api'],
+        ['node-d', 'gossip-off', 'vxlan', '10.0.1.4', 'api'],
+      ],
+    );
+    assert.equal(s.gossip.reason, 'no-key');
+    assert.equal(renderStatus(s), TEXT_GOSSIP_OFF);
+  });
+
+  it('a mesh that is no longer running does not lend its liveness', () => {
+    const s = computeStatus(inputs({ gossip: { phase: 'stopped' } }));
+    assert.deepEqual(
+      s.peers.map((p) => p.state),
+      ['gossip-off', 'gossip-off', 'gossip-off'],
+    );
+    assert.equal(s.node.bootId, null);
+  });
+
+  it('before the first sync: not ready with the reason, underlay from the cluster view, cache named', () => {
+    const store = new PeerStore('node-a');
+    store.replaceAll([{ ...self, podCIDRs: [] }], 'cache');
+    const s = computeStatus(
+      inputs({
+        readiness: { ready: false, reason: 'this node has no podCIDR yet' },
+        cluster: store.view(),
+        sourceOf: (n) => store.sourceOf(n),
+        sync: undefined,
+        programmedSelf: undefined,
+        local: undefined,
+        ipam: undefined,
+        gossip: { phase: 'starting' },
+        mesh: undefined,
+      }),
+    );
     assert.equal('ipam' in s, false);
     assert.deepEqual(s.peers, []);
     assert.equal(
       renderStatus(s),
-      'Node:     x (not ready)\nBackend:  -   MTU: -   Underlay: -\nPodCIDRs: -\n\nPeers: 0\n',
+      [
+        'Node:     node-a (not ready: this node has no podCIDR yet)',
+        'Backend:  auto   MTU: -   Underlay: 10.0.0.1',
+        'PodCIDRs: -',
+        'View:     from the disk cache (the API server has not answered since the agent started)',
+        'Gossip:   off — starting',
+        '',
+        'Peers: 0',
+        '',
+      ].join('\n'),
     );
   });
+
+  it('a node only gossip knows is listed with its record and no view source', () => {
+    const extra = {
+      name: 'node-e',
+      state: 'left' as const,
+      record: sampleRecord({ name: 'node-e', underlayIP: '10.0.0.5', podCIDRs: ['10.244.5.0/24'] }),
+      lastSeenAt: 0,
+      rttMs: null,
+    };
+    const s = computeStatus(inputs({ mesh: { ...mesh, peers: [...mesh.peers, extra] } }));
+    assert.deepEqual(s.peers.at(-1), {
+      name: 'node-e',
+      state: 'left',
+      route: null,
+      underlayIP: '10.0.0.5',
+      podCIDRs: ['10.244.5.0/24'],
+      source: null,
+      lastSeenAgoMs: null,
+      rttMs: null,
+      bootId: '00lx00000-0000000a',
+    });
+  });
+
+  const phases: Array<[string, GossipPhase, string, string | null, RegExp]> = [
+    ['running', RUNNING, 'on', null, /^port 9743$/],
+    [
+      'running, insecure',
+      { phase: 'running', port: 19743, insecure: true },
+      'on',
+      null,
+      /^port 19743, public test key \(WEFT_GOSSIP_INSECURE\)$/,
+    ],
+    ['starting', { phase: 'starting' }, 'off', 'starting', /^starting$/],
+    [
+      'no key file',
+      NO_KEY,
+      'off',
+      'no-key',
+      /^no key: \/etc\/weft\/gossip\/key not found \(Secret weft-system\/weft-gossip-key .*weft-controller creates it\)$/,
+    ],
+    [
+      'short key',
+      { ...NO_KEY, problem: 'short', message: 'gossip key in /k is 5 bytes, needs at least 16' },
+      'off',
+      'bad-key',
+      /^bad key: gossip key in \/k is 5 bytes, needs at least 16 \(Secret weft-system\/weft-gossip-key\)$/,
+    ],
+    [
+      'unreadable key',
+      { ...NO_KEY, problem: 'unreadable', message: 'cannot read gossip key file /k: EACCES' },
+      'off',
+      'key-unreadable',
+      /^cannot read the key: cannot read gossip key file \/k: EACCES$/,
+    ],
+    ['node unknown', { phase: 'no-self' }, 'off', 'node-unknown', /cluster view/],
+    [
+      'port taken',
+      { phase: 'cannot-listen', port: 9743, message: 'listen EADDRINUSE' },
+      'off',
+      'cannot-listen',
+      /^cannot listen on port 9743: listen EADDRINUSE \(retrying\)$/,
+    ],
+    ['stopped', { phase: 'stopped' }, 'off', 'stopped', /left the mesh/],
+  ];
+  for (const [what, phase, state, reason, detail] of phases) {
+    it(`gossip status: ${what}`, () => {
+      const g = computeGossipStatus(phase, SECRET);
+      assert.equal(g.state, state);
+      assert.equal(g.reason, reason);
+      assert.match(g.detail, detail);
+      assert.equal(g.port, state === 'on' ? (phase as { port: number }).port : null);
+    });
+  }
 
   it('parses CLI arguments', () => {
     assert.deepEqual(parseCliArgs(['status']), { json: false, addr: 'http://127.0.0.1:9742' });
@@ -124,15 +310,12 @@ describe('status', () => {
   describe('weft status against a served /api/v1/status', () => {
     let server: Server;
     let addr: string;
+    let source: StatusSource = () => inputs();
     before(async () => {
-      const handler = statusHandler({
-        nodeName: 'node-a',
-        mesh: () => mesh,
-        sync: () => sync,
-        localNetwork: () => local,
-        ipam: () => ({ allocated: 3, capacity: 254 }),
-        now: () => NOW,
-      });
+      const handler = statusHandler(
+        () => source(),
+        () => NOW,
+      );
       server = createServer((req, res) => {
         if (req.url === '/api/v1/status') handler(req, res);
         else res.writeHead(404).end();
@@ -142,26 +325,35 @@ describe('status', () => {
     });
     after(() => new Promise<void>((r) => server.close(() => r())));
 
-    it('prints the text table', async () => {
+    async function cli(args: string[]): Promise<[number, string]> {
       let out = '';
-      const code = await runCli(['status', '--addr', addr], {}, (s) => {
+      const code = await runCli(['status', '--addr', addr, ...args], {}, (s) => {
         out += s;
       });
-      assert.equal(code, 0);
-      assert.equal(out, EXPECTED_TEXT);
+      return [code, out];
+    }
+
+    it('prints the text table', async () => {
+      source = () => inputs();
+      assert.deepEqual(await cli([]), [0, TEXT_GOSSIP_ON]);
+      source = () => inputs({ gossip: NO_KEY, mesh: undefined });
+      assert.deepEqual(await cli([]), [0, TEXT_GOSSIP_OFF]);
     });
 
     it('prints JSON with --json', async () => {
-      let out = '';
-      assert.equal(await runCli(['status', '--json', '--addr', addr], {}, (s) => (out += s)), 0);
+      source = () => inputs({ gossip: NO_KEY, mesh: undefined });
+      const [code, out] = await cli(['--json']);
+      assert.equal(code, 0);
       const s = JSON.parse(out) as StatusJson;
       assert.equal(s.node.name, 'node-a');
+      assert.equal(s.node.ready, true);
+      assert.equal(s.gossip.reason, 'no-key');
       assert.deepEqual(
         s.peers.map((p) => [p.name, p.state, p.route, p.rttMs]),
         [
-          ['node-b', 'alive', 'direct', 0.42],
-          ['node-c', 'dead', 'vxlan', null],
-          ['node-d', 'unknown', 'vxlan', null],
+          ['node-b', 'gossip-off', 'direct', null],
+          ['node-c', 'gossip-off', 'vxlan', null],
+          ['node-d', 'gossip-off', 'vxlan', null],
         ],
       );
       assert.equal(s.generatedAt, '2025-01-01T00:00:00.000Z');

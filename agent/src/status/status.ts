@@ -1,32 +1,55 @@
-import type { SyncResult } from '../datapath/types.js';
-import type { MeshView } from '../gossip/options.js';
+import type { Backend, SelfNode, SyncResult } from '../datapath/types.js';
+import type { MeshView, PeerView } from '../gossip/options.js';
+import type { GossipPhase } from '../gossip/phase.js';
 import type { LocalNetwork } from '../local-network.js';
+import type { NodeSource } from '../peers/gossip-merge.js';
+import type { ClusterView, ViewSource } from '../peers/peer-store.js';
+import type { Readiness } from '../reconcile/readiness.js';
+import { computeGossipStatus, type StatusGossip } from './gossip-status.js';
 
 /** The JSON served at /api/v1/status and printed by `weft status --json`. */
 export interface StatusJson {
+  /** This node as the agent itself knows it: config, cluster view, last datapath sync. */
   readonly node: {
     readonly name: string;
-    readonly backend: string | null;
+    /** As /readyz: a datapath sync has succeeded. */
+    readonly ready: boolean;
+    /** Why the node is not ready; null when it is. */
+    readonly notReadyReason: string | null;
+    /** The configured backend (net-conf `backend.type`). */
+    readonly backend: Backend;
     readonly mtu: number | null;
+    /** This node's InternalIP, as last programmed (or as the cluster view has it before that). */
     readonly underlayIP: string | null;
     readonly underlayInterface: string | null;
     readonly podCIDRs: readonly string[];
-    readonly ready: boolean;
+    /** Where the cluster view comes from: `api`, `cache` (the API has not answered yet) or `empty`. */
+    readonly viewSource: ViewSource;
+    /** The gossip incarnation; null while gossip is off. */
     readonly bootId: string | null;
-    readonly agentVersion: string | null;
+    readonly agentVersion: string;
   };
+  readonly gossip: StatusGossip;
   /** Absent when the IPAM has not reported yet. */
   readonly ipam?: { readonly allocated: number; readonly capacity: number };
   readonly peers: readonly StatusPeer[];
   readonly generatedAt: string;
 }
 
+export type PeerState = PeerView['state'] | 'unknown' | 'gossip-off';
+
 export interface StatusPeer {
   readonly name: string;
-  /** From gossip; 'unknown' for a peer the datapath routes but gossip has not heard of. */
-  readonly state: 'alive' | 'suspect' | 'dead' | 'left' | 'unknown';
+  /**
+   * From gossip: alive, suspect, dead, left; `unknown` for a node gossip has not
+   * heard of yet; `gossip-off` for every peer while this agent's gossip does not run.
+   */
+  readonly state: PeerState;
   readonly route: 'direct' | 'vxlan' | null;
   readonly underlayIP: string | null;
+  readonly podCIDRs: readonly string[];
+  /** Where the cluster view has the node from (`api`, `cache`, `gossip`); null when only gossip knows it. */
+  readonly source: NodeSource | null;
   readonly lastSeenAgoMs: number | null;
   readonly rttMs: number | null;
   readonly bootId: string | null;
@@ -39,47 +62,68 @@ export interface IpamStats {
 
 export interface StatusInputs {
   readonly nodeName: string;
-  readonly mesh: MeshView | undefined;
+  readonly backend: Backend;
+  readonly agentVersion: string;
+  /** The gossip key Secret as "namespace/name", named when the key is missing. */
+  readonly keySecret: string;
+  readonly readiness: Readiness;
+  readonly cluster: ClusterView;
+  readonly sourceOf: (name: string) => NodeSource | undefined;
   readonly sync: SyncResult | undefined;
+  /** This node as the last successful sync programmed it. */
+  readonly programmedSelf: SelfNode | undefined;
   readonly local: LocalNetwork | undefined;
   readonly ipam: IpamStats | undefined;
+  readonly gossip: GossipPhase;
+  readonly mesh: MeshView | undefined;
   readonly nowMs: number;
 }
 
-/** Builds the status document from the agent's parts; pure. */
+/** Builds the status document from the agent's own state; gossip only adds peer liveness; pure. */
 export function computeStatus(i: StatusInputs): StatusJson {
-  const self = i.mesh?.self;
-  const names = new Set<string>([
-    ...(i.mesh?.peers.map((p) => p.name) ?? []),
-    ...(i.sync?.peerRoutes.keys() ?? []),
-  ]);
-  const byName = new Map(i.mesh?.peers.map((p) => [p.name, p]) ?? []);
-  const peers: StatusPeer[] = [...names].sort().map((name) => {
+  const self = i.programmedSelf ?? i.cluster.self;
+  const status: StatusJson = {
+    node: {
+      name: i.nodeName,
+      ready: i.readiness.ready,
+      notReadyReason: i.readiness.reason,
+      backend: i.backend,
+      mtu: i.sync?.mtu ?? i.local?.mtu ?? null,
+      underlayIP: self?.underlayIP ?? null,
+      underlayInterface: i.sync?.underlayInterface ?? null,
+      podCIDRs: i.local?.podCIDRs ?? self?.podCIDRs ?? [],
+      viewSource: i.cluster.source,
+      bootId: i.gossip.phase === 'running' ? (i.mesh?.self?.incarnation ?? null) : null,
+      agentVersion: i.agentVersion,
+    },
+    gossip: computeGossipStatus(i.gossip, i.keySecret),
+    peers: computePeers(i),
+    generatedAt: new Date(i.nowMs).toISOString(),
+  };
+  return i.ipam ? { ...status, ipam: { allocated: i.ipam.allocated, capacity: i.ipam.capacity } } : status;
+}
+
+/** Every node of the cluster view, every routed peer and every node gossip knows, by name. */
+function computePeers(i: StatusInputs): StatusPeer[] {
+  const gossipOn = i.gossip.phase === 'running';
+  const mesh = gossipOn ? (i.mesh?.peers ?? []) : [];
+  const byName = new Map(mesh.map((p) => [p.name, p]));
+  const nodes = new Map(i.cluster.nodes.map((n) => [n.name, n]));
+  const names = new Set<string>([...nodes.keys(), ...(i.sync?.peerRoutes.keys() ?? []), ...byName.keys()]);
+  names.delete(i.nodeName);
+  return [...names].sort().map((name): StatusPeer => {
     const p = byName.get(name);
+    const node = nodes.get(name);
     return {
       name,
-      state: p?.state ?? 'unknown',
+      state: p?.state ?? (gossipOn ? 'unknown' : 'gossip-off'),
       route: i.sync?.peerRoutes.get(name) ?? null,
-      underlayIP: p?.record.underlayIP ?? null,
+      underlayIP: node?.underlayIP ?? p?.record.underlayIP ?? null,
+      podCIDRs: node?.podCIDRs ?? p?.record.podCIDRs ?? [],
+      source: i.sourceOf(name) ?? null,
       lastSeenAgoMs: p && p.lastSeenAt > 0 ? Math.max(0, i.nowMs - p.lastSeenAt) : null,
       rttMs: p?.rttMs ?? null,
       bootId: p?.record.incarnation ?? null,
     };
   });
-  const status: StatusJson = {
-    node: {
-      name: i.nodeName,
-      backend: self?.backend ?? null,
-      mtu: i.sync?.mtu ?? i.local?.mtu ?? self?.mtu ?? null,
-      underlayIP: self?.underlayIP ?? null,
-      underlayInterface: i.sync?.underlayInterface ?? null,
-      podCIDRs: i.local?.podCIDRs ?? self?.podCIDRs ?? [],
-      ready: self?.ready ?? false,
-      bootId: self?.incarnation ?? null,
-      agentVersion: self?.agentVersion ?? null,
-    },
-    peers,
-    generatedAt: new Date(i.nowMs).toISOString(),
-  };
-  return i.ipam ? { ...status, ipam: { allocated: i.ipam.allocated, capacity: i.ipam.capacity } } : status;
 }

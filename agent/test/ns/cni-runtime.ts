@@ -1,14 +1,18 @@
 /**
  * A small container runtime's CNI side, for tests, the cluster e2e and the
  * benchmark: executes a conflist for ADD/CHECK/DEL/GC/STATUS the way libcni does
- * (plugins in order for ADD/CHECK, in reverse for DEL; `name`, `cniVersion`,
- * `prevResult` and capability `runtimeConfig` injected into each plugin's config;
- * CNI_* environment; plugins found on CNI_PATH). Plugins run inside the node's
- * network namespace (`nodeNetns`), as they would on a real node.
+ * (plugins in order for ADD/CHECK/STATUS/GC, in reverse for DEL; `name`, the
+ * selected `cniVersion`, `prevResult` and capability `runtimeConfig` injected
+ * into each plugin's config; CNI_* environment; plugins found on CNI_PATH).
+ * The version is selected as libcni ≥ 1.2 does (the newest of `cniVersion` and
+ * `cniVersions` it knows) or, with libcniVersion 1.0.0, as libcni 1.1 does
+ * (`cniVersion` only); STATUS and GC are sent only from 1.1.0 on. Plugins run
+ * inside the node's network namespace (`nodeNetns`), as they would on a real node.
  */
 import { spawn } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compareVersions } from '../../src/cni/versions.js';
 
 export interface PluginRun {
   readonly exitCode: number;
@@ -40,8 +44,22 @@ export interface RuntimeAttachment {
 
 export interface Conflist {
   readonly cniVersion: string;
+  readonly cniVersions?: readonly string[];
   readonly name: string;
   readonly plugins: ReadonlyArray<Record<string, unknown>>;
+}
+
+/**
+ * The version a runtime runs a conflist at. libcni ≥ 1.2 (its newest spec version
+ * 1.1.0) takes the newest of `cniVersion` and `cniVersions` it knows; libcni 1.1
+ * (newest 1.0.0) reads `cniVersion` only.
+ */
+export function selectConflistVersion(conflist: Conflist, libcniVersion: string): string {
+  if (compareVersions(libcniVersion, '1.1.0') < 0) return conflist.cniVersion;
+  const known = [conflist.cniVersion, ...(conflist.cniVersions ?? [])].filter(
+    (v) => compareVersions(v, libcniVersion) <= 0,
+  );
+  return known.sort(compareVersions).at(-1) ?? conflist.cniVersion;
 }
 
 /** Runs one plugin binary with env and stdin; optionally inside the netns at `netnsPath`. */
@@ -72,21 +90,57 @@ export function execPlugin(
 }
 
 export class CniRuntime {
+  /** The spec version this runtime runs the conflist at. */
+  readonly cniVersion: string;
+
   constructor(
     readonly conflist: Conflist,
     /** CNI_PATH, searched in order for each plugin's `type`. */
     readonly binDirs: readonly string[],
     /** Path of the node's netns the plugins run in; undefined = the caller's own. */
     readonly nodeNetns?: string,
-  ) {}
+    /** The newest spec version of the emulated libcni: 1.1.0 (≥ 1.2, containerd 2.x) or 1.0.0 (1.1, containerd 1.7). */
+    readonly libcniVersion = '1.1.0',
+  ) {
+    this.cniVersion = selectConflistVersion(conflist, libcniVersion);
+  }
 
   static async load(
     conflistPath: string,
     binDirs: readonly string[],
     nodeNetns?: string,
+    libcniVersion?: string,
   ): Promise<CniRuntime> {
     const conflist = JSON.parse(await readFile(conflistPath, 'utf8')) as Conflist;
-    return new CniRuntime(conflist, binDirs, nodeNetns);
+    return new CniRuntime(conflist, binDirs, nodeNetns, libcniVersion);
+  }
+
+  /** Whether this runtime sends STATUS and GC for the conflist (spec 1.1.0 and later). */
+  get sendsStatusAndGc(): boolean {
+    return compareVersions(this.cniVersion, '1.1.0') >= 0;
+  }
+
+  /** STATUS to every plugin in order, stopping at the first error; false when the version has no STATUS. */
+  async status(): Promise<boolean> {
+    if (!this.sendsStatusAndGc) return false;
+    for (const plugin of this.conflist.plugins) await this.invoke('STATUS', plugin, undefined);
+    return true;
+  }
+
+  /**
+   * GC to every plugin with the still-valid attachments (under both names libcni
+   * injects), collecting errors; false when the version has no GC. (libcni also
+   * DELs the attachments it cached and that are not valid; this runtime keeps no cache.)
+   */
+  async gc(valid: ReadonlyArray<{ containerId: string; ifname?: string }>): Promise<boolean> {
+    if (!this.sendsStatusAndGc) return false;
+    const list = valid.map((a) => ({ containerID: a.containerId, ifname: a.ifname ?? 'eth0' }));
+    const extra = { 'cni.dev/valid-attachments': list, 'cni.dev/attachments': list };
+    const errors: unknown[] = [];
+    for (const plugin of this.conflist.plugins)
+      await this.invoke('GC', plugin, undefined, undefined, extra).catch((e: unknown) => errors.push(e));
+    if (errors.length > 0) throw new AggregateError(errors, `GC failed in ${errors.length} plugin(s)`);
+    return true;
   }
 
   /** ADD through the whole list; returns the final result (keep it for CHECK/DEL). */
@@ -115,7 +169,7 @@ export class CniRuntime {
     const config: Record<string, unknown> = {
       ...plugin,
       name: this.conflist.name,
-      cniVersion: this.conflist.cniVersion,
+      cniVersion: this.cniVersion,
       ...extra,
     };
     if (prevResult !== undefined) config.prevResult = prevResult;

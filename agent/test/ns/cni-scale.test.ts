@@ -103,15 +103,20 @@ describe('CNI under load and crashes (node netns)', { timeout: 300_000 }, () => 
     assert.equal(new Set(addresses).size, 40, `no duplicate among ${addresses.length}`);
     for (const o of all.slice(0, 5)) await node.runtime.check(o.a, o.r);
 
-    // GC with the runtime's view: only the first 20 pods are still valid.
+    // GC with the runtime's view: only the first 20 pods are still valid. Weft's GC
+    // is called directly at 1.1.0: the reference portmap keeps the conflist at 1.0.0,
+    // where a runtime sends no GC.
     const valid = all.filter((o) => Number(o.a.containerId.split('-')[1]) < 20);
-    const gcConf = {
-      ...(node.runtime.conflist.plugins[0] as Record<string, unknown>),
-      name: 'weft',
-      cniVersion: '1.1.0',
-      'cni.dev/valid-attachments': valid.map((o) => ({ containerID: o.a.containerId, ifname: 'eth0' })),
-    };
-    await node.runtime.invoke('GC', gcConf, undefined);
+    await node.runtime.invoke(
+      'GC',
+      node.runtime.conflist.plugins[0] as Record<string, unknown>,
+      undefined,
+      undefined,
+      {
+        cniVersion: '1.1.0',
+        'cni.dev/valid-attachments': valid.map((o) => ({ containerID: o.a.containerId, ifname: 'eth0' })),
+      },
+    );
     const state = parseIpamState(await readFile(ipamStatePath(node.stateDir, 'weft'), 'utf8'));
     assert.deepEqual(
       [...state.allocations.keys()].sort(),

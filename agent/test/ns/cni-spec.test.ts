@@ -1,8 +1,32 @@
 import assert from 'node:assert/strict';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { installCniFiles } from '../../src/cni/install.js';
 import { hostVethName } from '../../src/cni/names.js';
 import { CniTestNode, execFileP, ip } from './cni-fixture.js';
-import { CniPluginError, execPlugin, parsePluginAnswer } from './cni-runtime.js';
+import { CniPluginError, CniRuntime, execPlugin, parsePluginAnswer } from './cni-runtime.js';
+
+/**
+ * A stand-in for a portmap that speaks CNI 1.1.0 (containernetworking/plugins
+ * v1.x; the machine's reference portmap stops at 1.0.0): answers VERSION, passes
+ * prevResult through on ADD, succeeds otherwise, and logs "COMMAND cniVersion".
+ */
+async function writePortmap110(dir: string, log: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const script = `#!/usr/bin/env node
+const fs = require('node:fs');
+const input = fs.readFileSync(0, 'utf8');
+const conf = input ? JSON.parse(input) : {};
+const cmd = process.env.CNI_COMMAND;
+fs.appendFileSync(${JSON.stringify(log)}, cmd + ' ' + conf.cniVersion + '\\n');
+if (cmd === 'VERSION')
+  process.stdout.write(JSON.stringify({ cniVersion: conf.cniVersion, supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] }));
+else if (cmd === 'ADD') process.stdout.write(JSON.stringify(conf.prevResult));
+`;
+  await writeFile(join(dir, 'portmap'), script);
+  await chmod(join(dir, 'portmap'), 0o755);
+}
 
 type AddResult = {
   cniVersion: string;
@@ -44,7 +68,7 @@ describe('CNI through the real shim and conflist (node netns)', { timeout: 120_0
       capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
     };
     const result = (await node.runtime.add(a)) as AddResult;
-    assert.equal(result.cniVersion, node.runtime.conflist.cniVersion);
+    assert.equal(result.cniVersion, node.runtime.cniVersion);
     const podIf = result.interfaces.find((i) => i.sandbox === netns);
     assert.equal(podIf?.name, 'eth0');
     const hostIf = result.interfaces.find((i) => i.sandbox === undefined);
@@ -274,6 +298,63 @@ describe('CNI through the real shim and conflist (node netns)', { timeout: 120_0
     await node.runtime.del(keep, rKeep);
     await node.deletePod('keep');
     await node.deletePod('drop');
+  });
+
+  it('a portmap speaking 1.1.0: libcni ≥ 1.2 runs the chain at 1.1.0 with STATUS and GC, libcni 1.1 at 1.0.0', async () => {
+    const dir = join(node.dir, 'portmap-1.1.0');
+    const log = join(dir, 'calls.log');
+    await writePortmap110(join(dir, 'bin'), log);
+    const installed = await installCniFiles({
+      binDir: node.binDir,
+      confDir: join(dir, 'net.d'),
+      shimSource: node.shim,
+      socketPath: node.socketPath,
+      pluginDirs: [join(dir, 'bin')],
+    });
+    assert.deepEqual([installed.cniVersion, installed.cniVersions?.at(-1)], ['1.0.0', '1.1.0']);
+    const conflist = join(dir, 'net.d', '10-weft.conflist');
+    const plugins = [node.binDir, join(dir, 'bin')];
+    const current = await CniRuntime.load(conflist, plugins, node.nsPath);
+    const old = await CniRuntime.load(conflist, plugins, node.nsPath, '1.0.0');
+    assert.deepEqual([current.cniVersion, old.cniVersion], ['1.1.0', '1.0.0']);
+
+    const a = { containerId: 'ctr-v110', netns: await node.createPod('pm110') };
+    const r = (await current.add(a)) as AddResult;
+    assert.equal(r.cniVersion, '1.1.0');
+    assert.equal(r.interfaces.find((i) => i.sandbox === a.netns)?.mtu, 1450, 'interface mtu exists in 1.1.0');
+    await current.check(a, r);
+    assert.equal(await current.status(), true, 'STATUS went through the chain');
+    node.ready = false;
+    await expectCniError(current.status(), 50);
+    node.ready = true;
+    assert.equal(await current.gc([a]), true);
+    assert.ok((await node.hostVeths()).includes(hostVethName({ ...a, ifname: 'eth0' })), 'valid: kept');
+    assert.equal(await current.gc([]), true);
+    assert.ok(!(await node.hostVeths()).includes(hostVethName({ ...a, ifname: 'eth0' })), 'stale: gone');
+    await current.del(a, r);
+    await current.del(a, r);
+
+    const b = { containerId: 'ctr-v100', netns: await node.createPod('pm100') };
+    const rOld = (await old.add(b)) as AddResult;
+    assert.equal(rOld.cniVersion, '1.0.0', 'an older runtime still gets results it can read');
+    assert.equal(await old.status(), false, 'and sends no STATUS');
+    await old.check(b, rOld);
+    await old.del(b, rOld);
+    await old.del(b, rOld);
+    await node.deletePod('pm110');
+    await node.deletePod('pm100');
+    const calls = (await readFile(log, 'utf8')).trim().split('\n');
+    assert.ok(calls.includes('STATUS 1.1.0') && calls.includes('GC 1.1.0'), calls.join(', '));
+    assert.ok(calls.includes('ADD 1.0.0') && !calls.includes('STATUS 1.0.0'), calls.join(', '));
+  });
+
+  it('STATUS and GC with a config older than 1.1.0 get error 1, as the reference skel answers', async () => {
+    const conf = JSON.stringify({ ...weftConf(), name: 'weft', cniVersion: '1.0.0' });
+    for (const command of ['STATUS', 'GC']) {
+      const run = await shim({ CNI_COMMAND: command }, conf);
+      assert.equal(run.exitCode, 1, command);
+      assert.match(JSON.parse(run.stdout).details, new RegExp(`${command} exists from CNI 1\\.1\\.0 on`));
+    }
   });
 
   it('agent stopped: ADD 11, CHECK 11, STATUS 50, DEL and GC succeed', async () => {

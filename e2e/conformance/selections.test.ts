@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  ConformanceError,
+  escapeRegExp,
+  focusRegExp,
+  parseSelections,
+  resolveSelection,
+  skipRegExp,
+} from './selections.js';
+
+const HERE = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../e2e/conformance');
+const committed = (): unknown => JSON.parse(readFileSync(resolve(HERE, 'selections.json'), 'utf8'));
+
+const minimal = (sel: Record<string, unknown>) => ({
+  kubernetesVersion: 'v1.33.13',
+  ginkgoVersion: 'v2.21.0',
+  cluster: 'test',
+  selections: { a: { description: 'a', focus: [{ pattern: 'x', reason: 'r' }] }, ...sel },
+});
+
+describe('selections', () => {
+  it('parses the committed selections.json, every term and exclusion with a reason', () => {
+    const all = parseSelections(committed());
+    assert.deepEqual(Object.keys(all.selections).sort(), ['ci', 'netpol', 'sig-network']);
+    for (const s of Object.values(all.selections)) {
+      for (const t of [...s.focus, ...s.skip, ...s.excludedSpecs, ...s.notSkipped]) {
+        assert.ok(t.reason.length > 10, `reason for ${JSON.stringify(t)}`);
+      }
+    }
+  });
+
+  it('gives ci the sig-network skips and exclusions first, then its own', () => {
+    const all = parseSelections(committed());
+    const ci = resolveSelection(all, 'ci');
+    const base = resolveSelection(all, 'sig-network');
+    assert.deepEqual(ci.skip.slice(0, base.skip.length), base.skip);
+    assert.equal(ci.skip.at(-1)?.pattern, 'Slow');
+    assert.deepEqual(ci.excludedSpecs, base.excludedSpecs);
+  });
+
+  it('ORs the focus patterns and appends excluded names literally to the skip', () => {
+    const sel = {
+      name: 't',
+      description: 'd',
+      focus: [
+        { pattern: 'A', reason: 'r' },
+        { pattern: 'B', reason: 'r' },
+      ],
+      skip: [{ pattern: 'Slow', reason: 'r' }],
+      excludedSpecs: [{ name: '[sig-network] X (y) [Serial]', reason: 'r' }],
+    };
+    assert.equal(focusRegExp(sel), 'A|B');
+    assert.equal(skipRegExp(sel), 'Slow|\\[sig-network\\] X \\(y\\) \\[Serial\\]');
+    assert.equal(skipRegExp({ ...sel, skip: [], excludedSpecs: [] }), '');
+  });
+
+  it('escapes every regexp metacharacter so a name matches only itself', () => {
+    const name = "[sig-network] a.b*c+d?e^f$g{h}i(j)k|l\\m 'n'";
+    const re = new RegExp(`^${escapeRegExp(name)}$`);
+    assert.ok(re.test(name));
+    assert.ok(!re.test(name.replace('a.b', 'aXb')));
+  });
+
+  const bad: Array<[string, unknown, RegExp]> = [
+    [
+      'a missing reason',
+      minimal({ b: { description: 'b', focus: [{ pattern: 'x' }] } }),
+      /focus\[0\]\.reason/,
+    ],
+    [
+      'an invalid pattern',
+      minimal({ b: { description: 'b', focus: [{ pattern: '(', reason: 'r' }] } }),
+      /regular/,
+    ],
+    ['an empty focus', minimal({ b: { description: 'b', focus: [] } }), /at least one/],
+    [
+      'an unknown base',
+      minimal({ b: { description: 'b', extends: 'zz', focus: [{ pattern: 'x', reason: 'r' }] } }),
+      /unknown selection zz/,
+    ],
+    [
+      'a chain of bases',
+      minimal({
+        b: { description: 'b', extends: 'a', focus: [{ pattern: 'x', reason: 'r' }] },
+        c: { description: 'c', extends: 'b', focus: [{ pattern: 'x', reason: 'r' }] },
+      }),
+      /extends again/,
+    ],
+    [
+      'no selections',
+      { kubernetesVersion: 'v', ginkgoVersion: 'v', cluster: 'c' },
+      /selections must be an object/,
+    ],
+  ];
+  for (const [what, json, msg] of bad) {
+    it(`rejects ${what}`, () => {
+      assert.throws(
+        () => parseSelections(json),
+        (err: unknown) =>
+          err instanceof ConformanceError && err.code === 'ESELECTION' && msg.test(err.message),
+      );
+    });
+  }
+
+  it('names the known selections when asked for an unknown one', () => {
+    const all = parseSelections(minimal({}));
+    assert.throws(() => resolveSelection(all, 'nope'), /no selection nope \(known: a\)/);
+  });
+});
