@@ -13,7 +13,7 @@ COPY package.json package-lock.json ./
 # base image's Node is the same major.
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json ./
-COPY scripts/build.sh scripts/
+COPY scripts/build.sh scripts/host-tools.ts scripts/
 COPY common common
 COPY agent agent
 COPY controller controller
