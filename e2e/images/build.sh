@@ -15,7 +15,8 @@
 # Usage: build.sh [pause|agnhost|coredns|weft ...]   (default: all four)
 # Writes $dir/<key>-<inputs hash>.oci.tar (podman save --format oci-archive) and $dir/<key>.json
 # ({"name", "archive", "digest" of the manifest, "inputs", "bytes"}); prints $dir on its last line.
-# Env: WEFT_IMAGE_CACHE (default /var/cache/weft-image; archives in its node-images/),
+# Env: WEFT_NODE_IMAGES_DIR (the archives' dir; default $WEFT_IMAGE_CACHE/node-images),
+#      WEFT_IMAGE_CACHE (default /var/cache/weft-image),
 #      WEFT_K8S_BIN_DIR (the dir with agnhost), WEFT_NODE_BIN_DIR (the dir with coredns); unset,
 #      the newest $WEFT_CACHE_DIR/k8s-*/agnhost and nodebin-*/coredns (default ~/.cache/weft).
 set -euo pipefail
@@ -44,7 +45,7 @@ for key in "${keys[@]}"; do [[ -n ${names[$key]:-} ]] || die "unknown image $key
 [[ $(id -u) -eq 0 ]] || die "must run as root (podman storage)"
 
 cache=${WEFT_IMAGE_CACHE:-/var/cache/weft-image}
-out=$cache/node-images
+out=${WEFT_NODE_IMAGES_DIR:-$cache/node-images}
 bin_cache=${WEFT_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/weft}
 mkdir -p "$out"
 exec {lock}>"$out/.lock"
