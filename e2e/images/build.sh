@@ -186,7 +186,19 @@ image_weft() {
   save_archive weft "$hash"
 }
 
+# Build stages (coredns's) stay behind as unnamed images carrying the label; keep those of the
+# archives recorded now (the layer cache of the next build) and remove older ones.
+prune_stages() {
+  local current id label
+  current=$(sed -n 's/^  "inputs": "\(.*\)",$/\1/p' "$out"/*.json 2>/dev/null || true)
+  for id in $(podman images --filter dangling=true --filter label=org.weft.node-image.inputs -q); do
+    label=$(podman image inspect --format '{{index .Labels "org.weft.node-image.inputs"}}' "$id" 2>/dev/null || true)
+    grep -qxF -- "$label" <<<"$current" || podman rmi "$id" >/dev/null 2>&1 || true
+  done
+}
+
 t_all=$(seconds)
 for key in "${keys[@]}"; do "image_$key"; done
+prune_stages
 say "done in $(elapsed "$t_all") s: ${keys[*]}"
 echo "$out"
