@@ -25,6 +25,9 @@ if [[ ${WEFT_IMAGE_TESTS:-1} == 0 ]]; then
   mapfile -t tests < <(find dist -name '*.test.js' ! -path 'dist/e2e/tests/image-*' ! -path 'dist/e2e/images/images.test.js' | sort)
 else
   bash scripts/image.sh
+  # The node images (pause, agnhost, CoreDNS, Weft) that real nodes import: cached by input hash.
+  WEFT_NODE_IMAGES_DIR=$(bash e2e/images/build.sh | tail -n 1)
+  export WEFT_NODE_IMAGES_DIR
 fi
 echo "test.sh: node $(node --version), kubernetes binaries in $WEFT_K8S_BIN_DIR, node binaries in $WEFT_NODE_BIN_DIR" >&2
 node --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${tests[@]}"

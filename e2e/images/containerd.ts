@@ -24,40 +24,6 @@ import { cgroupDirs, killCgroupProcesses, removeCgroupTree, unmountUnder } from 
 
 export class ContainerdError extends WeftError {}
 
-/** What a node binaries dir must hold for an instance and the CRI checks. */
-export const NODE_BINARIES = ['containerd', 'containerd-shim-runc-v2', 'ctr', 'crictl'] as const;
-
-/**
- * The node binaries dir: $WEFT_NODE_BIN_DIR, else the newest <cache>/nodebin-* (cache:
- * $WEFT_CACHE_DIR or ~/.cache/weft), built elsewhere. Throws naming the first missing binary.
- */
-export function resolveNodeBinDir(env: NodeJS.ProcessEnv = process.env): string {
-  let dir = env.WEFT_NODE_BIN_DIR;
-  if (dir === undefined || dir === '') {
-    const cache = env.WEFT_CACHE_DIR ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'weft');
-    const found = safeReaddir(cache)
-      .filter((d) => d.startsWith('nodebin-'))
-      .map((d) => join(cache, d))
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-    dir = found[0];
-    if (dir === undefined) {
-      throw new ContainerdError(
-        'EMISSINGBINARIES',
-        `no ${cache}/nodebin-* dir: build the node binaries or set WEFT_NODE_BIN_DIR`,
-      );
-    }
-  }
-  for (const b of NODE_BINARIES) {
-    if (!existsSync(join(dir, b))) {
-      throw new ContainerdError(
-        'EMISSINGBINARIES',
-        `${join(dir, b)} is missing (node binaries dir; WEFT_NODE_BIN_DIR)`,
-      );
-    }
-  }
-  return dir;
-}
-
 /** The namespace the CRI plugin (so kubelet) uses; images for pods must be imported into it. */
 export const CRI_NAMESPACE = 'k8s.io';
 

@@ -21,7 +21,8 @@ import { sleep } from '../../common/backoff.js';
 import { runChecked, runCommand } from '../cluster/exec.js';
 import { addNetns, deleteNetns } from '../cluster/netns.js';
 import { REPO } from '../image/containerized-agent.js';
-import { Containerd, resolveNodeBinDir } from './containerd.js';
+import { resolveNodeBinDir } from '../nodebin/bins.js';
+import { Containerd } from './containerd.js';
 import { PAUSE_IMAGE } from './containerd-config.js';
 import { ctrExecArgs } from './ctr-args.js';
 import { importNodeImages, listCriImages, listImportedImages, readNodeImageArchives } from './import.js';
@@ -60,7 +61,7 @@ describe('node images in a containerd of their own', { timeout: 40 * 60_000 }, (
     const built = await runCommand(['bash', join(REPO, 'e2e/images/build.sh')], { timeoutMs: 30 * 60_000 });
     assert.equal(built.code, 0, `e2e/images/build.sh failed:\n${built.stderr.slice(-3000)}`);
     archiveDir = built.stdout.trim().split('\n').pop() ?? '';
-    const binDir = resolveNodeBinDir();
+    const binDir = await resolveNodeBinDir();
     await addNetns(netns);
     netnsMade = true;
     await runChecked(['ip', '-n', netns, 'link', 'set', 'lo', 'up']);

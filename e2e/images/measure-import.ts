@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runChecked } from '../cluster/exec.js';
 import { addNetns, deleteNetns } from '../cluster/netns.js';
-import { Containerd, resolveNodeBinDir } from './containerd.js';
+import { resolveNodeBinDir } from '../nodebin/bins.js';
+import { Containerd } from './containerd.js';
 import { importNodeImages, readNodeImageArchives } from './import.js';
 
 const { values } = parseArgs({
@@ -29,7 +30,7 @@ const count = Number(values.nodes);
 if (!Number.isInteger(count) || count < 1 || count > 10) throw new Error('--nodes must be 1..10');
 
 const archives = readNodeImageArchives(values.dir);
-const binDir = resolveNodeBinDir();
+const binDir = await resolveNodeBinDir();
 const tag = randomBytes(3).toString('hex');
 const tmp = mkdtempSync(join(values.under, 'wimg-measure-'));
 const netnses: string[] = [];

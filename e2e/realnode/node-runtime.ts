@@ -14,13 +14,19 @@ import {
 } from '../cluster/processes.js';
 import { ClusterError } from '../cluster/spec.js';
 import type { ClusterStateStore } from '../cluster/state.js';
+import { type ContainerdPaths, renderContainerdConfig } from '../images/containerd-config.js';
 import { CNI_DIR } from '../nodebin/bins.js';
 import { ensureCgroupRoot } from './cgroups.js';
-import { renderContainerdConfig } from './containerd-config.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
 import { kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
 import { mountNsOf } from './mount-ns.js';
-import { computeNodeView, holderArgv, inNodeArgv, type NodeView } from './node-view.js';
+import {
+  computeNodeView,
+  holderArgv,
+  inNodeArgv,
+  NODE_CONTAINERD_SOCKET,
+  type NodeView,
+} from './node-view.js';
 
 /** What a real node needs from the cluster around it. */
 export interface RealNodeContext {
@@ -72,6 +78,28 @@ function nodeFiles(view: NodeView) {
   };
 }
 
+/**
+ * containerd's paths as the node sees them (node-view.ts): the standard ones, which are the
+ * node's own; only the config file is named by its machine path.
+ */
+export function nodeContainerdPaths(configFile: string): ContainerdPaths {
+  return {
+    dir: '/run/containerd',
+    config: configFile,
+    root: '/var/lib/containerd',
+    state: '/run/containerd',
+    temp: '/var/lib/containerd/tmp',
+    address: NODE_CONTAINERD_SOCKET,
+    log: '/var/log/containerd.log',
+    runcRoot: '/run/containerd/runc',
+    fifoDir: '/run/containerd/fifo',
+    opt: '/var/lib/containerd/opt',
+    cniConfDir: '/etc/cni/net.d',
+    cniBinDir: '/opt/cni/bin',
+    shimSocketDir: '/run/containerd/s',
+  };
+}
+
 /** Writes a node's configuration files and its CNI plugins (pure inputs, files only). */
 export function writeNodeFiles(
   ctx: RealNodeContext,
@@ -114,7 +142,14 @@ export function writeNodeFiles(
       clusterCidr: CLUSTER_CIDR,
     }),
   );
-  writeFileSync(f.containerdConfig, renderContainerdConfig({ runcBinary: ctx.runcBinary }));
+  writeFileSync(
+    f.containerdConfig,
+    renderContainerdConfig(nodeContainerdPaths(f.containerdConfig), {
+      runcBinary: ctx.runcBinary,
+      cniBinDirs: ['/opt/cni/bin'],
+      cniConfDir: '/etc/cni/net.d',
+    }),
+  );
   mkdirSync(node.dirs.cniBin, { recursive: true });
   for (const p of NODE_CNI_PLUGINS) copyFileSync(join(ctx.nodeBinDir, CNI_DIR, p), join(node.dirs.cniBin, p));
 }

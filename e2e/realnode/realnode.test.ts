@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { computeClusterPlan } from '../cluster/plan.js';
 import { parseClusterSpec } from '../cluster/spec.js';
+import { renderContainerdConfig } from '../images/containerd-config.js';
 import { renderWeftOverlay } from './addons.js';
 import { parseCgroupMounts } from './cgroups.js';
-import { renderContainerdConfig } from './containerd-config.js';
 import {
   acquireKubeletTunables,
   KUBELET_TUNABLES,
@@ -16,6 +16,7 @@ import {
 } from './kernel-tunables.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
 import { kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
+import { nodeContainerdPaths } from './node-runtime.js';
 import { computeNodeView, holderArgv, inNodeArgv, nodeViewScript } from './node-view.js';
 import { realNodeTokenUsers } from './users.js';
 
@@ -119,8 +120,15 @@ describe('node component configuration', () => {
     });
   });
 
-  it('containerd: version 3, runc with cgroupfs, the local pause image, CNI from the node dirs', () => {
-    const t = renderContainerdConfig({ runcBinary: '/usr/sbin/runc' });
+  it('containerd: version 3, standard paths of the node, runc with cgroupfs, the local pause image, CNI from the node dirs', () => {
+    const t = renderContainerdConfig(nodeContainerdPaths('/run-dir/containerd.toml'), {
+      runcBinary: '/usr/sbin/runc',
+      cniBinDirs: ['/opt/cni/bin'],
+      cniConfDir: '/etc/cni/net.d',
+    });
+    assert.match(t, /^root = "\/var\/lib\/containerd"$/m);
+    assert.match(t, /address = "\/run\/containerd\/containerd.sock"/);
+    assert.match(t, /restrict_oom_score_adj = true/);
     assert.match(t, /^version = 3$/m);
     assert.match(t, /BinaryName = "\/usr\/sbin\/runc"/);
     assert.match(t, /SystemdCgroup = false/);

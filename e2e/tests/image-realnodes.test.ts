@@ -15,15 +15,20 @@ import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../common/backoff.js';
 import { createLogger } from '../../common/log.js';
 import { parseNodeIps, runConnectivityChecks } from '../checks/connectivity.js';
+import { AGENT_HTTP_PORT } from '../cluster/agents.js';
 import { type EchoServer, startEchoServer } from '../cluster/echo-server.js';
+import { runChecked } from '../cluster/exec.js';
 import { type Cluster, destroyCluster, startCluster } from '../cluster/index.js';
+import { resolveNodeBinDir } from '../nodebin/bins.js';
 import {
   applyCheckWorkloads,
   installCoreDns,
   installWeft,
+  WEFT_IMAGE_NAME,
   waitForCheckWorkloads,
   waitForCoreDns,
   waitForWeft,
+  weftImageTag,
 } from '../realnode/addons.js';
 
 const NAME = 'rn';
@@ -75,7 +80,8 @@ function ipamAddresses(cluster: Cluster, node: string): string[] {
   assert.ok(n, node);
   const file = join(n.dirs.state, 'weft', 'ipam', 'weft.json');
   if (!existsSync(file)) return [];
-  return [...readFileSync(file, 'utf8').matchAll(/"(10\.244\.\d+\.\d+)"/g)].map((m) => m[1] as string);
+  const state = JSON.parse(readFileSync(file, 'utf8')) as { allocations: Array<{ ips: string[] }> };
+  return state.allocations.flatMap((a) => a.ips);
 }
 
 /** A Deployment of agnhost pods (pause) pinned to one node. */
@@ -111,10 +117,12 @@ async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs: nu
 describe('Weft on real nodes (kubelet + containerd + kube-proxy, CoreDNS)', { timeout: 1_500_000 }, () => {
   let cluster: Cluster;
   let external: EchoServer | undefined;
+  let nodeBinDir: string;
   const log = createLogger('e2e-realnodes', process.env.WEFT_E2E_LOG ?? 'warn');
 
   before(async () => {
     await destroyCluster(NAME);
+    nodeBinDir = await resolveNodeBinDir();
     cluster = await startCluster({ name: NAME, nodes: 3, subnets: 2, kubelet: true }, log);
     await cluster.waitForPodCIDRs(180_000);
   });
@@ -224,5 +232,130 @@ describe('Weft on real nodes (kubelet + containerd + kube-proxy, CoreDNS)', { ti
       results.filter((r) => !r.ok),
       [],
     );
+  });
+
+  it("containerd's CNI STATUS calls reach Weft and are answered ok (conflist negotiated at 1.1.0)", async () => {
+    for (const n of cluster.nodes) {
+      const r = await cluster.execInNode(n, [
+        'curl',
+        '-sS',
+        '-m',
+        '5',
+        `http://127.0.0.1:${AGENT_HTTP_PORT}/metrics`,
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.split('\n').filter((l) => l.startsWith('weft_cni_requests_total{'));
+      const count = (cmd: string, ok: boolean) =>
+        lines
+          .filter((l) => l.includes(`command="${cmd}"`) && l.includes('result="ok"') === ok)
+          .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+      assert.ok(count('STATUS', true) > 0, `${n.name}: no STATUS answered ok:\n${lines.join('\n')}`);
+      assert.equal(
+        count('STATUS', false) + count('GC', false),
+        0,
+        `${n.name}: failed STATUS/GC:\n${lines.join('\n')}`,
+      );
+    }
+  });
+
+  it('rollout restart of the agents, then an image change: a ping stream between pods on other subnets loses nothing', async () => {
+    const clients = await podRows(cluster, 'weft-e2e', 'app=client');
+    const echos = await podRows(cluster, 'weft-e2e', 'app=echo');
+    const first = cluster.nodes[0]?.name;
+    const last = cluster.nodes[cluster.nodes.length - 1]?.name;
+    const from = clients.find((p) => p.node === first);
+    const to = echos.find((p) => p.node === last);
+    assert.ok(from && to, 'a client on the first node and an echo pod on the last');
+    const count = 750; // 150 s at 5 per second: longer than both rollouts
+    const ping = cluster.kubectl(
+      [
+        '-n',
+        'weft-e2e',
+        'exec',
+        from.name,
+        '--',
+        'ping',
+        '-q',
+        '-c',
+        String(count),
+        '-i',
+        '0.2',
+        '-W',
+        '1',
+        to.ip,
+      ],
+      { timeoutMs: 240_000 },
+    );
+    const ds = ['-n', 'weft-system'];
+    const rollout = async () =>
+      cluster.kubectl([...ds, 'rollout', 'status', 'ds/weft-agent', '--timeout=180s'], {
+        timeoutMs: 190_000,
+      });
+    await sleep(2000);
+    await cluster.kubectl([...ds, 'rollout', 'restart', 'ds/weft-agent']);
+    await rollout();
+    // The same image under a second tag in every node's containerd: a real image change.
+    const tag = `${WEFT_IMAGE_NAME}:${weftImageTag()}-e2e`;
+    for (const n of cluster.nodes) {
+      await runChecked([
+        join(nodeBinDir, 'ctr'),
+        '--address',
+        join(n.dirs.run, 'containerd', 'containerd.sock'),
+        '-n',
+        'k8s.io',
+        'images',
+        'tag',
+        '--force',
+        `${WEFT_IMAGE_NAME}:${weftImageTag()}`,
+        tag,
+      ]);
+    }
+    await cluster.kubectl([...ds, 'set', 'image', 'ds/weft-agent', `agent=${tag}`]);
+    await rollout();
+    const out = await ping;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+    assert.ok(m, out);
+    process.stderr.write(`# ping across two agent rollouts: ${m[0]}\n`);
+    assert.equal(m[2], m[1], `lost packets: ${out.trim()}`);
+    const images = await cluster.kubectl([
+      ...ds,
+      'get',
+      'pods',
+      '-o',
+      'jsonpath={.items[*].spec.containers[0].image}',
+    ]);
+    assert.ok(
+      images.split(' ').every((i) => i === tag || !i.includes('weft:')),
+      images,
+    );
+  });
+
+  it('a node drained, stopped and deleted: its routes leave the other nodes within 1 s', async () => {
+    const gone = cluster.nodes[cluster.nodes.length - 1];
+    assert.ok(gone);
+    const cidr = (await cluster.kubectl(['get', 'node', gone.name, '-o', 'jsonpath={.spec.podCIDR}'])).trim();
+    const others = cluster.nodes.filter((n) => n !== gone);
+    const hasRoute = async (n: (typeof others)[number]) =>
+      (await cluster.execInNode(n, ['ip', '-o', 'route', 'show', cidr])).stdout.trim() !== '';
+    for (const n of others) assert.ok(await hasRoute(n), `${n.name} has a route to ${cidr} before`);
+    await cluster.kubectl(
+      ['drain', gone.name, '--ignore-daemonsets', '--delete-emptydir-data', '--force', '--timeout=120s'],
+      {
+        timeoutMs: 130_000,
+      },
+    );
+    await cluster.stopNodeComponent(gone.name, 'kubelet');
+    const t0 = Date.now(); // before kubectl starts: its own start-up counts against the second
+    await cluster.kubectl(['delete', 'node', gone.name]);
+    await waitUntil(
+      `routes to ${cidr} gone`,
+      async () => (await Promise.all(others.map(hasRoute))).every((has) => !has),
+      10_000,
+    );
+    const ms = Date.now() - t0;
+    process.stderr.write(
+      `# routes to the deleted node's ${cidr} gone from ${others.length} nodes ${ms} ms after kubectl delete started\n`,
+    );
+    assert.ok(ms <= 1000, `took ${ms} ms`);
   });
 });
