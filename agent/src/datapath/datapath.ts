@@ -132,7 +132,9 @@ export class Datapath {
     try {
       await applyPlan(this.netlink, plan, this.protocol);
       this.metrics.changes.inc(plan.length);
-      this.lastApplied = { key, state: desired, underlay };
+      // While the policy part is pending the kernel keeps rules desired() does not know:
+      // the next sync reads the kernel again instead of trusting this state.
+      this.lastApplied = desired.policyPending ? undefined : { key, state: desired, underlay };
     } catch (err) {
       this.metrics.applyErrors.inc();
       if (err instanceof DatapathApplyError) this.metrics.changes.inc(plan.length - err.failures.length);
