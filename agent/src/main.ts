@@ -19,6 +19,7 @@ import { createAgentRegistry, readAgentVersion } from './metrics.js';
 import { ViewCacheWriter } from './peers/cache-writer.js';
 import { PeerStore } from './peers/peer-store.js';
 import { ViewCache } from './peers/view-cache.js';
+import { createPolicyExtension } from './policy/extension.js';
 import { assertPreflight } from './preflight.js';
 import { createLocalNetworkProvider } from './reconcile/local-network-provider.js';
 import { ReconcileLoop } from './reconcile/loop.js';
@@ -31,7 +32,8 @@ import { computeDatapathConfig, runUninstall } from './uninstall.js';
 
 const cni = createCniExtension();
 const gossip = createGossipExtension();
-const EXTENSIONS: readonly AgentExtension[] = [cni.start, gossip.start];
+const policy = createPolicyExtension();
+const EXTENSIONS: readonly AgentExtension[] = [cni.start, gossip.start, policy.start];
 
 const EXIT_CONFIG = 2;
 
@@ -141,7 +143,8 @@ async function runAgent(deps: {
     return 1;
   }
 
-  const nodeApi = new KubeNodeApi(new KubeClient(kubeTarget));
+  const kube = new KubeClient(kubeTarget);
+  const nodeApi = new KubeNodeApi(kube);
   const watcher = new NodeWatcher({
     api: nodeApi,
     store,
@@ -167,6 +170,7 @@ async function runAgent(deps: {
     loop,
     datapath,
     http,
+    kube,
     localNetwork: createLocalNetworkProvider(loop, config),
     ipamUsage: cni.ipamUsage,
     signal: ac.signal,

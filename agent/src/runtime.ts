@@ -5,6 +5,7 @@ import type { AgentOptions } from './config/agent-options.js';
 import type { NetConf } from './config/net-conf.js';
 import type { Datapath } from './datapath/datapath.js';
 import type { AgentHttpServer } from './http/server.js';
+import type { KubeClient } from './kube/api-client.js';
 import type { LocalNetworkProvider } from './local-network.js';
 import type { PeerStore } from './peers/peer-store.js';
 import type { ReconcileLoop } from './reconcile/loop.js';
@@ -23,6 +24,8 @@ export interface AgentRuntime {
   readonly loop: ReconcileLoop;
   readonly datapath: Datapath;
   readonly http: AgentHttpServer;
+  /** The agent's API client (its ServiceAccount), for extensions that watch more kinds. */
+  readonly kube: KubeClient;
   readonly localNetwork: LocalNetworkProvider;
   /** IPAM use per network (allocated/capacity) from the CNI server; [] until it runs. */
   readonly ipamUsage: () => IpamUsage[];

@@ -6,7 +6,14 @@ import { IncrementalDesired } from './desired-incremental.js';
 import { DatapathApplyError } from './errors.js';
 import { DatapathMetrics } from './metrics.js';
 import type { Netlink } from './netlink.js';
-import { NFT_FAMILY, NFT_TABLE, renderNftDelete, withPolicyContent } from './nft-ruleset.js';
+import {
+  NFT_FAMILY,
+  NFT_TABLE,
+  POLICY_DROP_EGRESS,
+  POLICY_DROP_INGRESS,
+  renderNftDelete,
+  withPolicyContent,
+} from './nft-ruleset.js';
 import { observeDatapath } from './observe.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import { planFromLastApplied } from './plan-trusted.js';
@@ -85,6 +92,21 @@ export class Datapath {
    */
   setPolicy(content: PolicyContent): void {
     this.policy = content;
+  }
+
+  /** Packets the NetworkPolicy drop counters counted, per direction. */
+  async readPolicyDrops(): Promise<Map<'ingress' | 'egress', number>> {
+    const counters = await this.netlink.readNftCounters(NFT_FAMILY, NFT_TABLE);
+    return new Map([
+      ['ingress', counters.get(POLICY_DROP_INGRESS) ?? 0],
+      ['egress', counters.get(POLICY_DROP_EGRESS) ?? 0],
+    ]);
+  }
+
+  /** Whether this kernel's nftables can match SCTP ports (checked, never applied). */
+  canMatchSctp(): Promise<boolean> {
+    const probe = 'table inet weft_probe {\n  chain c {\n    meta l4proto sctp th dport 1 accept\n  }\n}\n';
+    return this.netlink.checkNftScript(probe);
   }
 
   /** Removes every device, route (by protocol), neighbour, FDB entry and nft table Weft created. */
