@@ -23,6 +23,13 @@ describe('docs/metrics.md', () => {
       'weft_gossip_messages_total',
       'weft_gossip_bytes_total',
       'weft_gossip_rejected_total',
+      'weft_networkpolicy_dropped_packets_total',
+      'weft_networkpolicy_policies',
+      'weft_networkpolicy_pods',
+      'weft_networkpolicy_compile_duration_seconds',
+      'weft_networkpolicy_apply_duration_seconds',
+      'weft_networkpolicy_compile_errors_total',
+      'weft_networkpolicy_unenforceable_total',
       'weft_controller_is_leader',
     ]) {
       assert.match(doc, new RegExp(`\`${name}\``), name);

@@ -9,6 +9,7 @@ import { CniMetrics } from '../agent/src/cni/metrics.js';
 import { DatapathMetrics } from '../agent/src/datapath/metrics.js';
 import { createGossipMetrics } from '../agent/src/gossip/metrics.js';
 import { createAgentRegistry } from '../agent/src/metrics.js';
+import { PolicyMetrics } from '../agent/src/policy/metrics.js';
 import { ReconcileMetrics } from '../agent/src/reconcile/metrics.js';
 import { createControllerMetrics } from '../controller/src/metrics.js';
 
@@ -33,6 +34,7 @@ export function agentRegistryForDocs(): Registry {
   new ReconcileMetrics(registry);
   new CniMetrics(registry, () => []);
   createGossipMetrics(registry);
+  new PolicyMetrics(registry, async () => new Map());
   return registry;
 }
 

@@ -2,7 +2,7 @@
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
 import { createLogger, type Logger } from '../../common/log.js';
-import { createCniExtension, type IpamUsage } from './cni/index.js';
+import { createCniExtension } from './cni/index.js';
 import { type AgentOptions, agentUsage, parseAgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
 import { loadNetConf, type NetConf } from './config/net-conf.js';
@@ -15,47 +15,25 @@ import { type KubeTarget, loadKubeTarget } from './kube/kubeconfig.js';
 import { KubeNodeApi } from './kube/node-api.js';
 import { applyNetworkAvailable } from './kube/node-status.js';
 import { NodeWatcher } from './kube/node-watcher.js';
-import type { LocalNetworkProvider } from './local-network.js';
 import { createAgentRegistry, readAgentVersion } from './metrics.js';
 import { ViewCacheWriter } from './peers/cache-writer.js';
 import { PeerStore } from './peers/peer-store.js';
 import { ViewCache } from './peers/view-cache.js';
+import { createPolicyExtension } from './policy/extension.js';
 import { assertPreflight } from './preflight.js';
 import { createLocalNetworkProvider } from './reconcile/local-network-provider.js';
 import { ReconcileLoop } from './reconcile/loop.js';
 import { ReconcileMetrics } from './reconcile/metrics.js';
 import { readinessOf } from './reconcile/readiness.js';
+import type { AgentExtension, AgentRuntime } from './runtime.js';
 import { STATUS_PATH, statusHandler } from './status/handler.js';
 import { createStatusSource } from './status/runtime-source.js';
 import { computeDatapathConfig, runUninstall } from './uninstall.js';
 
-/** Everything an extension (CNI server, gossip, status API) may use; all built by main. */
-export interface AgentRuntime {
-  readonly opts: AgentOptions;
-  readonly netConf: NetConf;
-  readonly log: Logger;
-  readonly registry: Registry;
-  readonly store: PeerStore;
-  readonly loop: ReconcileLoop;
-  readonly datapath: Datapath;
-  readonly http: AgentHttpServer;
-  readonly localNetwork: LocalNetworkProvider;
-  /** IPAM use per network (allocated/capacity) from the CNI server; [] until it runs. */
-  readonly ipamUsage: () => IpamUsage[];
-  readonly signal: AbortSignal;
-}
-
-/**
- * Hook point for the CNI server and gossip: each extension is started after the
- * runtime is wired and the HTTP server listens, and must resolve once `signal`
- * aborts (they run concurrently with the loops). Add routes with
- * rt.http.addRoute(path, handler) before returning the first await. The status
- * API is main's own: it reads every part, and gossip is only one of them.
- */
-export type AgentExtension = (rt: AgentRuntime) => Promise<void>;
 const cni = createCniExtension();
 const gossip = createGossipExtension();
-const EXTENSIONS: readonly AgentExtension[] = [cni.start, gossip.start];
+const policy = createPolicyExtension();
+const EXTENSIONS: readonly AgentExtension[] = [cni.start, gossip.start, policy.start];
 
 const EXIT_CONFIG = 2;
 
@@ -165,7 +143,8 @@ async function runAgent(deps: {
     return 1;
   }
 
-  const nodeApi = new KubeNodeApi(new KubeClient(kubeTarget));
+  const kube = new KubeClient(kubeTarget);
+  const nodeApi = new KubeNodeApi(kube);
   const watcher = new NodeWatcher({
     api: nodeApi,
     store,
@@ -191,6 +170,7 @@ async function runAgent(deps: {
     loop,
     datapath,
     http,
+    kube,
     localNetwork: createLocalNetworkProvider(loop, config),
     ipamUsage: cni.ipamUsage,
     signal: ac.signal,

@@ -24,6 +24,7 @@ export function computeDatapathConfig(netConf: NetConf, opts: AgentOptions): Dat
     mtu: netConf.mtu,
     masquerade: netConf.masquerade,
     nonMasqueradeCIDRs: netConf.nonMasqueradeCIDRs,
+    networkPolicy: netConf.networkPolicy,
     bridgeName: opts.bridgeName,
     vxlanName: opts.vxlanName,
   };
@@ -65,6 +66,7 @@ export async function runUninstall(
       masquerade: true,
       nonMasqueradeCIDRs: [],
       resyncSeconds: 30,
+      networkPolicy: true,
     };
   }
   await datapath.uninstall(computeDatapathConfig(netConf, opts));

@@ -95,7 +95,7 @@ describe('agent resilience in a local cluster', { timeout: 300_000 }, () => {
     assert.ok(toNode1 && isWeftRoute(toNode1));
     assert.ok(await pingFrom(cluster, n2, gatewayOf(podCIDR(node(1)))), 'peer reachable during the outage');
     await waitFor('watch failure logged', () =>
-      readLog(run).some((l) => l.msg === 'node watch failed; restarting'),
+      readLog(run).some((l) => l.msg === 'watch failed; restarting' && l.kind === 'node'),
     );
     await new Promise((r) => setTimeout(r, 3000));
     assert.equal((await agentGet(cluster, n2, '/healthz')).status, 200, 'healthy while the API is down');

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { backoffDelay, sleep } from '../../../common/backoff.js';
 import { WeftError } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
-import type { AgentRuntime } from '../main.js';
+import type { AgentRuntime } from '../runtime.js';
 import { installCniFiles } from './install.js';
 import type { IpamUsage } from './metrics.js';
 import { ensurePortmap, PORTMAP_SOURCE_DIRS } from './portmap.js';

@@ -14,6 +14,7 @@ describe('parseNetConf', () => {
       masquerade: true,
       nonMasqueradeCIDRs: [],
       resyncSeconds: 30,
+      networkPolicy: true,
     });
   });
 
@@ -26,6 +27,7 @@ describe('parseNetConf', () => {
         masquerade: false,
         nonMasqueradeCIDRs: ['192.168.0.0/16'],
         resyncSeconds: 0.5,
+        networkPolicy: false,
       }),
     );
     assert.deepEqual(conf, {
@@ -37,11 +39,13 @@ describe('parseNetConf', () => {
       masquerade: false,
       nonMasqueradeCIDRs: ['192.168.0.0/16'],
       resyncSeconds: 0.5,
+      networkPolicy: false,
     });
     assert.equal(parseNetConf('{"network":"10.0.0.0/8","backend":{"type":"hostgw"}}').backend, 'hostgw');
   });
 
   const bad: Array<[string, string, unknown]> = [
+    ['{"network":"10.0.0.0/8","networkPolicy":"on"}', 'networkPolicy', 'on'],
     ['not json', 'net-conf', 'not json'],
     ['[]', 'net-conf', []],
     ['{}', 'clusterCIDRs', undefined],

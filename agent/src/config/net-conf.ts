@@ -14,6 +14,8 @@ export interface NetConf {
   readonly masquerade: boolean;
   readonly nonMasqueradeCIDRs: readonly string[];
   readonly resyncSeconds: number;
+  /** Enforce NetworkPolicy in table inet weft (default true). */
+  readonly networkPolicy: boolean;
 }
 
 const TOP_LEVEL_FIELDS = new Set([
@@ -24,6 +26,7 @@ const TOP_LEVEL_FIELDS = new Set([
   'masquerade',
   'nonMasqueradeCIDRs',
   'resyncSeconds',
+  'networkPolicy',
   // read by weft-controller (podCIDR size it assigns); validated here so a typo fails in both
   'nodeCIDRMaskSize',
 ]);
@@ -63,6 +66,7 @@ export function parseNetConf(text: string): NetConf {
     masquerade: parseBoolean('masquerade', raw.masquerade, true),
     nonMasqueradeCIDRs: parseCidrList('nonMasqueradeCIDRs', raw.nonMasqueradeCIDRs ?? [], true),
     resyncSeconds: parseResync(raw.resyncSeconds),
+    networkPolicy: parseBoolean('networkPolicy', raw.networkPolicy, true),
   };
 }
 

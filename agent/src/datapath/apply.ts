@@ -73,6 +73,19 @@ async function single(line: string, run: () => Promise<void>): Promise<BatchFail
   }
 }
 
+/** An update that the kernel refuses (e.g. an interval clash) is retried as a full rewrite. */
+async function runNft(
+  netlink: Netlink,
+  op: Extract<PlanOp, { op: 'nft-replace' | 'nft-update' }>,
+): Promise<void> {
+  try {
+    await netlink.runNftScript(op.script);
+  } catch (err) {
+    if (op.op !== 'nft-update' || op.fallback === undefined) throw err;
+    await netlink.runNftScript(op.fallback);
+  }
+}
+
 /** Ops that create or delete a device, after which FDB entries must wait. */
 const changesDevices = (op: PlanOp): boolean =>
   op.op === 'link-del' || op.op === 'bridge-add' || op.op === 'vxlan-add';
@@ -95,7 +108,7 @@ export async function applyPlan(
   const fdbLines = plan.map(bridgeBatchLine).filter((l) => l !== undefined);
   const sysctls = new Map<string, string>();
   for (const op of plan) if (op.op === 'sysctl') sysctls.set(op.key, op.value);
-  const nft = plan.find((op) => op.op === 'nft-replace');
+  const nft = plan.find((op) => op.op === 'nft-replace' || op.op === 'nft-update');
 
   const failures: BatchFailure[] = [];
   if (plan.some(changesDevices)) {
@@ -109,7 +122,7 @@ export async function applyPlan(
   if (sysctls.size > 0) {
     failures.push(...(await single('sysctl -w', () => netlink.writeSysctls(sysctls))));
   }
-  if (nft) failures.push(...(await single('nft -f', () => netlink.runNftScript(nft.script))));
+  if (nft) failures.push(...(await single('nft -f', () => runNft(netlink, nft))));
 
   const real = failures.filter((f) => !isHarmless(f));
   if (real.length > 0) throw new DatapathApplyError(real);

@@ -1,15 +1,23 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../common/log.js';
 import { applyPlan } from './apply.js';
+import { BRIDGE_NF_CALL } from './desired.js';
 import { IncrementalDesired } from './desired-incremental.js';
 import { DatapathApplyError } from './errors.js';
 import { DatapathMetrics } from './metrics.js';
 import type { Netlink } from './netlink.js';
-import { NFT_FAMILY, NFT_TABLE, renderNftDelete } from './nft-ruleset.js';
+import {
+  NFT_FAMILY,
+  NFT_TABLE,
+  POLICY_DROP_EGRESS,
+  POLICY_DROP_INGRESS,
+  renderNftDelete,
+  withPolicyContent,
+} from './nft-ruleset.js';
 import { observeDatapath } from './observe.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import { planFromLastApplied } from './plan-trusted.js';
-import type { DatapathState, DesiredDatapath, UnderlayFacts } from './state.js';
+import type { DatapathState, DesiredDatapath, PolicyContent, UnderlayFacts } from './state.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode, SyncOptions, SyncResult } from './types.js';
 import { detectUnderlay } from './underlay.js';
 
@@ -50,6 +58,9 @@ export class Datapath {
   private readonly metrics: DatapathMetrics;
   private tail: Promise<unknown> = Promise.resolve();
   private loggedSkips = '';
+  private loggedNoBrNetfilter = false;
+  /** The compiled NetworkPolicy part; undefined until the policy engine has synced (then it is kept as is). */
+  private policy: PolicyContent | undefined;
   /** desired() that patches its last result when few peers changed (a peer object is never mutated). */
   private readonly desired = new IncrementalDesired();
   /** What the last successful apply left in the kernel, and the facts it was computed from. */
@@ -72,6 +83,30 @@ export class Datapath {
     opts: SyncOptions = {},
   ): Promise<SyncResult> {
     return this.serialised(() => this.syncOnce(self, peers, config, opts));
+  }
+
+  /**
+   * Sets the NetworkPolicy part of table inet weft for the next syncs (the
+   * reconcile loop must be triggered to apply it). Until the first call the
+   * policy rules in the kernel are kept as they are (ADR 11).
+   */
+  setPolicy(content: PolicyContent): void {
+    this.policy = content;
+  }
+
+  /** Packets the NetworkPolicy drop counters counted, per direction. */
+  async readPolicyDrops(): Promise<Map<'ingress' | 'egress', number>> {
+    const counters = await this.netlink.readNftCounters(NFT_FAMILY, NFT_TABLE);
+    return new Map([
+      ['ingress', counters.get(POLICY_DROP_INGRESS) ?? 0],
+      ['egress', counters.get(POLICY_DROP_EGRESS) ?? 0],
+    ]);
+  }
+
+  /** Whether this kernel's nftables can match SCTP ports (checked, never applied). */
+  canMatchSctp(): Promise<boolean> {
+    const probe = 'table inet weft_probe {\n  chain c {\n    meta l4proto sctp th dport 1 accept\n  }\n}\n';
+    return this.netlink.checkNftScript(probe);
   }
 
   /** Removes every device, route (by protocol), neighbour, FDB entry and nft table Weft created. */
@@ -99,7 +134,7 @@ export class Datapath {
     const underlay =
       trusted?.underlay ?? (await detectUnderlay(this.netlink, self.underlayIP, this.protocol));
     const t0 = performance.now();
-    const desired = this.desired.compute(self, peers, config, underlay);
+    let desired = withPolicy(this.desired.compute(self, peers, config, underlay), config, this.policy);
     const t1 = performance.now();
     this.logSkips(desired);
     const observed =
@@ -111,6 +146,7 @@ export class Datapath {
         sysctlKeys: [...desired.sysctls.keys()],
       }));
     const t2 = performance.now();
+    desired = this.withoutMissingBrNetfilter(desired, observed);
     const plan = trusted ? planFromLastApplied(desired, observed) : planDatapath(desired, observed);
     const t3 = performance.now();
     this.lastPlan = plan;
@@ -118,7 +154,9 @@ export class Datapath {
     try {
       await applyPlan(this.netlink, plan, this.protocol);
       this.metrics.changes.inc(plan.length);
-      this.lastApplied = { key, state: desired, underlay };
+      // While the policy part is pending the kernel keeps rules desired() does not know:
+      // the next sync reads the kernel again instead of trusting this state.
+      this.lastApplied = desired.policyPending ? undefined : { key, state: desired, underlay };
     } catch (err) {
       this.metrics.applyErrors.inc();
       if (err instanceof DatapathApplyError) this.metrics.changes.inc(plan.length - err.failures.length);
@@ -159,6 +197,24 @@ export class Datapath {
     this.metrics.recordRoutes(counts);
   }
 
+  /**
+   * Without br_netfilter the bridge sysctl does not exist: pods of this node then
+   * reach each other without passing the forward hook. Logged once, not retried.
+   */
+  private withoutMissingBrNetfilter(desired: DesiredDatapath, observed: DatapathState): DesiredDatapath {
+    if (!desired.sysctls.has(BRIDGE_NF_CALL) || observed.sysctls.get(BRIDGE_NF_CALL) !== '') return desired;
+    if (!this.loggedNoBrNetfilter) {
+      this.loggedNoBrNetfilter = true;
+      this.log.error(
+        { op: 'sysctl', key: BRIDGE_NF_CALL },
+        'br_netfilter is not loaded: NetworkPolicy is not enforced between pods of the same node',
+      );
+    }
+    const sysctls = new Map(desired.sysctls);
+    sysctls.delete(BRIDGE_NF_CALL);
+    return { ...desired, sysctls };
+  }
+
   private logSkips(desired: DesiredDatapath): void {
     const key = JSON.stringify(desired.skipped);
     if (key === this.loggedSkips) return;
@@ -185,4 +241,19 @@ export class Datapath {
     this.lastApplied = undefined;
     this.log.info({ dev: ours.join(',') }, 'datapath uninstalled');
   }
+}
+
+/** The network's desired state with the policy part added, or marked pending while there is none yet. */
+function withPolicy(
+  desired: DesiredDatapath,
+  config: DatapathConfig,
+  content: PolicyContent | undefined,
+): DesiredDatapath {
+  if (!config.networkPolicy || !desired.nft) return desired;
+  if (!content) return { ...desired, policyPending: true };
+  return {
+    ...desired,
+    nft: withPolicyContent(desired.nft, content),
+    nftRules: new Map([...desired.nftRules, ...content.rules]),
+  };
 }

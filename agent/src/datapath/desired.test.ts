@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { computeMtu, desiredDatapath, selectPeerRoute } from './desired.js';
-import type { UnderlayFacts } from './state.js';
+import { renderNftReplace } from './nft-ruleset.js';
+import type { NftTableState, UnderlayFacts } from './state.js';
 import { testConfig } from './test-fixtures.js';
 import type { Backend, DatapathConfig, PeerNode, SelfNode } from './types.js';
 import { bridgeMac, vtepMac } from './vtep.js';
@@ -137,13 +138,13 @@ describe('desiredDatapath', () => {
         ['nomasq4', ['10.244.0.0/16', '192.168.0.0/16']],
       ],
     );
-    assert.match(on.nftScript, /masquerade fully-random/);
+    assert.match(renderNftReplace(on.nft as NftTableState, on.nftRules), /masquerade fully-random/);
     const off = desiredDatapath(self, [], config('auto', { masquerade: false }), underlay);
     assert.deepEqual(
       off.nft?.chains.map((c) => c.name),
       ['forward'],
     );
-    assert.doesNotMatch(off.nftScript, /masquerade/);
+    assert.doesNotMatch(renderNftReplace(off.nft as NftTableState, off.nftRules), /masquerade/);
   });
 
   it('skips bad or overlapping peers and ignores itself and IPv6 CIDRs', () => {

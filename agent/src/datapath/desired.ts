@@ -9,13 +9,15 @@ import {
 import { errorMessage } from '../../../common/errors.js';
 import { CidrIndex } from './cidr-index.js';
 import { DatapathError } from './errors.js';
-import { collapseCidrs, desiredNftTable, renderNftReplace } from './nft-ruleset.js';
+import { baseNftRules, collapseCidrs, desiredNftTable } from './nft-ruleset.js';
 import { computePeerFacts, type PeerFacts, type PeerFactsCache } from './peer-facts.js';
 import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
 import type { Backend, DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
 import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
 
 export const IP_FORWARD = 'net.ipv4.ip_forward';
+/** br_netfilter: bridged pod↔pod traffic of one node passes the inet forward hook (NetworkPolicy, ADR 10). */
+export const BRIDGE_NF_CALL = 'net.bridge.bridge-nf-call-iptables';
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;
 
@@ -215,6 +217,7 @@ export function desiredDatapath(
     noMasquerade: config.masquerade
       ? [...cluster, ...config.nonMasqueradeCIDRs.filter(isV4Cidr).map(canonicalCidr)]
       : undefined,
+    networkPolicy: config.networkPolicy,
   });
   return {
     bridge: {
@@ -229,9 +232,18 @@ export function desiredDatapath(
     routes: sortByKey(entries.routes, (r) => r.dst),
     neighbours: sortByKey(entries.neighbours, (n) => n.ip),
     fdb: sortByKey([...entries.fdb.values()], (f) => f.mac),
-    sysctls: new Map([[IP_FORWARD, '1']]),
+    sysctls: new Map(
+      config.networkPolicy
+        ? [
+            [IP_FORWARD, '1'],
+            [BRIDGE_NF_CALL, '1'],
+          ]
+        : [[IP_FORWARD, '1']],
+    ),
     nft,
-    nftScript: renderNftReplace(nft),
+    nftRules: baseNftRules(),
+    // With NetworkPolicy on, the datapath adds the policy part (or marks it pending) after this.
+    policyPending: false,
     mtu,
     peerRoutes,
     skipped,

@@ -1,5 +1,5 @@
 import { WeftError } from '../../../common/errors.js';
-import type { NftChainState, NftSetState, NftTableState } from './state.js';
+import type { NftChainState, NftMapState, NftSetState, NftTableState } from './state.js';
 
 /** Typed views of `ip -json`, `bridge -json` and `nft -j` output. */
 
@@ -143,31 +143,64 @@ export function parseFdb(text: string): FdbRecord[] {
   return parseArray(text, 'bridge fdb').map((f) => ({ mac: str(f.mac) ?? '', dst: str(f.dst) }));
 }
 
-function nftElement(e: unknown): string {
-  if (typeof e === 'string') return e.includes('/') ? e : `${e}/32`;
-  const prefix = obj(obj(e).prefix);
+/** A scalar of an nft JSON element (address, protocol name, port number). */
+function nftScalar(v: unknown): string {
+  if (typeof v === 'string' || typeof v === 'number') return String(v);
+  return `?${JSON.stringify(v)}`;
+}
+
+/**
+ * One set element as desired() writes it: "a.b.c.d/len" in an interval set, the
+ * parts joined by " . " for a concatenation. Ranges and the like come out as
+ * "?…", never equal to a desired element, so the plan replaces them.
+ */
+function nftElement(e: unknown, interval: boolean): string {
+  if (typeof e === 'string') return interval && !e.includes('/') ? `${e}/32` : e;
+  const o = obj(e);
+  const prefix = obj(o.prefix);
   if (typeof prefix.addr === 'string') return `${prefix.addr}/${num(prefix.len, 32)}`;
-  return `?${JSON.stringify(e)}`; // ranges etc.: never equal to a desired CIDR, so the table is rewritten
+  if (Array.isArray(o.concat)) return o.concat.map(nftScalar).join(' . ');
+  return `?${JSON.stringify(e)}`;
+}
+
+/** A verdict-map element: "10.244.1.5 : jump in_…". */
+function nftMapElement(e: unknown): string {
+  if (!Array.isArray(e) || e.length !== 2) return `?${JSON.stringify(e)}`;
+  const verdict = obj(e[1]);
+  for (const kind of ['jump', 'goto'] as const) {
+    const target = str(obj(verdict[kind]).target);
+    if (target !== undefined) return `${nftElement(e[0], false)} : ${kind} ${target}`;
+  }
+  return `${nftElement(e[0], false)} : ${Object.keys(verdict)[0] ?? '?'}`;
+}
+
+const nftType = (v: unknown): string => (Array.isArray(v) ? v.map(nftScalar).join(' . ') : (str(v) ?? ''));
+const byName = (a: { name: string }, b: { name: string }) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function parseNftSet(s: Json): NftSetState {
+  const flags = strList(s.flags).sort().join(',');
+  const interval = flags.includes('interval');
+  const elem = Array.isArray(s.elem) ? s.elem.map((e) => nftElement(e, interval)).sort() : [];
+  return { name: str(s.name) ?? '', type: nftType(s.type), flags, elements: elem };
+}
+
+function parseNftMap(m: Json): NftMapState {
+  const elem = Array.isArray(m.elem) ? m.elem.map(nftMapElement).sort() : [];
+  return { name: str(m.name) ?? '', type: `${nftType(m.type)} : ${nftType(m.map)}`, elements: elem };
 }
 
 /** `nft -j list table …` → the comparable shape of the table. */
 export function parseNftTable(text: string): NftTableState {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch (err) {
-    throw new ParseError('nft -j', err instanceof Error ? err.message : String(err));
-  }
-  const items = obj(doc).nftables;
-  if (!Array.isArray(items)) throw new ParseError('nft -j', 'no "nftables" array');
+  const items = parseNftItems(text);
   const sets: NftSetState[] = [];
+  const maps: NftMapState[] = [];
+  const counters: string[] = [];
   const chains = new Map<string, { chain: Omit<NftChainState, 'rules'>; rules: string[] }>();
-  for (const raw of items.map(obj)) {
-    if (raw.set !== undefined) {
-      const s = obj(raw.set);
-      const elem = Array.isArray(s.elem) ? s.elem.map(nftElement).sort() : [];
-      sets.push({ name: str(s.name) ?? '', elements: elem });
-    } else if (raw.chain !== undefined) {
+  for (const raw of items) {
+    if (raw.set !== undefined) sets.push(parseNftSet(obj(raw.set)));
+    else if (raw.map !== undefined) maps.push(parseNftMap(obj(raw.map)));
+    else if (raw.counter !== undefined) counters.push(str(obj(raw.counter).name) ?? '');
+    else if (raw.chain !== undefined) {
       const c = obj(raw.chain);
       const name = str(c.name) ?? '';
       const chain = {
@@ -184,9 +217,33 @@ export function parseNftTable(text: string): NftTableState {
     }
   }
   return {
-    sets: sets.sort((a, b) => a.name.localeCompare(b.name)),
-    chains: [...chains.values()]
-      .map(({ chain, rules }) => ({ ...chain, rules }))
-      .sort((a, b) => a.name.localeCompare(b.name)),
+    sets: sets.sort(byName),
+    maps: maps.sort(byName),
+    counters: counters.sort(),
+    chains: [...chains.values()].map(({ chain, rules }) => ({ ...chain, rules })).sort(byName),
   };
+}
+
+/** The objects of an `nft -j list …` document. */
+export function parseNftItems(text: string): Json[] {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ParseError('nft -j', err instanceof Error ? err.message : String(err));
+  }
+  const items = obj(doc).nftables;
+  if (!Array.isArray(items)) throw new ParseError('nft -j', 'no "nftables" array');
+  return items.map(obj);
+}
+
+/** `nft -j list counters table …` → packets per named counter. */
+export function parseNftCounters(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const raw of parseNftItems(text)) {
+    if (raw.counter === undefined) continue;
+    const c = obj(raw.counter);
+    out.set(str(c.name) ?? '', num(c.packets));
+  }
+  return out;
 }

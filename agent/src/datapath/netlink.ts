@@ -10,6 +10,7 @@ import {
   parseFdb,
   parseLinks,
   parseNeighbours,
+  parseNftCounters,
   parseNftTable,
   parseRoutes,
   type RouteRecord,
@@ -150,6 +151,29 @@ export class Netlink {
       return parseNftTable(await this.exec(this.entered('nft', ['-j', 'list', 'table', family, name])));
     } catch (err) {
       if (err instanceof NetlinkError && err.code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** Packets per named counter of a table; an absent table reads as none. */
+  async readNftCounters(family: string, name: string): Promise<Map<string, number>> {
+    try {
+      return parseNftCounters(
+        await this.exec(this.entered('nft', ['-j', 'list', 'counters', 'table', family, name])),
+      );
+    } catch (err) {
+      if (err instanceof NetlinkError && err.code === 'ENOENT') return new Map();
+      throw err;
+    }
+  }
+
+  /** True when nft accepts the script (`nft -c -f -`: checked against the kernel, nothing applied). */
+  async checkNftScript(script: string): Promise<boolean> {
+    try {
+      await this.exec(this.entered('nft', ['-c', '-f', '-']), script);
+      return true;
+    } catch (err) {
+      if (err instanceof NetlinkError) return false;
       throw err;
     }
   }

@@ -1,5 +1,5 @@
 import { cidrContainsCidr, formatCidr, type Ipv4Cidr, parseCidr } from '../../../common/cidr.js';
-import type { NftChainState, NftSetState, NftTableState } from './state.js';
+import type { NftChainState, NftMapState, NftSetState, NftTableState, PolicyContent } from './state.js';
 
 export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'weft';
@@ -8,12 +8,27 @@ export const NFT_TABLE = 'weft';
 export const RULE_MASQUERADE = 'weft-masquerade';
 export const RULE_FORWARD_OUT = 'weft-forward-out';
 export const RULE_FORWARD_IN = 'weft-forward-in';
+export const RULE_POLICY_REPLY = 'weft-policy-reply';
+export const RULE_POLICY_RELATED = 'weft-policy-related';
+export const RULE_POLICY_EGRESS = 'weft-policy-egress';
+export const RULE_POLICY_INGRESS = 'weft-policy-ingress';
 
-const RULE_TEXT: Record<string, string> = {
-  [RULE_MASQUERADE]: 'ip saddr @cluster4 ip daddr != @nomasq4 masquerade fully-random',
-  [RULE_FORWARD_OUT]: 'ip saddr @cluster4 accept',
-  [RULE_FORWARD_IN]: 'ip daddr @cluster4 accept',
-};
+/** The NetworkPolicy dispatch maps (pod address → jump to its chain) and drop counters. */
+export const POLICY_INGRESS_MAP = 'pol_ingress';
+export const POLICY_EGRESS_MAP = 'pol_egress';
+export const POLICY_DROP_INGRESS = 'pol_drop_ingress';
+export const POLICY_DROP_EGRESS = 'pol_drop_egress';
+
+const BASE_RULE_TEXT: ReadonlyMap<string, string> = new Map([
+  [RULE_MASQUERADE, 'ip saddr @cluster4 ip daddr != @nomasq4 masquerade fully-random'],
+  [RULE_FORWARD_OUT, 'ip saddr @cluster4 accept'],
+  [RULE_FORWARD_IN, 'ip daddr @cluster4 accept'],
+  // Replies of a connection this node let through, and ICMP errors about it, pass.
+  [RULE_POLICY_REPLY, 'ct direction reply accept'],
+  [RULE_POLICY_RELATED, 'ct state related accept'],
+  [RULE_POLICY_EGRESS, `ip saddr vmap @${POLICY_EGRESS_MAP}`],
+  [RULE_POLICY_INGRESS, `ip daddr vmap @${POLICY_INGRESS_MAP}`],
+]);
 
 /**
  * Drops CIDRs contained in another one and sorts the rest, so the list is a valid
@@ -31,11 +46,28 @@ export interface NftInputs {
   readonly cluster: readonly string[];
   /** Destinations reached without masquerade (cluster + nonMasqueradeCIDRs); undefined = masquerade off. */
   readonly noMasquerade: readonly string[] | undefined;
+  /** NetworkPolicy hooks: dispatch maps, drop counters, policy rules first in forward, and input. */
+  readonly networkPolicy: boolean;
 }
 
-/** The table as it should be: forward accept for pod traffic, and masquerade when on. */
+const ipv4Set = (name: string, elements: readonly string[]): NftSetState => ({
+  name,
+  type: 'ipv4_addr',
+  flags: 'interval',
+  elements,
+});
+const byName = <T extends { readonly name: string }>(list: T[]): T[] =>
+  list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+/**
+ * The table as it should be: forward accept for pod traffic, masquerade when on,
+ * and with NetworkPolicy the dispatch into per-pod chains (empty maps here; the
+ * policy part comes from withPolicyContent).
+ */
 export function desiredNftTable(inputs: NftInputs): NftTableState {
-  const sets: NftSetState[] = [{ name: 'cluster4', elements: collapseCidrs(inputs.cluster) }];
+  const sets: NftSetState[] = [ipv4Set('cluster4', collapseCidrs(inputs.cluster))];
+  const policy = inputs.networkPolicy;
+  const forwardRules = [RULE_FORWARD_OUT, RULE_FORWARD_IN];
   const chains: NftChainState[] = [
     {
       name: 'forward',
@@ -43,11 +75,24 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
       hook: 'forward',
       prio: 0,
       policy: 'accept',
-      rules: [RULE_FORWARD_OUT, RULE_FORWARD_IN],
+      rules: policy
+        ? [RULE_POLICY_REPLY, RULE_POLICY_RELATED, RULE_POLICY_EGRESS, RULE_POLICY_INGRESS, ...forwardRules]
+        : forwardRules,
     },
   ];
+  if (policy) {
+    // Pod → this node's own addresses is egress too; it takes the input hook, not forward.
+    chains.push({
+      name: 'input',
+      type: 'filter',
+      hook: 'input',
+      prio: 0,
+      policy: 'accept',
+      rules: [RULE_POLICY_REPLY, RULE_POLICY_RELATED, RULE_POLICY_EGRESS],
+    });
+  }
   if (inputs.noMasquerade !== undefined) {
-    sets.push({ name: 'nomasq4', elements: collapseCidrs(inputs.noMasquerade) });
+    sets.push(ipv4Set('nomasq4', collapseCidrs(inputs.noMasquerade)));
     chains.push({
       name: 'postrouting',
       type: 'nat',
@@ -57,39 +102,89 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
       rules: [RULE_MASQUERADE],
     });
   }
+  const maps: NftMapState[] = policy
+    ? [
+        { name: POLICY_EGRESS_MAP, type: 'ipv4_addr : verdict', elements: [] },
+        { name: POLICY_INGRESS_MAP, type: 'ipv4_addr : verdict', elements: [] },
+      ]
+    : [];
   return {
-    sets: sets.sort((a, b) => a.name.localeCompare(b.name)),
-    chains: chains.sort((a, b) => a.name.localeCompare(b.name)),
+    sets: byName(sets),
+    maps,
+    counters: policy ? [POLICY_DROP_EGRESS, POLICY_DROP_INGRESS] : [],
+    chains: byName(chains),
   };
 }
 
-/** True when two tables need no rewrite. */
+/** The texts of the base rules (masquerade, forward accept, policy dispatch). */
+export function baseNftRules(): ReadonlyMap<string, string> {
+  return BASE_RULE_TEXT;
+}
+
+/** `table` with the policy sets, chains and map elements of `content` added. */
+export function withPolicyContent(table: NftTableState, content: PolicyContent): NftTableState {
+  const elementsOf = (m: NftMapState) =>
+    m.name === POLICY_INGRESS_MAP
+      ? content.ingress
+      : m.name === POLICY_EGRESS_MAP
+        ? content.egress
+        : m.elements;
+  return {
+    sets: byName([...table.sets, ...content.sets]),
+    maps: table.maps.map((m) => ({ ...m, elements: elementsOf(m) })),
+    counters: table.counters,
+    chains: byName([...table.chains, ...content.chains]),
+  };
+}
+
+/** True when two tables need no change. */
 export function nftTablesEqual(a: NftTableState | undefined, b: NftTableState | undefined): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** `set`/`map` declaration body lines. */
+export function renderSetDecl(s: NftSetState | NftMapState): string {
+  const flags = 'flags' in s && s.flags ? ` flags ${s.flags};` : '';
+  return `type ${s.type};${flags}`;
+}
+
+/** One rule as nft text: its body and its identity as the comment. */
+export function renderRule(id: string, rules: ReadonlyMap<string, string>): string {
+  return `${rules.get(id) ?? ''} comment "${id}"`;
 }
 
 /**
  * One nft transaction that replaces the table whatever its current content:
  * create-if-missing, delete, define. Other tables (kube-proxy's) are untouched.
  */
-export function renderNftReplace(table: NftTableState): string {
+export function renderNftReplace(table: NftTableState, rules: ReadonlyMap<string, string>): string {
   const lines = [`table ${NFT_FAMILY} ${NFT_TABLE} {}`, `delete table ${NFT_FAMILY} ${NFT_TABLE}`];
   lines.push(`table ${NFT_FAMILY} ${NFT_TABLE} {`);
+  for (const c of table.counters) lines.push(`  counter ${c} { }`);
   for (const s of table.sets) {
-    lines.push(`  set ${s.name} {`, '    type ipv4_addr; flags interval;');
+    lines.push(`  set ${s.name} {`, `    ${renderSetDecl(s)}`);
     if (s.elements.length > 0) lines.push(`    elements = { ${s.elements.join(', ')} }`);
     lines.push('  }');
   }
-  for (const c of table.chains) {
-    lines.push(
-      `  chain ${c.name} {`,
-      `    type ${c.type} hook ${c.hook} priority ${c.prio}; policy ${c.policy};`,
-    );
-    for (const id of c.rules) lines.push(`    ${RULE_TEXT[id] ?? ''} comment "${id}"`);
+  for (const m of table.maps) lines.push(`  map ${m.name} { ${renderSetDecl(m)} }`);
+  // Regular chains first: base chains' maps jump into them.
+  const ordered = [...table.chains.filter((c) => !c.hook), ...table.chains.filter((c) => c.hook)];
+  for (const c of ordered) {
+    lines.push(`  chain ${c.name} {`);
+    if (c.hook) lines.push(`    type ${c.type} hook ${c.hook} priority ${c.prio}; policy ${c.policy};`);
+    for (const id of c.rules) lines.push(`    ${renderRule(id, rules)}`);
     lines.push('  }');
   }
   lines.push('}');
+  // Map elements jump into chains, so they follow the chains' definitions.
+  for (const m of table.maps)
+    if (m.elements.length > 0) lines.push(renderElements('add', m.name, m.elements));
   return `${lines.join('\n')}\n`;
+}
+
+/** `add element` / `delete element` of a set or map of the table. */
+export function renderElements(verb: 'add' | 'delete', set: string, elements: readonly string[]): string {
+  return `${verb} element ${NFT_FAMILY} ${NFT_TABLE} ${set} { ${elements.join(', ')} }`;
 }
 
 /** One nft transaction that removes the table if present. */

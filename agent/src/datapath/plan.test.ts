@@ -150,10 +150,17 @@ describe('planDatapath', () => {
     });
   });
 
-  it('rewrites the nft table when it differs or is missing, and sets a wrong sysctl', () => {
+  it('updates set elements in place, rewrites the nft table when its chains differ or it is missing, and sets a wrong sysctl', () => {
     const d = desired([]);
     const other = desired([], { ...config, nonMasqueradeCIDRs: ['192.168.0.0/16'] });
-    assert.deepEqual(ops(planDatapath(d, kernelOf(d, { nft: other.nft }))), ['nft-replace']);
+    const update = planDatapath(d, kernelOf(d, { nft: other.nft }));
+    assert.deepEqual(ops(update), ['nft-update']);
+    assert.match(
+      (update[0] as { script: string }).script,
+      /^delete element inet weft nomasq4 \{ 192\.168\.0\.0\/16 \}\n$/,
+    );
+    const noMasq = desired([], { ...config, masquerade: false });
+    assert.deepEqual(ops(planDatapath(d, kernelOf(d, { nft: noMasq.nft }))), ['nft-replace']);
     assert.deepEqual(ops(planDatapath(d, kernelOf(d, { nft: undefined }))), ['nft-replace']);
     const sysctls = new Map([['net.ipv4.ip_forward', '0']]);
     assert.deepEqual(planDatapath(d, kernelOf(d, { sysctls })), [

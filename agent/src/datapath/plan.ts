@@ -1,4 +1,4 @@
-import { nftTablesEqual } from './nft-ruleset.js';
+import { planNft } from './nft-plan.js';
 import type {
   BridgeState,
   DatapathState,
@@ -22,7 +22,9 @@ export type PlanOp =
   | { readonly op: 'neigh-del' | 'neigh-replace'; readonly neigh: NeighState }
   | { readonly op: 'fdb-del' | 'fdb-replace'; readonly fdb: FdbState }
   | { readonly op: 'sysctl'; readonly key: string; readonly value: string }
-  | { readonly op: 'nft-replace'; readonly script: string };
+  | { readonly op: 'nft-replace'; readonly script: string }
+  /** Element and chain updates of table inet weft; `fallback` (a full rewrite) runs when they fail. */
+  | { readonly op: 'nft-update'; readonly script: string; readonly fallback: string | undefined };
 
 /** Ops grouped by stage; a plan is the stages concatenated in this order. */
 interface Buckets {
@@ -172,9 +174,9 @@ export function planDatapath(desired: DesiredDatapath, observed: DatapathState):
   for (const [key, value] of desired.sysctls) {
     if (observed.sysctls.get(key) !== value) b.tail.push({ op: 'sysctl', key, value });
   }
-  if (desired.nft && !nftTablesEqual(desired.nft, observed.nft)) {
-    b.tail.push({ op: 'nft-replace', script: desired.nftScript });
-  }
+  const nft = desired.nft && planNft(desired.nft, desired.nftRules, observed.nft, desired.policyPending);
+  if (nft?.kind === 'replace') b.tail.push({ op: 'nft-replace', script: nft.script });
+  if (nft?.kind === 'update') b.tail.push({ op: 'nft-update', script: nft.script, fallback: nft.fallback });
   return [
     ...b.linkDel,
     ...b.linkAdd,

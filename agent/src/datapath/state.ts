@@ -59,7 +59,18 @@ export interface FdbState {
 
 export interface NftSetState {
   readonly name: string;
-  /** Elements as canonical CIDRs, sorted. */
+  /** "ipv4_addr", or a concatenation as nft prints it ("ipv4_addr . inet_proto . inet_service"). */
+  readonly type: string;
+  /** "interval" or "". */
+  readonly flags: string;
+  /** Elements, sorted: canonical CIDRs for interval sets, "10.244.2.5 . tcp . 8080" for concatenations. */
+  readonly elements: readonly string[];
+}
+
+/** A verdict map: key → "jump <chain>", elements as "10.244.1.5 : jump in_0a1b2c3d", sorted. */
+export interface NftMapState {
+  readonly name: string;
+  readonly type: string;
   readonly elements: readonly string[];
 }
 
@@ -73,9 +84,13 @@ export interface NftChainState {
   readonly rules: readonly string[];
 }
 
-/** Table `inet weft`, reduced to what decides whether it must be rewritten. */
+/** Table `inet weft`, reduced to what decides whether (and what of it) must be rewritten; lists sorted by name. */
 export interface NftTableState {
   readonly sets: readonly NftSetState[];
+  readonly maps: readonly NftMapState[];
+  /** Named counter objects. */
+  readonly counters: readonly string[];
+  /** Base chains (with a hook) and regular chains (hook "", reached by jumps). */
   readonly chains: readonly NftChainState[];
 }
 
@@ -94,8 +109,13 @@ export interface DatapathState {
 export interface DesiredDatapath extends DatapathState {
   readonly mtu: number;
   readonly peerRoutes: ReadonlyMap<string, PeerRoute>;
-  /** The nft script that creates the table (used when `nft` differs). */
-  readonly nftScript: string;
+  /** Rule identity → rule text, for every rule of `nft` (what a rewrite of a chain needs). */
+  readonly nftRules: ReadonlyMap<string, string>;
+  /**
+   * The NetworkPolicy part of `nft` is not known yet (the policy engine has not synced):
+   * plan keeps what the kernel has and never rewrites the table meanwhile (ADR 11).
+   */
+  readonly policyPending: boolean;
   /** Peers left out, with the reason (bad podCIDR, overlaps our own, …), for the log. */
   readonly skipped: readonly { readonly peer: string; readonly reason: string }[];
 }
@@ -106,4 +126,21 @@ export interface UnderlayFacts {
   readonly mtu: number;
   /** Directly connected IPv4 subnets of the underlay interface ("192.168.1.0/24"). */
   readonly subnets: readonly string[];
+}
+
+/**
+ * The NetworkPolicy part of table inet weft, compiled by agent/src/policy: the
+ * selector sets, one regular chain per distinct pod verdict, and the elements of
+ * the two dispatch maps (pod address → jump to its chain). ADR 10.
+ */
+export interface PolicyContent {
+  readonly sets: readonly NftSetState[];
+  /** Regular chains (hook ""), sorted by name. */
+  readonly chains: readonly NftChainState[];
+  /** Rule identity → text for every rule of `chains`. */
+  readonly rules: ReadonlyMap<string, string>;
+  /** Elements of map pol_ingress: "10.244.1.5 : jump in_…", sorted. */
+  readonly ingress: readonly string[];
+  /** Elements of map pol_egress. */
+  readonly egress: readonly string[];
 }

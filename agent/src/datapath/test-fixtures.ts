@@ -11,6 +11,7 @@ export function testConfig(backend: Backend, more: Partial<DatapathConfig> = {})
     mtu: undefined,
     masquerade: true,
     nonMasqueradeCIDRs: [],
+    networkPolicy: false,
     bridgeName: 'weft0',
     vxlanName: 'weft.vxlan',
     ...more,

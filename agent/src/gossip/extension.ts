@@ -1,8 +1,8 @@
 import { backoffDelay, sleep } from '../../../common/backoff.js';
 import { errorMessage } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
-import type { AgentRuntime } from '../main.js';
 import { readAgentVersion } from '../metrics.js';
+import type { AgentRuntime } from '../runtime.js';
 import { GossipKeyError, insecureGossipKey, loadGossipKey } from './key.js';
 import { GossipMesh } from './mesh.js';
 import type { GossipTiming, MeshView, SelfReport } from './options.js';

@@ -1,25 +1,10 @@
 import { jitter, sleep } from '../../../common/backoff.js';
 import type { Logger } from '../../../common/log.js';
-import {
-  computeNameIndex,
-  encodeCompactDigest,
-  encodeFullDigest,
-  encodeRecordsBody,
-  type NameIndex,
-  parseDigestBody,
-  parsePongBody,
-  parseRecordsBody,
-} from './body.js';
-import { chunkDelta } from './chunk.js';
-import {
-  type Frame,
-  FrameCodec,
-  FrameRejected,
-  type FrameType,
-  MAX_FRAME_BYTES,
-  type RejectReason,
-} from './frame.js';
+import { computeNameIndex, encodeCompactDigest, type NameIndex } from './body.js';
+import { FrameCodec, MAX_FRAME_BYTES, type RejectReason } from './frame.js';
 import { computeFanout, pickRandom } from './liveness.js';
+import { MeshReceiver } from './mesh-receiver.js';
+import { MeshSender } from './mesh-sender.js';
 import { createGossipMetrics, type GossipMetrics } from './metrics.js';
 import {
   DEFAULT_TIMING,
@@ -31,8 +16,8 @@ import {
 import { OwnRecord } from './own-record.js';
 import { PeerTable } from './peer-table.js';
 import { type NodeRecord, quantizeRtt, stickyRtt } from './record.js';
-import { type Delta, type Digest, GossipState } from './state.js';
-import type { GossipTransport, PeerAddress, ReplyChannel } from './transport.js';
+import { type Delta, GossipState } from './state.js';
+import type { GossipTransport, PeerAddress } from './transport.js';
 import { WsTransport } from './ws-transport.js';
 
 /**
@@ -40,6 +25,8 @@ import { WsTransport } from './ws-transport.js';
  * random peer (push-pull anti-entropy: only missing records travel), pings the
  * peer with the stalest RTT, and pushes news (own changes, and records that
  * reached it as news and were new to it) to ceil(log2 N)+1 random peers. See docs/adr/0002-gossip.md.
+ * Sending is MeshSender's, receiving MeshReceiver's; this class runs the rounds
+ * and owns the membership state, the own record and the news queue.
  */
 export class GossipMesh {
   readonly name: string;
@@ -48,7 +35,6 @@ export class GossipMesh {
   readonly #log: Logger;
   readonly #now: () => number;
   readonly #random: () => number;
-  readonly #codec: FrameCodec;
   readonly #metrics: GossipMetrics;
   readonly #transport: GossipTransport;
   readonly #sleep: (ms: number, signal: AbortSignal) => Promise<void>;
@@ -56,7 +42,8 @@ export class GossipMesh {
   readonly #peers: PeerTable;
   readonly #own: OwnRecord;
   readonly #news = new Map<string, NodeRecord>();
-  readonly #outstanding = new Map<string, { peer: string; sentAt: number }>();
+  readonly #sender: MeshSender;
+  readonly #receiver: MeshReceiver;
   readonly #listeners = new Set<() => void>();
   readonly #stop = new AbortController();
   #allowed: ReadonlyMap<string, string> | undefined;
@@ -79,7 +66,7 @@ export class GossipMesh {
     this.#sleep = opts.sleep ?? sleep;
     this.#state = new GossipState([...(opts.initialRecords ?? [])].filter((r) => r.name !== opts.name));
     const maxFrameBytes = opts.maxFrameBytes ?? MAX_FRAME_BYTES;
-    this.#codec = new FrameCodec({
+    const codec = new FrameCodec({
       key: opts.key,
       maxFrameBytes,
       windowMs: this.#t.clockWindowMs,
@@ -90,12 +77,35 @@ export class GossipMesh {
       opts.transport ?? new WsTransport({ ...opts.listen, maxFrameBytes, log: this.#log, now: this.#now });
     this.#peers = new PeerTable(this.#t);
     this.#own = new OwnRecord(opts.name, this.#t.heartbeatMs, this.#now());
+    const { name } = opts;
+    const [metrics, peers, now] = [this.#metrics, this.#peers, this.#now];
+    this.#sender = new MeshSender({ name, codec, metrics, transport: this.#transport, peers, now });
+    this.#receiver = new MeshReceiver({
+      name,
+      codec,
+      metrics,
+      peers,
+      state: this.#state,
+      own: this.#own,
+      sender: this.#sender,
+      log: this.#log,
+      now,
+      allowed: () => this.#allowed,
+      nameIndex: () => this.#nameIndex(),
+      refreshOwn: (at) => this.#refreshOwn(at),
+      addNews: (record) => {
+        this.#news.set(record.name, record);
+        this.#scheduleFlush();
+      },
+      emit: () => this.#emit(),
+      reject: (reason, peer) => this.#reject(reason, peer),
+    });
   }
 
   /** Starts listening and the round loop; resolves with the bound port. Abort `signal` to stop. */
   async start(signal: AbortSignal): Promise<{ port: number }> {
     const { port } = await this.#transport.start({
-      onMessage: (data, from) => this.#receive(data, from),
+      onMessage: (data, from) => this.#receiver.receive(data, from),
       onReject: (reason) => this.#reject(reason),
     });
     this.#port = this.#o.advertisePort ?? port;
@@ -252,7 +262,7 @@ export class GossipMesh {
       const at = Math.max(p?.rttAt ?? 0, p?.probedAt ?? 0);
       if (at < stalestAt) [stalest, stalestAt] = [c, at];
     }
-    if (stalest) this.#sendExpectingAnswer(stalest, 'ping', {});
+    if (stalest) this.#sender.ask(stalest, 'ping', {});
   }
 
   #nameIndex(): NameIndex {
@@ -264,34 +274,7 @@ export class GossipMesh {
 
   #sendDigest(peer: PeerAddress): void {
     const versionOf = (name: string): number => this.#state.get(name)?.version ?? 0;
-    this.#sendExpectingAnswer(peer, 'digest', encodeCompactDigest(versionOf, this.#nameIndex()));
-  }
-
-  #sendExpectingAnswer(peer: PeerAddress, type: FrameType, body: object): void {
-    const now = this.#now();
-    const nonce = this.#codec.nonce();
-    if (this.#outstanding.size > 4096) this.#outstanding.clear();
-    this.#outstanding.set(nonce, { peer: peer.name, sentAt: now });
-    this.#peers.noteProbed(peer.name, now);
-    this.#send((data) => this.#transport.send(peer, data), type, body, nonce);
-  }
-
-  #send(write: (data: string) => boolean, type: FrameType, body: object, nonce?: string): void {
-    const data = this.#codec.encode(type, this.name, body, nonce);
-    if (!write(data)) return;
-    this.#metrics.messages.inc({ direction: 'out', kind: type });
-    this.#metrics.bytes.inc({ direction: 'out' }, Buffer.byteLength(data));
-  }
-
-  #sendDelta(to: ReplyChannel, delta: Delta, want?: Digest, re?: string, news = false): void {
-    const budget = this.#codec.maxFrameBytes / 2;
-    chunkDelta(delta, budget).forEach((piece, i) => {
-      const body =
-        i === 0
-          ? encodeRecordsBody(piece, want, re, news)
-          : encodeRecordsBody(piece, undefined, undefined, news);
-      this.#send((data) => to.send(data), 'records', body);
-    });
+    this.#sender.ask(peer, 'digest', encodeCompactDigest(versionOf, this.#nameIndex()));
   }
 
   #scheduleFlush(): void {
@@ -310,13 +293,7 @@ export class GossipMesh {
     this.#news.clear();
     const candidates = this.#candidates().filter((p) => this.#peers.get(p.name)?.state !== 'dead');
     for (const peer of pickRandom(candidates, computeFanout(candidates.length + 1), this.#random)) {
-      this.#sendDelta(
-        { send: (data) => this.#transport.send(peer, data) },
-        delta,
-        undefined,
-        undefined,
-        true,
-      );
+      this.#sender.sendDelta(this.#sender.channelTo(peer), delta, undefined, undefined, true);
     }
   }
 
@@ -333,107 +310,5 @@ export class GossipMesh {
   #reject(reason: RejectReason, peer?: string): void {
     this.#metrics.rejected.inc({ reason });
     this.#log.debug({ peer, op: 'receive', reason }, 'gossip frame rejected');
-  }
-
-  #isAllowed(name: string): boolean {
-    return name !== this.name && (this.#allowed === undefined || this.#allowed.has(name));
-  }
-
-  #receive(data: Buffer, from: ReplyChannel): void {
-    this.#metrics.bytes.inc({ direction: 'in' }, data.length);
-    let frame: Frame;
-    try {
-      frame = this.#codec.decode(data);
-      if (!this.#isAllowed(frame.sender)) throw new FrameRejected('unknown_sender', frame.sender);
-      this.#metrics.messages.inc({ direction: 'in', kind: frame.type });
-      this.#peers.noteSeen(frame.sender, this.#now());
-      from.bind?.(frame.sender);
-      this.#dispatch(frame, from);
-    } catch (err: unknown) {
-      if (err instanceof FrameRejected) this.#reject(err.reason);
-      else {
-        this.#log.error({ err, op: 'receive' }, 'gossip frame handling failed');
-        this.#reject('malformed');
-      }
-    }
-  }
-
-  #dispatch(frame: Frame, from: ReplyChannel): void {
-    switch (frame.type) {
-      case 'ping':
-        this.#send((d) => from.send(d), 'pong', { re: frame.nonce });
-        return;
-      case 'pong':
-        this.#noteAnswer(frame.sender, parsePongBody(frame.body));
-        return;
-      case 'digest':
-        this.#onDigest(frame, from);
-        return;
-      case 'records':
-        this.#onRecords(frame, from);
-        return;
-    }
-  }
-
-  #noteAnswer(peer: string, nonce: string): void {
-    const asked = this.#outstanding.get(nonce);
-    if (!asked || asked.peer !== peer) return;
-    this.#outstanding.delete(nonce);
-    const now = this.#now();
-    this.#peers.noteRtt(peer, now - asked.sentAt, now);
-    this.#metrics.rtt.observe((now - asked.sentAt) / 1000);
-  }
-
-  #onDigest(frame: Frame, from: ReplyChannel): void {
-    const digest = parseDigestBody(frame.body, this.#nameIndex());
-    if (digest === 'mismatch') {
-      // Our name lists differ: start the exchange from this side with a full digest.
-      this.#send((d) => from.send(d), 'digest', encodeFullDigest(this.#state.digest()));
-      return;
-    }
-    const want = this.#state.wantedFrom(digest, (n) => this.#isAllowed(n));
-    this.#sendDelta(from, this.#state.missingFor(digest), want, frame.nonce);
-  }
-
-  #onRecords(frame: Frame, from: ReplyChannel): void {
-    const body = parseRecordsBody(frame.body);
-    if (body.re !== undefined) this.#noteAnswer(frame.sender, body.re);
-    const now = this.#now();
-    const records = body.records.filter((r) => this.#acceptRecord(r, now));
-    const bumps = body.bumps.filter((b) => this.#isAllowed(b.name));
-    const fresh = this.#state.merge({ records, bumps });
-    for (const b of fresh.bumps) this.#peers.noteSeen(b.name, now);
-    for (const r of fresh.records) {
-      this.#peers.noteSeen(r.name, now);
-      // Only news is passed on; catch-up from anti-entropy is not rebroadcast.
-      if (body.news) this.#news.set(r.name, r);
-    }
-    if (fresh.records.length > 0) {
-      if (body.news) this.#scheduleFlush();
-      this.#emit();
-    }
-    if (body.want.size > 0) this.#sendDelta(from, this.#state.missingFor(body.want, 'listed'));
-  }
-
-  #acceptRecord(r: NodeRecord, now: number): boolean {
-    if (r.name === this.name) {
-      const mine = this.#own.current;
-      if (mine && r.incarnation >= mine.incarnation && r !== mine && r.version >= 1) {
-        if (r.incarnation > mine.incarnation || r.version > mine.version) {
-          this.#log.warn(
-            { node: r.name, op: 'merge' },
-            'newer record of this node in gossip, moving past it',
-          );
-          this.#own.supersede(r, now);
-          this.#refreshOwn(now);
-        }
-      }
-      return false;
-    }
-    if (this.#allowed !== undefined && this.#allowed.get(r.name) !== r.underlayIP) {
-      this.#reject('unknown_peer', r.name);
-      return false;
-    }
-    return true;
   }
 }

@@ -1,14 +1,10 @@
 import type { KubeClient } from './api-client.js';
+import { KubeResourceApi, type ListPage } from './list-watch.js';
 import type { KubeNode } from './node-convert.js';
-import { readWatchEvents, type WatchEvent } from './watch-stream.js';
+import type { WatchEvent } from './watch-stream.js';
 
 /** One page of a Node list. */
-export interface NodePage {
-  readonly items: readonly KubeNode[];
-  readonly resourceVersion: string;
-  /** Set when more pages follow. */
-  readonly continueToken: string | undefined;
-}
+export type NodePage = ListPage<KubeNode>;
 
 /** The Node calls the agent makes; the real one is KubeNodeApi, tests inject fakes. */
 export interface NodeApi {
@@ -23,51 +19,25 @@ export interface NodeApi {
   patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<void>;
 }
 
-/** Idle margin after the server-side watch timeout before the client gives up on a silent stream. */
-const WATCH_IDLE_MARGIN_MS = 30_000;
-
 export class KubeNodeApi implements NodeApi {
   readonly #client: KubeClient;
+  readonly #nodes: KubeResourceApi<KubeNode>;
 
   constructor(client: KubeClient) {
     this.#client = client;
+    this.#nodes = new KubeResourceApi(client, '/api/v1/nodes');
   }
 
-  async listNodes(opts: { limit: number; continueToken?: string; signal: AbortSignal }): Promise<NodePage> {
-    const q = new URLSearchParams({ limit: String(opts.limit) });
-    if (opts.continueToken) q.set('continue', opts.continueToken);
-    const list = await this.#client.requestJson<{
-      items?: KubeNode[];
-      metadata?: { resourceVersion?: string; continue?: string };
-    }>({ path: `/api/v1/nodes?${q}`, signal: opts.signal });
-    return {
-      items: list.items ?? [],
-      resourceVersion: list.metadata?.resourceVersion ?? '',
-      continueToken: list.metadata?.continue || undefined,
-    };
+  listNodes(opts: { limit: number; continueToken?: string; signal: AbortSignal }): Promise<NodePage> {
+    return this.#nodes.list(opts);
   }
 
-  async *watchNodes(opts: {
+  watchNodes(opts: {
     resourceVersion: string;
     timeoutSeconds: number;
     signal: AbortSignal;
   }): AsyncIterable<WatchEvent<KubeNode>> {
-    const q = new URLSearchParams({
-      watch: 'true',
-      allowWatchBookmarks: 'true',
-      resourceVersion: opts.resourceVersion,
-      timeoutSeconds: String(opts.timeoutSeconds),
-    });
-    const res = await this.#client.openStream({
-      path: `/api/v1/nodes?${q}`,
-      signal: opts.signal,
-      timeoutMs: opts.timeoutSeconds * 1000 + WATCH_IDLE_MARGIN_MS,
-    });
-    try {
-      yield* readWatchEvents<KubeNode>(res);
-    } finally {
-      res.destroy();
-    }
+    return this.#nodes.watch(opts);
   }
 
   async patchNodeStatus(name: string, patch: object, signal: AbortSignal): Promise<void> {

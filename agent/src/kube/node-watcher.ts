@@ -1,9 +1,7 @@
-import { backoffDelay, sleep } from '../../../common/backoff.js';
-import { WeftError } from '../../../common/errors.js';
 import type { Logger } from '../../../common/log.js';
 import type { PeerNode } from '../datapath/types.js';
 import type { PeerStore } from '../peers/peer-store.js';
-import { isGone } from './api-client.js';
+import { runListWatch } from './list-watch.js';
 import type { NodeApi } from './node-api.js';
 import { type KubeNode, NodeParseError, parseKubeNode } from './node-convert.js';
 
@@ -19,16 +17,11 @@ export interface NodeWatcherOptions {
   readonly random?: () => number;
 }
 
-/** Consecutive 410s relisted at once before the watcher backs off like for any other error. */
-const MAX_QUICK_RELISTS = 3;
-
 /**
- * Feeds the PeerStore from the API server: a paginated list of all Nodes (which
- * replaces the whole store, dropping nodes only the disk cache knew, and marks
- * the view API-sourced), then a watch from the list's resourceVersion with
- * bookmarks. A watch the server closes is resumed from the last resourceVersion;
- * 410 Gone relists at once; any other error relists after a capped, jittered
- * backoff. Only {name, underlayIP, podCIDRs} of each Node is kept.
+ * Feeds the PeerStore from the API server through runListWatch: a paginated list
+ * of all Nodes (which replaces the whole store, dropping nodes only the disk
+ * cache knew, and marks the view API-sourced), then the watch. Only {name,
+ * underlayIP, podCIDRs} of each Node is kept.
  */
 export class NodeWatcher {
   readonly #opts: NodeWatcherOptions;
@@ -46,82 +39,37 @@ export class NodeWatcher {
     return this.#synced;
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    const { log } = this.#opts;
-    const { baseMs, capMs } = this.#opts.backoff ?? { baseMs: 1000, capMs: 30_000 };
-    let attempt = 0;
-    let quickRelists = 0;
-    while (!signal.aborted) {
-      const roundStart = Date.now();
-      try {
-        let rv = await this.#list(signal, attempt);
-        attempt = 0;
-        for (;;) rv = await this.#watch(rv, signal);
-      } catch (err: unknown) {
-        if (signal.aborted) break;
-        if (Date.now() - roundStart > capMs) attempt = 0;
-        if (isGone(err) && quickRelists++ < MAX_QUICK_RELISTS) {
-          log.info({ op: 'watch', err }, 'node watch expired; relisting');
-          continue;
-        }
-        quickRelists = 0;
-        const delayMs = backoffDelay(attempt++, baseMs, capMs, this.#random);
-        log.warn({ err, op: 'watch', attempt, delayMs }, 'node watch failed; restarting');
-        await sleep(delayMs, signal).catch(() => undefined);
-      }
-    }
-  }
-
-  /** Lists every Node page by page and replaces the store; returns the list's resourceVersion. */
-  async #list(signal: AbortSignal, attempt: number): Promise<string> {
+  run(signal: AbortSignal): Promise<void> {
     const { api, store, log } = this.#opts;
-    const nodes: PeerNode[] = [];
-    let continueToken: string | undefined;
-    let resourceVersion = '';
-    let total = 0;
-    do {
-      const page = await api.listNodes({
-        limit: this.#opts.pageSize ?? 500,
-        signal,
-        ...(continueToken ? { continueToken } : {}),
-      });
-      for (const obj of page.items) {
-        const node = this.#convert(obj);
-        if (node) nodes.push(node);
-      }
-      total += page.items.length;
-      continueToken = page.continueToken;
-      resourceVersion = page.resourceVersion;
-    } while (continueToken);
-    store.replaceAll(nodes, 'api');
-    this.#synced = true;
-    log.info({ op: 'list', nodes: total, attempt, resourceVersion }, 'node list synced');
-    return resourceVersion;
-  }
-
-  /** Follows one watch until the server ends it; returns the last resourceVersion seen. */
-  async #watch(from: string, signal: AbortSignal): Promise<string> {
-    const { api } = this.#opts;
-    const base = this.#opts.watchTimeoutSeconds ?? 300;
-    const timeoutSeconds = Math.round(base * (1 + this.#random()));
-    const started = Date.now();
-    let events = 0;
-    let rv = from;
-    for await (const ev of api.watchNodes({ resourceVersion: rv, timeoutSeconds, signal })) {
-      events++;
-      if (ev.type === 'BOOKMARK') {
-        rv = ev.resourceVersion;
-        continue;
-      }
-      rv = ev.object.metadata?.resourceVersion ?? rv;
-      if (ev.type === 'DELETED') this.#remove(ev.object);
-      else this.#apply(ev.object);
-    }
-    if (signal.aborted) throw signal.reason;
-    if (events === 0 && Date.now() - started < 1000) {
-      throw new WeftError('EWATCHCLOSED', 'the API server closed the node watch at once');
-    }
-    return rv;
+    return runListWatch<KubeNode>(
+      {
+        kind: 'node',
+        api: { list: (o) => api.listNodes(o), watch: (o) => api.watchNodes(o) },
+        startList: () => {
+          const nodes: PeerNode[] = [];
+          let total = 0;
+          return {
+            add: (obj) => {
+              total++;
+              const node = this.#convert(obj);
+              if (node) nodes.push(node);
+            },
+            done: (resourceVersion, attempt) => {
+              store.replaceAll(nodes, 'api');
+              this.#synced = true;
+              log.info({ op: 'list', nodes: total, attempt, resourceVersion }, 'node list synced');
+            },
+          };
+        },
+        onEvent: (type, obj) => (type === 'DELETED' ? this.#remove(obj) : this.#apply(obj)),
+        log,
+        ...(this.#opts.backoff ? { backoff: this.#opts.backoff } : {}),
+        ...(this.#opts.pageSize ? { pageSize: this.#opts.pageSize } : {}),
+        ...(this.#opts.watchTimeoutSeconds ? { watchTimeoutSeconds: this.#opts.watchTimeoutSeconds } : {}),
+        random: this.#random,
+      },
+      signal,
+    );
   }
 
   #remove(obj: KubeNode): void {

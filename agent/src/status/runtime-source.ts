@@ -1,8 +1,8 @@
 import { GOSSIP_KEY_SECRET } from '../../../common/names.js';
 import type { GossipExtension } from '../gossip/extension.js';
-import type { AgentRuntime } from '../main.js';
 import { readAgentVersion } from '../metrics.js';
 import { readinessOf } from '../reconcile/readiness.js';
+import type { AgentRuntime } from '../runtime.js';
 import type { StatusSource } from './handler.js';
 import type { IpamStats } from './status.js';
 

@@ -1,0 +1,263 @@
+import { createHash } from 'node:crypto';
+import { POLICY_DROP_EGRESS, POLICY_DROP_INGRESS } from '../datapath/nft-ruleset.js';
+import type { NftChainState, NftSetState, PolicyContent } from '../datapath/state.js';
+import { type PeerProblem, PolicyIndex, peerElements } from './peers.js';
+import { computePortMatches, namedPortsOf, type PortProblem, renderPortMatch } from './ports.js';
+import { matchesSelector } from './selector.js';
+import {
+  type NetworkPolicy,
+  type PolicyNamespace,
+  type PolicyPod,
+  type PolicyRule,
+  type Protocol,
+  refOf,
+} from './types.js';
+
+export type Direction = 'ingress' | 'egress';
+
+export interface PolicyInputs {
+  /** Only pods on this node are enforced here; peers anywhere are matched by address. */
+  readonly nodeName: string;
+  readonly pods: Iterable<PolicyPod>;
+  readonly namespaces: ReadonlyMap<string, PolicyNamespace>;
+  readonly policies: Iterable<NetworkPolicy>;
+  /** The kernel can match SCTP; without it SCTP port entries allow nothing and are reported. */
+  readonly sctp: boolean;
+}
+
+/** Something in a policy that Weft cannot enforce as written (it then allows less, never more). */
+export interface PolicyProblem {
+  readonly policy: string;
+  readonly field: string;
+  readonly reason: string;
+}
+
+/** Which policies isolate one local pod, per direction, and the chain that holds its verdict. */
+export interface PodSelection {
+  readonly pod: string;
+  readonly ip: string;
+  readonly ingress: readonly string[];
+  readonly egress: readonly string[];
+  readonly ingressChain: string | undefined;
+  readonly egressChain: string | undefined;
+}
+
+export interface CompiledPolicy {
+  readonly content: PolicyContent;
+  readonly problems: readonly PolicyProblem[];
+  readonly selections: readonly PodSelection[];
+  /** Policies that select at least one pod of this node. */
+  readonly enforcedPolicies: number;
+}
+
+const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** Per direction: the address the rule matches, the ct mark half it owns, the drop counter. */
+const DIRECTION = {
+  ingress: {
+    peer: 'ip saddr',
+    prefix: 'in',
+    mask: '0x0000ffff',
+    keep: '0xffff0000',
+    counter: POLICY_DROP_INGRESS,
+  },
+  egress: {
+    peer: 'ip daddr',
+    prefix: 'eg',
+    mask: '0xffff0000',
+    keep: '0x0000ffff',
+    counter: POLICY_DROP_EGRESS,
+  },
+} as const;
+
+/** The connection mark value of a chain's epoch in its direction's half. */
+function markOf(direction: Direction, epoch: number): string {
+  const shifted = direction === 'ingress' ? epoch : epoch * 0x10000;
+  return `0x${shifted.toString(16).padStart(8, '0')}`;
+}
+
+/** Everything one compilation collects besides the chains. */
+class Collector {
+  readonly sets = new Map<string, NftSetState>();
+  readonly rules = new Map<string, string>();
+  readonly problems = new Map<string, PolicyProblem>();
+
+  constructor(
+    readonly index: PolicyIndex,
+    readonly sctp: boolean,
+  ) {}
+
+  problem(policy: string, field: string, reason: string): void {
+    this.problems.set(`${policy} ${field}`, { policy, field, reason });
+  }
+
+  /** The named set of a rule's peers (shared by every rule with the same peers in the namespace). */
+  peerSet(policy: NetworkPolicy, rule: PolicyRule, field: string): string {
+    const name = `pe_${hash(JSON.stringify([policy.namespace, rule.peers])).slice(0, 12)}`;
+    if (!this.sets.has(name)) {
+      const problems: PeerProblem[] = [];
+      const elements = peerElements(this.index, policy.namespace, rule.peers, field, problems);
+      for (const p of problems) this.problem(refOf(policy), p.field, p.reason);
+      this.sets.set(name, { name, type: 'ipv4_addr', flags: 'interval', elements });
+    }
+    return name;
+  }
+
+  /** Egress to a named port: destination address . protocol . port of every peer pod that has it. */
+  namedPortSet(policy: NetworkPolicy, rule: PolicyRule, port: string, protocol: Protocol): string {
+    const name = `pn_${hash(JSON.stringify([policy.namespace, rule.peers, port, protocol])).slice(0, 12)}`;
+    if (!this.sets.has(name)) {
+      const pods =
+        rule.peers.length === 0
+          ? this.index.all
+          : rule.peers.flatMap((p) => this.index.podsOf(policy.namespace, p));
+      const elements = new Set<string>();
+      for (const pod of pods) {
+        const number = namedPortsOf(pod.ports)(port, protocol);
+        if (number === undefined) continue;
+        for (const ip of pod.ips) elements.add(`${ip} . ${protocol.toLowerCase()} . ${number}`);
+      }
+      this.sets.set(name, {
+        name,
+        type: 'ipv4_addr . inet_proto . inet_service',
+        flags: '',
+        elements: [...elements].sort(),
+      });
+    }
+    return name;
+  }
+}
+
+/** The match texts (without verdict) of one rule for one selected pod. */
+function ruleMatches(
+  c: Collector,
+  policy: NetworkPolicy,
+  rule: PolicyRule,
+  direction: Direction,
+  field: string,
+  pod: PolicyPod,
+): string[] {
+  const peer =
+    rule.peers.length > 0
+      ? `${DIRECTION[direction].peer} @${c.peerSet(policy, rule, `${field}.${direction === 'ingress' ? 'from' : 'to'}`)}`
+      : '';
+  if (rule.ports.length === 0) return [peer];
+  const problems: PortProblem[] = [];
+  // Ingress: a named port is the selected pod's. Egress: the destination's, through a set.
+  const named = direction === 'ingress' ? namedPortsOf(pod.ports) : () => undefined;
+  const numeric = direction === 'ingress' ? rule.ports : rule.ports.filter((p) => typeof p.port !== 'string');
+  const out = computePortMatches(numeric, { named, sctp: c.sctp }, problems).map((m) =>
+    [peer, renderPortMatch(m)].filter(Boolean).join(' '),
+  );
+  if (direction === 'egress') {
+    rule.ports.forEach((p, i) => {
+      if (typeof p.port !== 'string') return;
+      if (p.protocol === 'SCTP' && !c.sctp)
+        problems.push({ index: i, reason: 'SCTP is not supported by this node kernel' });
+      else
+        out.push(`ip daddr . meta l4proto . th dport @${c.namedPortSet(policy, rule, p.port, p.protocol)}`);
+    });
+  }
+  for (const p of problems) c.problem(refOf(policy), `${field}.ports[${p.index}].protocol`, p.reason);
+  return out;
+}
+
+/**
+ * The chain holding one pod's verdict in one direction: an established
+ * connection admitted under this very chain (its epoch in the connection mark)
+ * returns at once; otherwise the allow rules of every policy, each marking the
+ * connection and returning; otherwise a counted drop. Named by a hash of its
+ * rules, so pods with the same verdict share it, and a changed verdict is a new
+ * chain with a new epoch — which makes established connections be judged again.
+ */
+function podChain(
+  c: Collector,
+  direction: Direction,
+  policies: readonly NetworkPolicy[],
+  pod: PolicyPod,
+): NftChainState {
+  const d = DIRECTION[direction];
+  const allows: { match: string; ref: string }[] = [];
+  for (const policy of policies) {
+    const rules = direction === 'ingress' ? policy.ingress : policy.egress;
+    rules.forEach((rule, i) => {
+      const field = `spec.${direction}[${i}]`;
+      for (const match of ruleMatches(c, policy, rule, direction, field, pod)) {
+        if (!allows.some((a) => a.match === match))
+          allows.push({ match, ref: `${refOf(policy)} ${direction}[${i}]` });
+      }
+    });
+  }
+  const digest = hash(JSON.stringify([direction, allows.map((a) => a.match)]));
+  const name = `${d.prefix}_${digest.slice(0, 12)}`;
+  const epoch = Number.parseInt(digest.slice(12, 16), 16) || 1;
+  const mark = markOf(direction, epoch);
+  const rule = (id: string, text: string) => {
+    c.rules.set(id, text);
+    return id;
+  };
+  const ids = [rule(`${name} established`, `ct state established ct mark and ${d.mask} == ${mark} return`)];
+  for (const a of allows) {
+    const text = `${a.match} ct mark set ct mark and ${d.keep} or ${mark} return`.trimStart();
+    ids.push(rule(`${hash(text).slice(0, 10)} ${a.ref}`.slice(0, 120), text));
+  }
+  ids.push(rule(`${d.prefix} drop`, `counter name "${d.counter}" drop`));
+  return { name, type: '', hook: '', prio: 0, policy: '', rules: ids };
+}
+
+/**
+ * Policy objects, pods and namespaces → the NetworkPolicy part of table inet
+ * weft for one node. Pure. Each pod of this node that some policy selects for a
+ * direction (default deny for it) gets the union of those policies' allow rules
+ * in a chain its address jumps to; everything else passes untouched.
+ */
+export function compilePolicies(inputs: PolicyInputs): CompiledPolicy {
+  const index = new PolicyIndex(inputs.pods, inputs.namespaces);
+  const c = new Collector(index, inputs.sctp);
+  const policies = [...inputs.policies].sort((a, b) => (refOf(a) < refOf(b) ? -1 : 1));
+  const chains = new Map<string, NftChainState>();
+  const maps = { ingress: [] as string[], egress: [] as string[] };
+  const selections: PodSelection[] = [];
+  const enforced = new Set<string>();
+  const local = index.all.filter((p) => p.node === inputs.nodeName);
+  for (const pod of local.sort((a, b) => (refOf(a) < refOf(b) ? -1 : 1))) {
+    const selecting = policies.filter(
+      (p) => p.namespace === pod.namespace && matchesSelector(p.podSelector, pod.labels),
+    );
+    const chainOf = (direction: Direction, isolating: readonly NetworkPolicy[]) => {
+      if (isolating.length === 0) return undefined;
+      for (const p of isolating) enforced.add(refOf(p));
+      const chain = podChain(c, direction, isolating, pod);
+      chains.set(chain.name, chain);
+      for (const ip of pod.ips) maps[direction].push(`${ip} : jump ${chain.name}`);
+      return chain.name;
+    };
+    const ingress = selecting.filter((p) => p.ingressIsolation);
+    const egress = selecting.filter((p) => p.egressIsolation);
+    const ingressChain = chainOf('ingress', ingress);
+    const egressChain = chainOf('egress', egress);
+    if (ingressChain || egressChain) {
+      selections.push({
+        pod: refOf(pod),
+        ip: pod.ips[0] as string,
+        ingress: ingress.map(refOf),
+        egress: egress.map(refOf),
+        ingressChain,
+        egressChain,
+      });
+    }
+  }
+  const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
+  return {
+    content: {
+      sets: [...c.sets.values()].sort(byName),
+      chains: [...chains.values()].sort(byName),
+      rules: c.rules,
+      ingress: maps.ingress.sort(),
+      egress: maps.egress.sort(),
+    },
+    problems: [...c.problems.values()],
+    selections,
+    enforcedPolicies: enforced.size,
+  };
+}

@@ -1,0 +1,51 @@
+import type { AgentRuntime } from '../runtime.js';
+import { PolicyEngine } from './engine.js';
+import { PolicyMetrics } from './metrics.js';
+import { PolicyStore } from './store.js';
+import { runPolicyWatchers } from './watcher.js';
+
+/** What network policy uses of the agent runtime. */
+export type PolicyRuntime = Pick<
+  AgentRuntime,
+  'opts' | 'netConf' | 'log' | 'registry' | 'loop' | 'datapath' | 'kube' | 'signal'
+>;
+
+export interface PolicyExtension {
+  start(rt: PolicyRuntime): Promise<void>;
+  /** The engine once started (for the status API and `weft policy`). */
+  engine(): PolicyEngine | undefined;
+}
+
+/**
+ * NetworkPolicy in the agent (ADR 10): watchers for Pods, Namespaces and
+ * NetworkPolicies, the engine compiling them for this node, the datapath
+ * applying the result in table inet weft. Off when net-conf says networkPolicy: false.
+ */
+export function createPolicyExtension(): PolicyExtension {
+  let engine: PolicyEngine | undefined;
+  return {
+    engine: () => engine,
+    async start(rt) {
+      if (!rt.netConf.networkPolicy) return;
+      const log = rt.log.child({ component: 'policy' });
+      const store = new PolicyStore();
+      const metrics = new PolicyMetrics(rt.registry, () => rt.datapath.readPolicyDrops());
+      const sctp = await rt.datapath.canMatchSctp();
+      if (!sctp)
+        log.warn({ op: 'probe' }, 'this kernel cannot match SCTP: SCTP ports in policies allow nothing');
+      engine = new PolicyEngine({
+        nodeName: rt.opts.nodeName,
+        store,
+        setPolicy: (content) => rt.datapath.setPolicy(content),
+        loop: rt.loop,
+        metrics,
+        log,
+        sctp,
+      });
+      await Promise.all([
+        engine.run(rt.signal),
+        runPolicyWatchers({ store, log, client: rt.kube }, rt.signal),
+      ]);
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ipBlockCidrs } from './peers.js';
+import { canonicalElements } from './ranges.js';
+
+describe('ipBlock with except', () => {
+  const cases: Array<[string, string, string[], string[]]> = [
+    ['no except', '10.0.0.0/8', [], ['10.0.0.0/8']],
+    ['one hole', '10.0.0.0/24', ['10.0.0.128/25'], ['10.0.0.0/25']],
+    ['hole in the middle', '10.0.0.0/30', ['10.0.0.1/32'], ['10.0.0.0/32', '10.0.0.2/31']],
+    ['hole covering all', '10.0.0.0/24', ['10.0.0.0/16'], []],
+    ['hole outside', '10.0.0.0/24', ['192.168.0.0/16'], ['10.0.0.0/24']],
+    ['two holes', '0.0.0.0/0', ['10.0.0.0/8', '192.168.0.0/16'], []],
+    ['host bits in cidr are cleared', '10.0.0.5/24', [], ['10.0.0.0/24']],
+    ['IPv6 block matches nothing here', 'fd00::/8', [], []],
+  ];
+  for (const [name, cidr, except, want] of cases) {
+    it(name, () => {
+      const got = ipBlockCidrs({ cidr, except });
+      if (name === 'two holes') {
+        // everything but 10/8 and 192.168/16: check the holes and two neighbours
+        assert.ok(got.includes('11.0.0.0/8') && got.includes('0.0.0.0/5'));
+        assert.ok(!got.some((c) => c.startsWith('10.') || c.startsWith('192.168.')));
+        return;
+      }
+      assert.deepEqual(got, want);
+    });
+  }
+  it('rejects a malformed CIDR', () =>
+    assert.throws(() => ipBlockCidrs({ cidr: '10.0.0.0/33', except: [] })));
+});
+
+describe('canonicalElements', () => {
+  it('merges overlaps and adjacent blocks into the fewest CIDRs, sorted as nft lists them', () => {
+    assert.deepEqual(canonicalElements(['10.0.0.5', '10.0.0.0/24', '10.0.1.0/24', '10.9.9.9']), [
+      '10.0.0.0/23',
+      '10.9.9.9/32',
+    ]);
+    assert.deepEqual(canonicalElements(['10.244.2.7', '10.244.2.6']), ['10.244.2.6/31']);
+    assert.deepEqual(canonicalElements([]), []);
+  });
+});
