@@ -68,30 +68,8 @@ export async function applyPki(
     '-addext',
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
-  await runChecked([
-    'openssl',
-    'req',
-    '-x509',
-    ...EC,
-    '-keyout',
-    files.servingKey,
-    '-out',
-    files.servingCert,
-    '-days',
-    CERT_DAYS,
-    '-CA',
-    files.caCert,
-    '-CAkey',
-    files.caKey,
-    '-subj',
-    '/CN=kube-apiserver',
-    '-addext',
+  await signedCert(files, files.servingKey, files.servingCert, '/CN=kube-apiserver', [
     `subjectAltName=${servingCertSans(apiServerIp).join(',')}`,
-    '-addext',
-    'basicConstraints=critical,CA:FALSE',
-    '-addext',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext',
     'extendedKeyUsage=serverAuth',
   ]);
   await runChecked([
@@ -127,15 +105,38 @@ export async function applyPki(
  * so kubelet's webhook authorization allows it.
  */
 async function applyKubeletClientCert(files: ControlPlaneFiles): Promise<void> {
+  await signedCert(
+    files,
+    files.kubeletClientKey,
+    files.kubeletClientCert,
+    '/O=system:masters/CN=kube-apiserver-kubelet-client',
+    ['extendedKeyUsage=clientAuth'],
+  );
+  await chmod(files.kubeletClientKey, 0o600);
+}
+
+/** A new EC key and a leaf certificate for it, signed by the cluster CA, with `extensions` added. */
+async function signedCert(
+  files: ControlPlaneFiles,
+  key: string,
+  cert: string,
+  subject: string,
+  extensions: readonly string[],
+): Promise<void> {
+  const ext = [
+    ...extensions,
+    'basicConstraints=critical,CA:FALSE',
+    'keyUsage=critical,digitalSignature,keyEncipherment',
+  ].flatMap((e) => ['-addext', e]);
   await runChecked([
     'openssl',
     'req',
     '-x509',
     ...EC,
     '-keyout',
-    files.kubeletClientKey,
+    key,
     '-out',
-    files.kubeletClientCert,
+    cert,
     '-days',
     CERT_DAYS,
     '-CA',
@@ -143,15 +144,9 @@ async function applyKubeletClientCert(files: ControlPlaneFiles): Promise<void> {
     '-CAkey',
     files.caKey,
     '-subj',
-    '/O=system:masters/CN=kube-apiserver-kubelet-client',
-    '-addext',
-    'basicConstraints=critical,CA:FALSE',
-    '-addext',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    '-addext',
-    'extendedKeyUsage=clientAuth',
+    subject,
+    ...ext,
   ]);
-  await chmod(files.kubeletClientKey, 0o600);
 }
 
 function newToken(): string {

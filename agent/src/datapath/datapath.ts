@@ -88,7 +88,7 @@ export class Datapath {
   /**
    * Sets the NetworkPolicy part of table inet weft for the next syncs (the
    * reconcile loop must be triggered to apply it). Until the first call the
-   * policy rules in the kernel are kept as they are (ADR 11).
+   * policy rules in the kernel are kept as they are (ADR 13).
    */
   setPolicy(content: PolicyContent): void {
     this.policy = content;

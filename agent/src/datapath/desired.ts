@@ -16,7 +16,7 @@ import type { Backend, DatapathConfig, PeerNode, PeerRoute, SelfNode } from './t
 import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
 
 export const IP_FORWARD = 'net.ipv4.ip_forward';
-/** br_netfilter: bridged pod↔pod traffic of one node passes the inet forward hook (NetworkPolicy, ADR 10). */
+/** br_netfilter: bridged pod↔pod traffic of one node passes the inet forward hook (NetworkPolicy, ADR 12). */
 export const BRIDGE_NF_CALL = 'net.bridge.bridge-nf-call-iptables';
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;

@@ -126,7 +126,7 @@ export function keepObservedPolicy(desired: NftTableState, observed: NftTableSta
  * an update (element adds and deletes, chain refills), with the full rewrite as
  * its fallback. Otherwise a full rewrite — except while the policy part is
  * pending: then the policy rules in the kernel cannot be re-created, so the
- * table is left as it is until the policy engine has synced (ADR 11).
+ * table is left as it is until the policy engine has synced (ADR 13).
  */
 export function planNft(
   desired: NftTableState,

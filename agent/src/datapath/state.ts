@@ -113,7 +113,7 @@ export interface DesiredDatapath extends DatapathState {
   readonly nftRules: ReadonlyMap<string, string>;
   /**
    * The NetworkPolicy part of `nft` is not known yet (the policy engine has not synced):
-   * plan keeps what the kernel has and never rewrites the table meanwhile (ADR 11).
+   * plan keeps what the kernel has and never rewrites the table meanwhile (ADR 13).
    */
   readonly policyPending: boolean;
   /** Peers left out, with the reason (bad podCIDR, overlaps our own, …), for the log. */
@@ -131,7 +131,7 @@ export interface UnderlayFacts {
 /**
  * The NetworkPolicy part of table inet weft, compiled by agent/src/policy: the
  * selector sets, one regular chain per distinct pod verdict, and the elements of
- * the two dispatch maps (pod address → jump to its chain). ADR 10.
+ * the two dispatch maps (pod address → jump to its chain). ADR 12.
  */
 export interface PolicyContent {
   readonly sets: readonly NftSetState[];

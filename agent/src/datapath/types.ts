@@ -35,7 +35,7 @@ export interface DatapathConfig {
   readonly masquerade: boolean;
   /** Destinations that pod traffic reaches without masquerade, besides the cluster CIDRs. */
   readonly nonMasqueradeCIDRs: readonly string[];
-  /** Enforce NetworkPolicy: table inet weft gets the policy hooks, maps and counters (ADR 10). */
+  /** Enforce NetworkPolicy: table inet weft gets the policy hooks, maps and counters (ADR 12). */
   readonly networkPolicy: boolean;
   /** Device names, overridable so that tests can run several agents side by side. */
   readonly bridgeName: string;

@@ -21,7 +21,7 @@ export interface PolicyEngineOptions {
  * Compiles the policy store on every change (coalesced: changes arriving while
  * one compilation is pending cause one more), once every kind has been listed,
  * and hands the result to the datapath through the reconcile loop. Until then
- * nothing is handed over, so the kernel keeps the rules it has (ADR 11).
+ * nothing is handed over, so the kernel keeps the rules it has (ADR 13).
  */
 export class PolicyEngine {
   readonly #o: PolicyEngineOptions;

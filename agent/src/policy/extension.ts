@@ -17,7 +17,7 @@ export interface PolicyExtension {
 }
 
 /**
- * NetworkPolicy in the agent (ADR 10): watchers for Pods, Namespaces and
+ * NetworkPolicy in the agent (ADR 12): watchers for Pods, Namespaces and
  * NetworkPolicies, the engine compiling them for this node, the datapath
  * applying the result in table inet weft. Off when net-conf says networkPolicy: false.
  */
