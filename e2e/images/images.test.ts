@@ -98,7 +98,8 @@ describe('node images in a containerd of their own', { timeout: 40 * 60_000 }, (
   });
 
   it('imports every archive under its upstream name; a second import has nothing to do', async () => {
-    const archives = readNodeImageArchives(archiveDir);
+    // The archive dir is the machine's (other checkouts may record more images): this test's own.
+    const archives = readNodeImageArchives(archiveDir).filter((a) => NAMES.includes(a.name));
     assert.deepEqual(archives.map((a) => a.name).sort(), NAMES);
     const first = await importNodeImages(c().endpoint, archives);
     assert.ok(first.every((r) => r.imported));
