@@ -2,6 +2,19 @@
 # static CNI shim that the agent installs on each node.
 # Node 24 (the current LTS), the same major the project builds and tests with.
 ARG NODE_IMAGE=node:24.21.0-bookworm-slim
+# Go for the CNI plugins stage; its version is the one containernetworking/plugins v1.10.0's
+# go.mod requires.
+ARG GO_IMAGE=golang:1.26.8-bookworm
+
+# portmap (chained after weft for hostPort) and loopback, current releases from the Go module
+# proxy: they speak CNI 1.1.0, so the conflist can offer it and runtimes send STATUS and GC.
+FROM ${GO_IMAGE} AS cni-plugins
+ARG GOPROXY=https://proxy.golang.org,direct
+ARG CNI_PLUGINS_VERSION=v1.10.0
+RUN CGO_ENABLED=0 GOTOOLCHAIN=local GOBIN=/out GOPROXY=${GOPROXY} GOFLAGS=-mod=mod \
+    go install -trimpath -ldflags "-s -w" \
+      github.com/containernetworking/plugins/plugins/meta/portmap@${CNI_PLUGINS_VERSION} \
+      github.com/containernetworking/plugins/plugins/main/loopback@${CNI_PLUGINS_VERSION}
 
 FROM ${NODE_IMAGE} AS build
 RUN apt-get update \
@@ -26,11 +39,11 @@ RUN bash scripts/build.sh \
 
 FROM ${NODE_IMAGE}
 # iproute2, nftables and procps (sysctl) program the datapath, util-linux has
-# nsenter; the distribution's CNI plugins provide portmap (chained after weft for
-# hostPort) when the node lacks it.
+# nsenter. portmap and loopback come from the cni-plugins stage, at the path where
+# Debian would put them (the agent installs portmap on a node that lacks it).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends iproute2 nftables procps containernetworking-plugins util-linux \
- && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* \
+ && apt-get install -y --no-install-recommends iproute2 nftables procps util-linux \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/cache/apt/*.bin \
  && rm -rf /usr/local/lib/node_modules/npm /usr/local/lib/node_modules/corepack \
            /usr/local/bin/npm /usr/local/bin/npx /usr/local/bin/corepack /opt/yarn-* \
            /usr/local/bin/yarn /usr/local/bin/yarnpkg /root/.npm
@@ -39,6 +52,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/build/weft-cni-shim /app/cni/weft
+COPY --from=cni-plugins /out/portmap /out/loopback /usr/lib/cni/
 COPY scripts/image-entrypoints.sh /tmp/
 RUN sh /tmp/image-entrypoints.sh /app /usr/local/bin && rm /tmp/image-entrypoints.sh
 ENV WEFT_CNI_SHIM=/app/cni/weft NODE_ENV=production

@@ -8,8 +8,11 @@
 # and tagged with the exact name the FROM line uses. That base is cached by the hash of
 # its inputs, so later runs only rebuild the project layers.
 #
-# Then it checks the image: no compiler, no apt lists, no npm cache, no npm, and the three
-# commands start. Prints build times and the image size.
+# The Dockerfile's Go stage (the CNI plugins portmap and loopback) gets the same treatment: its
+# base (`ARG GO_IMAGE`) is made locally from the machine's Go when no registry has it.
+#
+# Then it checks the image: no compiler, no apt lists, no npm cache, no npm, the three
+# commands start, and portmap and loopback speak CNI 1.1.0. Prints build times and the image size.
 #
 # Env: WEFT_IMAGE (tag, default ghcr.io/weft-net/weft:<package.json version>),
 #      WEFT_IMAGE_CACHE (default /var/cache/weft-image), WEFT_IMAGE_PULL=0 (never try
@@ -108,28 +111,75 @@ make_base() {
     - "$base_full" >"$dir/import.log" 2>&1 || die "podman import failed; see $dir/import.log"
 }
 
-ensure_base() {
-  if podman image exists "$base_full"; then
+# The Go stage's base (the Dockerfile's `ARG GO_IMAGE` default), made locally like the Node
+# base when no registry has it: the same Debian minbase, the machine's own Go (it must be the
+# exact version the name says) and the machine's CA bundle, so that the stage reaches the Go
+# module proxy. It is a build stage only: none of it ends up in the Weft image.
+go_ref=$(sed -n 's/^ARG GO_IMAGE=//p' Dockerfile | head -n 1)
+[[ -n $go_ref ]] || die "Dockerfile has no 'ARG GO_IMAGE=<image>' default"
+case $go_ref in
+  */*) go_full=$go_ref ;;
+  *) go_full=docker.io/library/$go_ref ;;
+esac
+go_recipe="weft-go-base v1 ref=$go_ref mirror=http://deb.debian.org/debian variant=minbase"
+go_hash=$(printf '%s' "$go_recipe" | sha256sum | cut -c1-16)
+
+make_go_base() {
+  [[ $go_ref =~ ^golang:([0-9]+\.[0-9]+\.[0-9]+)-([a-z]+)$ ]] ||
+    die "cannot make $go_ref locally: only golang:<x.y.z>-<debian suite> is supported"
+  local go_version=${BASH_REMATCH[1]} suite=${BASH_REMATCH[2]}
+  local goroot
+  goroot=$(go env GOROOT 2>/dev/null) || die "Go is needed to make $go_ref locally (install Go $go_version)"
+  [[ $(go env GOVERSION) == "go$go_version" ]] ||
+    die "cannot make $go_ref locally: this machine has $(go env GOVERSION), the Dockerfile wants go$go_version"
+  local dir=$cache/go-base-$go_hash debian work
+  mkdir -p "$dir"
+  debian=$(bash "$repo/scripts/debian-base.sh" rootfs "$suite" | tail -n 1)
+  work=$(mktemp -d "$cache/.go-base.XXXXXX")
+  # shellcheck disable=SC2064
+  trap "rm -rf '$work'" RETURN
+  cp -a "$debian" "$work/rootfs"
+  mkdir -p "$work/rootfs/usr/local" "$work/rootfs/etc/ssl/certs" "$work/rootfs/go"
+  cp -a "$goroot" "$work/rootfs/usr/local/go"
+  cp /etc/ssl/certs/ca-certificates.crt "$work/rootfs/etc/ssl/certs/ca-certificates.crt"
+  chroot "$work/rootfs" /usr/bin/env GOROOT=/usr/local/go /usr/local/go/bin/go version >/dev/null ||
+    die "go does not run in the new rootfs"
+  say "importing as $go_full"
+  tar -C "$work/rootfs" -c . | podman import \
+    --change 'ENV PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV GOPATH=/go' \
+    --change 'ENV GOROOT=/usr/local/go' \
+    --change "ENV GOLANG_VERSION=$go_version" \
+    --change "LABEL org.weft.base-recipe=$go_hash" \
+    - "$go_full" >"$dir/import.log" 2>&1 || die "podman import failed; see $dir/import.log"
+}
+
+# ensure_image FULL_NAME RECIPE_HASH MAKE_FUNCTION: present (pulled, or made from this recipe),
+# pulled, or made.
+ensure_image() {
+  local full=$1 hash=$2 make=$3
+  if podman image exists "$full"; then
     local label
-    label=$(podman image inspect --format '{{index .Labels "org.weft.base-recipe"}}' "$base_full")
+    label=$(podman image inspect --format '{{index .Labels "org.weft.base-recipe"}}' "$full")
     if [[ -z $label || $label == "<no value>" ]]; then
-      say "base $base_full: present (pulled)"
+      say "base $full: present (pulled)"
       return
     fi
-    if [[ $label == "$base_hash" ]]; then
-      say "base $base_full: cached (recipe $base_hash)"
+    if [[ $label == "$hash" ]]; then
+      say "base $full: cached (recipe $hash)"
       return
     fi
-    say "base $base_full: made from an older recipe ($label), remaking"
-  elif [[ ${WEFT_IMAGE_PULL:-1} != 0 ]] && timeout 20 podman pull -q "$base_full" >/dev/null 2>&1; then
-    say "base $base_full: pulled"
+    say "base $full: made from an older recipe ($label), remaking"
+  elif [[ ${WEFT_IMAGE_PULL:-1} != 0 ]] && timeout 20 podman pull -q "$full" >/dev/null 2>&1; then
+    say "base $full: pulled"
     return
   fi
-  make_base
+  "$make"
 }
 
 t0=$(seconds)
-ensure_base
+ensure_image "$base_full" "$base_hash" make_base
+ensure_image "$go_full" "$go_hash" make_go_base
 say "base ready in $(elapsed "$t0") s"
 ((base_only)) && exit 0
 
@@ -147,9 +197,16 @@ if [[ -n $cafile && $cafile != null && $cafile != undefined && -f $cafile ]]; th
     --volume "$cafile:/usr/local/etc/weft-build-ca.crt:ro")
 fi
 
+# The Go stage uses this machine's module proxy setting and module cache (no download when the
+# node binaries' build already fetched the CNI plugins).
+go_args=()
+if command -v go >/dev/null; then
+  go_args=(--build-arg "GOPROXY=$(go env GOPROXY)" --volume "$(go env GOMODCACHE):/go/pkg/mod")
+fi
+
 t1=$(seconds)
 say "podman build -t $image"
-podman build "${RUNTIME_OPTS[@]}" "${build_mounts[@]}" --network host --pull=never -t "$image" -f Dockerfile . \
+podman build "${RUNTIME_OPTS[@]}" "${build_mounts[@]}" "${go_args[@]}" --network host --pull=never -t "$image" -f Dockerfile . \
   >"$cache/build.log" 2>&1 ||
   { tail -n 40 "$cache/build.log" >&2; die "podman build failed; full log in $cache/build.log"; }
 build_s=$(elapsed "$t1")
@@ -172,6 +229,10 @@ starts() {
 starts 'usage: weft-agent' weft-agent --help
 starts 'usage: weft status' weft --help
 starts 'weft-controller' weft-controller
+for plugin in portmap loopback; do
+  versions=$(run sh -c "CNI_COMMAND=VERSION /usr/lib/cni/$plugin" 2>&1 || true)
+  grep -q '"1.1.0"' <<<"$versions" || die "/usr/lib/cni/$plugin does not speak CNI 1.1.0: $versions"
+done
 [[ $(podman image inspect --format '{{.Config.User}}' "$image") == 65532:65532 ]] ||
   die "image user is not 65532:65532"
 say "verified: no compiler, package manager or caches; weft-agent, weft, weft-controller start"

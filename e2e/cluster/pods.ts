@@ -83,14 +83,6 @@ export async function checkPod(pod: Pod): Promise<void> {
   await (await nodeRuntime(pod.node)).check(pod.attachment, pod.result);
 }
 
-/** CHECK of one plugin of the conflist (by type) with the chain's result. */
-export async function checkPodPlugin(pod: Pod, type: string): Promise<void> {
-  const runtime = await nodeRuntime(pod.node);
-  const plugin = runtime.conflist.plugins.find((p) => p.type === type);
-  if (!plugin) throw new Error(`no plugin ${type} in the conflist of ${pod.node.name}`);
-  await runtime.invoke('CHECK', plugin, pod.attachment, pod.result);
-}
-
 /** DEL through the conflist (reverse order), then removes the namespace (already gone is fine). */
 export async function deletePod(pod: Pod): Promise<void> {
   await (await nodeRuntime(pod.node)).del(pod.attachment, pod.result);

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../../common/log.js';
 import { silentLogger } from '../../common/log.js';
+import { installNodeCniPlugins, resolveNodeBinDir } from '../nodebin/bins.js';
 import { startRealNodes } from '../realnode/start-nodes.js';
 import { realNodeTokenUsers, SCHEDULER_USER } from '../realnode/users.js';
 import type { ApiEndpoint } from './api-client.js';
@@ -48,7 +49,7 @@ export async function startCluster(
   const store = new ClusterStateStore(files.stateFile);
   store.init({ version: 1, spec, plan, binDir, phase: 'starting', namespaces: [], processes: [] });
   try {
-    await applyNetwork(plan, store, signal);
+    await applyNetwork(plan, store, !spec.kubelet, signal);
     log.info({ op: 'network', durationMs: Date.now() - started }, 'underlay ready');
     const { cluster, tokens } = await startControlPlane({ spec, plan, files, binDir, store, log }, signal);
     signal?.throwIfAborted();
@@ -89,6 +90,7 @@ async function assertAbsent(plan: ClusterPlan, files: ControlPlaneFiles): Promis
 async function applyNetwork(
   plan: ClusterPlan,
   store: ClusterStateStore,
+  bareNodes: boolean,
   signal?: AbortSignal,
 ): Promise<void> {
   for (const ns of planNamespaces(plan)) {
@@ -99,6 +101,11 @@ async function applyNetwork(
   for (const cmd of planTopologyCommands(plan)) await runChecked(cmd);
   for (const n of plan.nodes) {
     for (const d of Object.values(n.dirs)) mkdirSync(d, { recursive: true });
+  }
+  // Bare nodes get the node's own CNI plugins here; real nodes get them with their view.
+  if (bareNodes) {
+    const nodeBinDir = await resolveNodeBinDir();
+    for (const n of plan.nodes) installNodeCniPlugins(nodeBinDir, n.dirs.cniBin);
   }
 }
 

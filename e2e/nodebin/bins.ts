@@ -1,3 +1,4 @@
+import { copyFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { requireExecutables, resolveBuiltDir } from '../cluster/prereq.js';
 
@@ -6,6 +7,15 @@ export const NODE_BINARIES = ['containerd', 'containerd-shim-runc-v2', 'ctr', 'c
 /** The reference CNI plugins, in the `cni/` folder of that directory (a CNI bin dir of their own). */
 export const CNI_PLUGINS = ['portmap', 'loopback', 'bridge', 'host-local'] as const;
 export const CNI_DIR = 'cni';
+
+/** The CNI plugins a node has in its CNI bin dir before any network plugin arrives (as a node image or kubeadm's kubernetes-cni would). */
+export const NODE_CNI_PLUGINS = ['loopback', 'portmap'] as const;
+
+/** Copies the node's own CNI plugins (current releases: CNI 1.1.0) into a node's CNI bin dir. */
+export function installNodeCniPlugins(nodeBinDir: string, cniBinDir: string): void {
+  mkdirSync(cniBinDir, { recursive: true });
+  for (const p of NODE_CNI_PLUGINS) copyFileSync(join(nodeBinDir, CNI_DIR, p), join(cniBinDir, p));
+}
 
 /** Throws naming the first node binary or CNI plugin missing from `dir`. */
 export function checkNodeBinDir(dir: string): void {

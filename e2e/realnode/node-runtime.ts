@@ -1,4 +1,4 @@
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
@@ -15,7 +15,7 @@ import {
 import { ClusterError } from '../cluster/spec.js';
 import type { ClusterStateStore } from '../cluster/state.js';
 import { type ContainerdPaths, renderContainerdConfig } from '../images/containerd-config.js';
-import { CNI_DIR } from '../nodebin/bins.js';
+import { installNodeCniPlugins } from '../nodebin/bins.js';
 import { ensureCgroupRoot } from './cgroups.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
 import { kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
@@ -49,8 +49,6 @@ export interface RealNodeContext {
 
 export const NODE_COMPONENTS = ['holder', 'containerd', 'kubelet', 'kube-proxy'] as const;
 export type NodeComponent = (typeof NODE_COMPONENTS)[number];
-/** CNI plugins every node has in /opt/cni/bin before Weft arrives, as a node image would. */
-export const NODE_CNI_PLUGINS = ['loopback', 'portmap'] as const;
 
 export function nodeComponentId(node: string, c: NodeComponent): string {
   return `${node}/${c}`;
@@ -150,8 +148,7 @@ export function writeNodeFiles(
       cniConfDir: '/etc/cni/net.d',
     }),
   );
-  mkdirSync(node.dirs.cniBin, { recursive: true });
-  for (const p of NODE_CNI_PLUGINS) copyFileSync(join(ctx.nodeBinDir, CNI_DIR, p), join(node.dirs.cniBin, p));
+  installNodeCniPlugins(ctx.nodeBinDir, node.dirs.cniBin);
 }
 
 /**
