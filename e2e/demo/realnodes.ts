@@ -8,6 +8,7 @@ import type { Logger } from '../../common/log.js';
 import { parseNodeIps, runConnectivityChecks } from '../checks/connectivity.js';
 import { type Cluster, startCluster } from '../cluster/index.js';
 import { repoRoot } from '../cluster/prereq.js';
+import { resolveNodeBinDir } from '../nodebin/bins.js';
 import {
   applyCheckWorkloads,
   installCoreDns,
@@ -52,6 +53,7 @@ export async function upRealNodes(name: string, log: Logger): Promise<{ lines: s
       externalUrl: `http://${cluster.external.ip}:${DEMO_EXTERNAL_PORT}/clientip`,
     });
     const failed = results.filter((r) => !r.ok);
+    const nodeBinDir = await resolveNodeBinDir(); // crictl, ctr
     const lines = [
       `Weft demo "${cluster.name}" is up (${((Date.now() - t0) / 1000).toFixed(0)}s): 3 real nodes (kubelet, containerd, kube-proxy) on 2 subnets, Weft backend auto, CoreDNS`,
       ...cluster.nodes.map((n) => `  ${n.name}  ${n.ip} (${n.subnet})`),
@@ -60,7 +62,7 @@ export async function upRealNodes(name: string, log: Logger): Promise<{ lines: s
       ...failed.map((f) => `  FAIL ${f.name}: ${f.detail}`),
       '',
       'try:',
-      `  export KUBECONFIG=${cluster.adminKubeconfig} PATH=${cluster.binDir}:$PATH`,
+      `  export KUBECONFIG=${cluster.adminKubeconfig} PATH=${cluster.binDir}:${nodeBinDir}:$PATH`,
       '  kubectl get nodes -o wide; kubectl get pods -A -o wide',
       '  kubectl -n weft-system exec ds/weft-agent -- weft status',
       '  kubectl -n demo exec deploy/client -- curl -s hello/hostname            # a Service, by name',
