@@ -56,12 +56,18 @@ image=${WEFT_IMAGE:-ghcr.io/weft-net/weft:$version}
 cache=${WEFT_IMAGE_CACHE:-/var/cache/weft-image}
 npm_version=${WEFT_BASE_NPM_VERSION:-11.21.2}
 
-base_ref=$(sed -n 's/^ARG NODE_IMAGE=//p' Dockerfile | head -n 1)
-[[ -n $base_ref ]] || die "Dockerfile has no 'ARG NODE_IMAGE=<image>' default"
-case $base_ref in
-  */*) base_full=$base_ref ;;
-  *) base_full=docker.io/library/$base_ref ;;
-esac
+# dockerfile_arg NAME: the default of the Dockerfile's `ARG NAME=<image>`; full_ref REF: with
+# the registry Docker Hub names are short for.
+dockerfile_arg() {
+  local v
+  v=$(sed -n "s/^ARG $1=//p" Dockerfile | head -n 1)
+  [[ -n $v ]] || die "Dockerfile has no 'ARG $1=<image>' default"
+  echo "$v"
+}
+full_ref() { case $1 in */*) echo "$1" ;; *) echo "docker.io/library/$1" ;; esac }
+
+base_ref=$(dockerfile_arg NODE_IMAGE)
+base_full=$(full_ref "$base_ref")
 
 # Recipe of a locally made base; any change here or in the FROM name makes a new one. Its Debian
 # part (suite from the FROM name, mirror, variant) is scripts/debian-base.sh's recipe: bump v1
@@ -115,12 +121,8 @@ make_base() {
 # base when no registry has it: the same Debian minbase, the machine's own Go (it must be the
 # exact version the name says) and the machine's CA bundle, so that the stage reaches the Go
 # module proxy. It is a build stage only: none of it ends up in the Weft image.
-go_ref=$(sed -n 's/^ARG GO_IMAGE=//p' Dockerfile | head -n 1)
-[[ -n $go_ref ]] || die "Dockerfile has no 'ARG GO_IMAGE=<image>' default"
-case $go_ref in
-  */*) go_full=$go_ref ;;
-  *) go_full=docker.io/library/$go_ref ;;
-esac
+go_ref=$(dockerfile_arg GO_IMAGE)
+go_full=$(full_ref "$go_ref")
 go_recipe="weft-go-base v1 ref=$go_ref mirror=http://deb.debian.org/debian variant=minbase"
 go_hash=$(printf '%s' "$go_recipe" | sha256sum | cut -c1-16)
 
