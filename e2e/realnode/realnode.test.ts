@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { computeClusterPlan } from '../cluster/plan.js';
+import { repoRoot } from '../cluster/prereq.js';
 import { parseClusterSpec } from '../cluster/spec.js';
 import { renderContainerdConfig } from '../images/containerd-config.js';
-import { renderWeftOverlay } from './addons.js';
+import { netConfWithBackend, renderWeftOverlay } from './addons.js';
 import { parseCgroupMounts } from './cgroups.js';
 import {
   acquireKubeletTunables,
@@ -152,6 +153,18 @@ describe('node component configuration', () => {
     );
     assert.deepEqual(k.resources, ['../../../repo/manifests']);
     assert.deepEqual(k.images, [{ name: 'ghcr.io/weft-net/weft', newName: 'localhost/weft', newTag: 'dev' }]);
+    assert.equal(k.patches, undefined);
+  });
+
+  it('overlay with a backend: only net-conf.json backend.type changes, by a ConfigMap patch', () => {
+    const shipped = readFileSync(join(repoRoot(), 'manifests', '03-config.yaml'), 'utf8');
+    const conf = JSON.parse(netConfWithBackend(shipped, 'vxlan'));
+    assert.deepEqual(conf.backend, { type: 'vxlan', vni: 1, port: 8472 });
+    assert.deepEqual(conf.clusterCIDRs, ['10.244.0.0/16']);
+    const k = JSON.parse(renderWeftOverlay('/o', '/m', { name: 'w', tag: 't' }, JSON.stringify(conf)));
+    const patch = JSON.parse(k.patches[0].patch);
+    assert.deepEqual(patch.metadata, { name: 'weft-config', namespace: 'weft-system' });
+    assert.equal(JSON.parse(patch.data['net-conf.json']).backend.type, 'vxlan');
   });
 
   it('finds every cgroup hierarchy in /proc/mounts', () => {
