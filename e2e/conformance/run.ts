@@ -175,7 +175,8 @@ export async function runConformance(o: ConformanceRunOptions): Promise<Conforma
       kubeconfig: cluster.adminKubeconfigInNode,
       reportDir: o.reportDir,
       provider: 'local',
-      extraE2eArgs: [`--kubectl-path=${join(cluster.binDir, 'kubectl')}`],
+      // No SSH to nodes here: cluster/log-dump/log-dump.sh is not there to run.
+      extraE2eArgs: [`--kubectl-path=${join(cluster.binDir, 'kubectl')}`, '--disable-log-dump'],
     });
     o.log.info({ op: 'ginkgo', nodes: o.nodes }, 'running the e2e suite');
     ginkgoExitCode = await runGinkgo(argv, cluster, join(o.reportDir, 'ginkgo.log'), o.echo);
