@@ -175,8 +175,13 @@ export async function runConformance(o: ConformanceRunOptions): Promise<Conforma
       kubeconfig: cluster.adminKubeconfigInNode,
       reportDir: o.reportDir,
       provider: 'local',
-      // No SSH to nodes here: cluster/log-dump/log-dump.sh is not there to run.
-      extraE2eArgs: [`--kubectl-path=${join(cluster.binDir, 'kubectl')}`, '--disable-log-dump'],
+      // No SSH to nodes here: cluster/log-dump/log-dump.sh is not there to run. --num-nodes:
+      // unset (-1), every spec that calls SkipUnlessNodeCountIsAtLeast(2) skips itself.
+      extraE2eArgs: [
+        `--kubectl-path=${join(cluster.binDir, 'kubectl')}`,
+        '--disable-log-dump',
+        `--num-nodes=${cluster.nodes.length}`,
+      ],
     });
     o.log.info({ op: 'ginkgo', nodes: o.nodes }, 'running the e2e suite');
     ginkgoExitCode = await runGinkgo(argv, cluster, join(o.reportDir, 'ginkgo.log'), o.echo);
