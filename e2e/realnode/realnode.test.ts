@@ -37,22 +37,26 @@ describe('real node view', () => {
     assert.match(s, /mount --bind '[^']*\/cni\/net.d' \/etc\/cni\/net.d/);
     assert.ok(s.indexOf('--make-rshared') > s.lastIndexOf('mount --bind'), 'rshared after every bind');
     assert.ok(s.trimEnd().endsWith('exec sleep infinity'));
-    const argv = holderArgv('wcx-node1', v);
-    assert.deepEqual(argv.slice(0, 8), [
+    const argv = holderArgv('wcx-node1', v, 'x-node1');
+    assert.deepEqual(argv.slice(0, 9), [
       'nsenter',
       '--net=/run/netns/wcx-node1',
       '--',
       'unshare',
       '--mount',
+      '--uts',
       '--propagation',
       'private',
       '--',
     ]);
+    // Its own hostname first, as a real node's: hostNetwork pods report it.
+    assert.equal(argv.at(-1)?.split('\n')[1], "hostname 'x-node1'");
     assert.deepEqual(inNodeArgv(42, ['kubelet', '-v']), [
       'nsenter',
       '-t',
       '42',
       '-m',
+      '-u',
       '-n',
       '--',
       'kubelet',
