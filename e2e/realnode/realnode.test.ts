@@ -107,7 +107,7 @@ describe('node component configuration', () => {
     assert.deepEqual(c.clusterDNS, ['10.96.0.10']);
   });
 
-  it('kube-proxy: nftables, leaves machine-wide conntrack settings alone', () => {
+  it('kube-proxy: nftables, leaves machine-wide conntrack settings alone, sets the per-namespace TCP timeouts', () => {
     const c = JSON.parse(
       renderKubeProxyConfig({
         kubeconfig: '/k',
@@ -120,8 +120,8 @@ describe('node component configuration', () => {
     assert.deepEqual(c.conntrack, {
       maxPerCore: 0,
       min: 0,
-      tcpEstablishedTimeout: '0s',
-      tcpCloseWaitTimeout: '0s',
+      tcpEstablishedTimeout: '24h0m0s',
+      tcpCloseWaitTimeout: '1h0m0s',
     });
   });
 
