@@ -20,7 +20,9 @@ export function renderKubeProxyConfig(opts: {
     hostnameOverride: opts.nodeName,
     bindAddress: opts.nodeIp,
     clusterCIDR: opts.clusterCidr,
-    healthzBindAddress: `${opts.nodeIp}:10256`,
+    // Every address of the node's own namespace, as upstream's default: the e2e suite asks
+    // http://localhost:10256/healthz from a hostNetwork pod, load balancers the node IP.
+    healthzBindAddress: '0.0.0.0:10256',
     metricsBindAddress: '127.0.0.1:10249',
     nodePortAddresses: ['primary'],
     oomScoreAdj: 0, // a negative value needs CAP_SYS_RESOURCE, which root lacks here

@@ -117,6 +117,7 @@ describe('node component configuration', () => {
       }),
     );
     assert.equal(c.mode, 'nftables');
+    assert.equal(c.healthzBindAddress, '0.0.0.0:10256');
     assert.deepEqual(c.conntrack, {
       maxPerCore: 0,
       min: 0,
