@@ -25,9 +25,14 @@ if [[ ${WEFT_IMAGE_TESTS:-1} == 0 ]]; then
   mapfile -t tests < <(find dist -name '*.test.js' ! -path 'dist/e2e/tests/image-*' ! -path 'dist/e2e/images/images.test.js' | sort)
 else
   bash scripts/image.sh
-  # The node images (pause, agnhost, CoreDNS, Weft) that real nodes import: cached by input hash.
+  # The node images (pause, agnhost, CoreDNS, Weft and the upstream e2e specs' images) that
+  # real nodes import: cached by input hash.
   WEFT_NODE_IMAGES_DIR=$(bash e2e/images/build.sh | tail -n 1)
   export WEFT_NODE_IMAGES_DIR
+  # The upstream e2e binary and ginkgo for e2e/tests/image-conformance.test.ts (the `ci`
+  # selection on real nodes; a failed spec fails the run). Cached; cold ~200 s after the
+  # Kubernetes build, which compiled most of its packages.
+  bash e2e/conformance/build.sh >/dev/null
 fi
 echo "test.sh: node $(node --version), kubernetes binaries in $WEFT_K8S_BIN_DIR, node binaries in $WEFT_NODE_BIN_DIR" >&2
 node --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${tests[@]}"

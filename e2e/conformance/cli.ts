@@ -1,40 +1,27 @@
 /**
- * `npm run conformance -- list|command`: the upstream sig-network e2e suite without a
- * cluster yet. `list` dry-runs every selection and records its specs in specs.json;
- * `command` prints the ginkgo command line a run would use. Running against the
- * real-node cluster is wired once that harness exists.
+ * `npm run conformance -- list|command|run`: the upstream sig-network e2e suite. `list`
+ * dry-runs every selection and records its specs in specs.json; `command` prints the ginkgo
+ * command line a run would use; `run` runs a selection against a real-node cluster of its own
+ * (run.ts) and rewrites docs/conformance.md.
  */
-import { spawn } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { errorMessage } from '../../common/errors.js';
+import { createLogger } from '../../common/log.js';
 import { repoRoot } from '../cluster/prereq.js';
+import type { WeftBackend } from '../realnode/addons.js';
+import { buildBinaries, conformanceDir } from './binaries.js';
 import { buildRunCommand, formatCommand, junitReportPath } from './command.js';
 import { listSelection, type SpecsFile } from './list.js';
+import { runConformance } from './run.js';
 import { ConformanceError, parseSelections, resolveSelection, type Selections } from './selections.js';
 
 const USAGE = `usage: conformance list
-       conformance command <selection> --kubeconfig FILE --report-dir DIR [--nodes 4] [--provider local]`;
+       conformance command <selection> --kubeconfig FILE --report-dir DIR [--nodes 4] [--provider local]
+       conformance run <selection> [--nodes 3] [--backend auto|vxlan|hostgw] [--report-dir DIR] [--doc FILE|--no-doc]`;
 
-const here = (): string => join(repoRoot(), 'e2e', 'conformance');
-
-/** Runs build.sh (its progress on our stderr) and returns the directory it prints last. */
-function buildBinaries(): Promise<{ testBinary: string; ginkgo: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('bash', [join(here(), 'build.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    child.on('error', (e) => reject(new ConformanceError('EBUILD', `cannot run build.sh: ${e.message}`)));
-    child.on('close', (code) => {
-      const dir = out.trim().split('\n').at(-1) ?? '';
-      if (code !== 0 || dir === '') reject(new ConformanceError('EBUILD', `build.sh exited ${code}`));
-      else resolve({ testBinary: join(dir, 'e2e-network.test'), ginkgo: join(dir, 'ginkgo') });
-    });
-  });
-}
+const here = conformanceDir;
 
 async function loadSelections(): Promise<Selections> {
   return parseSelections(JSON.parse(await readFile(join(here(), 'selections.json'), 'utf8')));
@@ -90,6 +77,43 @@ async function command(args: string[]): Promise<number> {
   return 0;
 }
 
+const BACKENDS: readonly WeftBackend[] = ['auto', 'vxlan', 'hostgw'];
+
+async function run(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      nodes: { type: 'string', default: '3' },
+      backend: { type: 'string', default: 'auto' },
+      'report-dir': { type: 'string' },
+      doc: { type: 'string' },
+      'no-doc': { type: 'boolean', default: false },
+    },
+  });
+  const [name] = positionals;
+  const backend = BACKENDS.find((b) => b === values.backend);
+  if (name === undefined || backend === undefined) throw new ConformanceError('EUSAGE', USAGE);
+  const reportDir = values['report-dir'] ?? join('/tmp/weft-conformance', `${name}-${backend}`);
+  const docPath = values['no-doc'] ? undefined : (values.doc ?? join(repoRoot(), 'docs', 'conformance.md'));
+  const r = await runConformance({
+    selection: name,
+    nodes: Number(values.nodes),
+    backend,
+    reportDir,
+    ...(docPath === undefined ? {} : { docPath }),
+    echo: process.stderr,
+    log: createLogger('conformance', process.env.WEFT_E2E_LOG ?? 'info'),
+  });
+  for (const f of r.failed) process.stdout.write(`FAILED ${f.name}\n`);
+  process.stdout.write(
+    `conformance ${name} (backend ${backend}): ${r.passed} passed, ${r.failed.length} failed, ` +
+      `${r.skipped} skipped themselves, in ${Math.round(r.durationSeconds)} s; report ${junitReportPath(reportDir)}` +
+      `${docPath === undefined ? '' : `, ${docPath}`}\n`,
+  );
+  return r.failed.length === 0 && r.ginkgoExitCode === 0 ? 0 : 1;
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -97,10 +121,10 @@ async function main(argv: string[]): Promise<number> {
       return list();
     case 'command':
       return command(rest);
+    case 'run':
+      return run(rest);
     default:
-      process.stderr.write(
-        `conformance: running against a cluster is not wired yet (the real-node harness is not ready)\n${USAGE}\n`,
-      );
+      process.stderr.write(`${USAGE}\n`);
       return 2;
   }
 }

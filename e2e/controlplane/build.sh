@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes binaries the local clusters run from the Go module proxy (this folder's
 # go.mod pins them): the control plane (etcd, kube-apiserver, kube-controller-manager,
-# kube-scheduler, kubectl), the node components (kubelet, kube-proxy) and agnhost (the
-# upstream e2e suite's test-image command). One `go build` for all of them, so shared packages
-# compile once and in parallel. Cached by version and by the hash of go.mod/go.sum; a warm
+# kube-scheduler, kubectl), the node components (kubelet, kube-proxy), agnhost (the
+# upstream e2e suite's test-image command) and regression-issue-74839 (the server of one
+# sig-network spec). One `go build` for all of them, so shared packages compile once and in
+# parallel. Cached by version and by the hash of go.mod/go.sum; a warm
 # cache returns at once. Prints the directory holding the binaries on its last line.
 # Figures: docs/local-cluster.md.
 set -euo pipefail
@@ -26,6 +27,8 @@ declare -A pkgs=(
   [kubelet]=k8s.io/kubernetes/cmd/kubelet
   [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
   [agnhost]=k8s.io/kubernetes/test/images/agnhost
+  # the server of Conntrack's "invalid conntrack state bug" spec (its image: e2e/images)
+  [regression-issue-74839]=k8s.io/kubernetes/test/images/regression-issue-74839
 )
 mapfile -t bins < <(printf '%s\n' "${!pkgs[@]}" | sort)
 

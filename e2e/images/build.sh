@@ -7,17 +7,23 @@
 #   agnhost  registry.k8s.io/e2e-test-images/agnhost:2.53  agnhost/: agnhost on Debian minbase
 #   coredns  registry.k8s.io/coredns/coredns:v1.12.0       coredns/: coredns on an empty image
 #   weft     ghcr.io/weft-net/weft:<package.json version>  scripts/image.sh (the Dockerfile)
+# and the other images the upstream sig-network e2e specs run (e2e/conformance/images.md):
+#   jessie-dnsutils        registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7    Debian + dig
+#   nginx                  registry.k8s.io/e2e-test-images/nginx:1.14-4           Debian's nginx-light
+#   busybox                registry.k8s.io/e2e-test-images/busybox:1.36.1-1       busybox-static only
+#   regression-issue-74839 registry.k8s.io/e2e-test-images/regression-issue-74839:1.2  static binary only
+#   distroless-iptables    registry.k8s.io/build-image/distroless-iptables:v0.8.11  Debian + conntrack
 #
-# The agnhost binary comes from the Kubernetes binaries cache, coredns from the node binaries
-# cache; both are built elsewhere, never here. Each archive is cached by the hash of its inputs
+# The agnhost and regression-issue-74839 binaries come from the Kubernetes binaries cache,
+# coredns from the node binaries cache; all are built elsewhere, never here. Each archive is cached by the hash of its inputs
 # (binaries' sha256, Containerfile, base recipe; for weft the image ID): a warm run only hashes.
 #
-# Usage: build.sh [pause|agnhost|coredns|weft ...]   (default: all four)
+# Usage: build.sh [KEY ...]   (default: all of the above)
 # Writes $dir/<key>-<inputs hash>.oci.tar (podman save --format oci-archive) and $dir/<key>.json
 # ({"name", "archive", "digest" of the manifest, "inputs", "bytes"}); prints $dir on its last line.
 # Env: WEFT_NODE_IMAGES_DIR (the archives' dir; default $WEFT_IMAGE_CACHE/node-images),
 #      WEFT_IMAGE_CACHE (default /var/cache/weft-image),
-#      WEFT_K8S_BIN_DIR (the dir with agnhost), WEFT_NODE_BIN_DIR (the dir with coredns); unset,
+#      WEFT_K8S_BIN_DIR (the dir with agnhost, regression-issue-74839), WEFT_NODE_BIN_DIR (the dir with coredns); unset,
 #      the newest $WEFT_CACHE_DIR/k8s-*/agnhost and nodebin-*/coredns (default ~/.cache/weft).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,7 +38,13 @@ declare -A names=(
   [agnhost]=registry.k8s.io/e2e-test-images/agnhost:$agnhost_tag
   [coredns]=registry.k8s.io/coredns/coredns:$coredns_tag
   [weft]=${WEFT_IMAGE:-ghcr.io/weft-net/weft:$version}
+  [jessie-dnsutils]=registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7
+  [nginx]=registry.k8s.io/e2e-test-images/nginx:1.14-4
+  [busybox]=registry.k8s.io/e2e-test-images/busybox:1.36.1-1
+  [regression-issue-74839]=registry.k8s.io/e2e-test-images/regression-issue-74839:1.2
+  [distroless-iptables]=registry.k8s.io/build-image/distroless-iptables:v0.8.11
 )
+all_keys=(pause agnhost coredns weft jessie-dnsutils nginx busybox regression-issue-74839 distroless-iptables)
 
 say() { echo "build.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -40,8 +52,8 @@ seconds() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(seconds)" 'BEGIN { printf "%.1f", b - a }'; }
 
 keys=("$@")
-((${#keys[@]})) || keys=(pause agnhost coredns weft)
-for key in "${keys[@]}"; do [[ -n ${names[$key]:-} ]] || die "unknown image $key (pause, agnhost, coredns, weft)"; done
+((${#keys[@]})) || keys=("${all_keys[@]}")
+for key in "${keys[@]}"; do [[ -n ${names[$key]:-} ]] || die "unknown image $key (${all_keys[*]})"; done
 [[ $(id -u) -eq 0 ]] || die "must run as root (podman storage)"
 
 cache=${WEFT_IMAGE_CACHE:-/var/cache/weft-image}
@@ -186,7 +198,32 @@ image_weft() {
   save_archive weft "$hash"
 }
 
-# Build stages (coredns's) stay behind as unnamed images carrying the label; keep those of the
+# Debian minbase plus packages, from the key's Containerfile alone (jessie-dnsutils, nginx,
+# busybox's build stage, distroless-iptables): cached by the Containerfile and the base recipe.
+image_debian() {
+  local key=$1 ctx=$work/$1 base_hash hash
+  base_hash=$(bash "$repo/scripts/debian-base.sh" hash)
+  hash=$(hash_lines "node-image v1 $key" "base=$base_hash" "containerfile=$(sha "$here/$key/Containerfile")")
+  cached "$key" "$hash" && { say "$key: cached ($hash)"; return; }
+  mkdir -p "$ctx"
+  ensure_debian
+  build_image "$key" "$hash" "$ctx" --build-arg "BASE=$debian_image"
+  save_archive "$key" "$hash"
+}
+
+image_regression() {
+  local key=regression-issue-74839 ctx=$work/regression-issue-74839 bin hash
+  bin=$(find_bin $key "${WEFT_K8S_BIN_DIR:-}" WEFT_K8S_BIN_DIR "$bin_cache/k8s-*")
+  static_elf "$bin" || die "$bin is not a static binary (its image has no libc)"
+  hash=$(hash_lines "node-image v1 $key" "bin=$(sha "$bin")" "containerfile=$(sha "$here/$key/Containerfile")")
+  cached $key "$hash" && { say "$key: cached ($hash)"; return; }
+  mkdir -p "$ctx"
+  cp "$bin" "$ctx/$key"
+  build_image $key "$hash" "$ctx"
+  save_archive $key "$hash"
+}
+
+# Build stages (coredns's, busybox's) stay behind as unnamed images carrying the label; keep those of the
 # archives recorded now (the layer cache of the next build) and remove older ones.
 prune_stages() {
   local current id label
@@ -198,7 +235,13 @@ prune_stages() {
 }
 
 t_all=$(seconds)
-for key in "${keys[@]}"; do "image_$key"; done
+for key in "${keys[@]}"; do
+  case $key in
+    pause | agnhost | coredns | weft) "image_$key" ;;
+    regression-issue-74839) image_regression ;;
+    *) image_debian "$key" ;;
+  esac
+done
 prune_stages
 say "done in $(elapsed "$t_all") s: ${keys[*]}"
 echo "$out"

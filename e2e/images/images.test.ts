@@ -31,7 +31,15 @@ const VERSION = (JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as
 const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 const COREDNS = 'registry.k8s.io/coredns/coredns:v1.12.0';
 const WEFT = `ghcr.io/weft-net/weft:${VERSION}`;
-const NAMES = [AGNHOST, COREDNS, PAUSE_IMAGE, WEFT].sort();
+/** The images the upstream sig-network specs run besides agnhost and pause (e2e/conformance/images.md). */
+const E2E_IMAGES = [
+  'registry.k8s.io/e2e-test-images/jessie-dnsutils:1.7',
+  'registry.k8s.io/e2e-test-images/nginx:1.14-4',
+  'registry.k8s.io/e2e-test-images/busybox:1.36.1-1',
+  'registry.k8s.io/e2e-test-images/regression-issue-74839:1.2',
+  'registry.k8s.io/build-image/distroless-iptables:v0.8.11',
+];
+const NAMES = [AGNHOST, COREDNS, PAUSE_IMAGE, WEFT, ...E2E_IMAGES].sort();
 
 const tag = randomBytes(3).toString('hex');
 const netns = `weft-img-${tag}`;

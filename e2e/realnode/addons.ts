@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { load as loadYaml } from 'js-yaml';
 import type { Cluster } from '../cluster/cluster.js';
 import { repoRoot } from '../cluster/prereq.js';
 
@@ -10,38 +11,65 @@ export function weftImageTag(root = repoRoot()): string {
   return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+export type WeftBackend = 'auto' | 'hostgw' | 'vxlan';
+
+/**
+ * The shipped net-conf.json (the weft-config ConfigMap of manifests/03-config.yaml) with only
+ * backend.type changed (pure): what an operator who picks a backend edits.
+ */
+export function netConfWithBackend(configYaml: string, backend: WeftBackend): string {
+  const cm = loadYaml(configYaml) as { data?: Record<string, string> };
+  const text = cm.data?.['net-conf.json'];
+  if (text === undefined) throw new Error('03-config.yaml has no data.net-conf.json');
+  const conf = JSON.parse(text) as { backend?: Record<string, unknown> };
+  conf.backend = { ...conf.backend, type: backend };
+  return `${JSON.stringify(conf, null, 2)}\n`;
+}
+
 /**
  * The e2e overlay (pure): the shipped manifests/ unchanged, only the image pointed at the
- * locally built tag — what an operator's own kustomization would do.
+ * locally built tag — what an operator's own kustomization would do — and, when given, the
+ * ConfigMap's net-conf.json replaced by a patch.
  */
 export function renderWeftOverlay(
   overlayDir: string,
   manifestsDir: string,
   image: { name: string; tag: string },
+  netConf?: string,
 ): string {
+  const patch = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'weft-config', namespace: 'weft-system' },
+    data: { 'net-conf.json': netConf },
+  };
   return `${JSON.stringify(
     {
       apiVersion: 'kustomize.config.k8s.io/v1beta1',
       kind: 'Kustomization',
       resources: [relative(overlayDir, manifestsDir)],
       images: [{ name: WEFT_IMAGE_NAME, newName: image.name, newTag: image.tag }],
+      ...(netConf === undefined ? {} : { patches: [{ patch: JSON.stringify(patch) }] }),
     },
     null,
     2,
   )}\n`;
 }
 
-/** Installs Weft as a user does: `kubectl apply -k` of the overlay. */
+/** Installs Weft as a user does: `kubectl apply -k` of the overlay (backend: as shipped unless given). */
 export async function installWeft(
   cluster: Cluster,
   image = { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
+  backend?: WeftBackend,
 ): Promise<void> {
   const dir = join(cluster.runDir, 'weft-overlay');
+  const manifests = join(repoRoot(), 'manifests');
+  const netConf =
+    backend === undefined
+      ? undefined
+      : netConfWithBackend(readFileSync(join(manifests, '03-config.yaml'), 'utf8'), backend);
   mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'kustomization.yaml'),
-    renderWeftOverlay(dir, join(repoRoot(), 'manifests'), image),
-  );
+  writeFileSync(join(dir, 'kustomization.yaml'), renderWeftOverlay(dir, manifests, image, netConf));
   await cluster.kubectl(['apply', '-k', dir]);
 }
 

@@ -165,7 +165,7 @@ export async function startRealNode(
   const view = computeNodeView(node.dirs.root);
   writeNodeFiles(ctx, node, view, externalIp);
   const f = nodeFiles(view);
-  const holder = spawnNodeProcess(ctx, node, 'holder', holderArgv(node.netns, view));
+  const holder = spawnNodeProcess(ctx, node, 'holder', holderArgv(node.netns, view, node.name));
   await waitFor(ctx, node, 'holder', () => existsSync(view.readyFile), 15_000, signal, 'its mounts');
   const mntNs = mountNsOf(holder.pid);
   if (mntNs === undefined || mntNs === mountNsOf(process.pid)) {

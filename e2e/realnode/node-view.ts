@@ -73,9 +73,15 @@ export function computeNodeView(nodeRoot: string): NodeView {
 
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** The shell script the holder runs inside its fresh mount namespace (pure). */
-export function nodeViewScript(v: NodeView): string {
+/**
+ * The shell script the holder runs inside its fresh mount and UTS namespaces (pure). With a
+ * hostname, the node's UTS namespace gets it: a real node's hostname is its node name, which
+ * hostNetwork pods report (the e2e suite's netexec `hostname` answers are compared with node
+ * names).
+ */
+export function nodeViewScript(v: NodeView, hostname?: string): string {
   const lines = ['set -eu'];
+  if (hostname !== undefined) lines.push(`hostname ${q(hostname)}`);
   for (const o of v.overlays) {
     lines.push(
       `mkdir -p ${q(o.upper)} ${q(o.work)}`,
@@ -97,28 +103,33 @@ export function nodeViewScript(v: NodeView): string {
   return `${lines.join('\n')}\n`;
 }
 
-/** argv of the holder: enter the node's network namespace, then a new private mount namespace. */
-export function holderArgv(netns: string, v: NodeView): string[] {
+/**
+ * argv of the holder: enter the node's network namespace, then a new private mount namespace
+ * and a UTS namespace whose hostname is the node's name.
+ */
+export function holderArgv(netns: string, v: NodeView, hostname: string): string[] {
   return [
     'nsenter',
     `--net=/run/netns/${netns}`,
     '--',
     'unshare',
     '--mount',
+    '--uts',
     '--propagation',
     'private',
     '--',
     'sh',
     '-c',
-    nodeViewScript(v),
+    nodeViewScript(v, hostname),
   ];
 }
 
 /**
- * argv that runs `argv` in the holder's mount and network namespaces (nsenter and env exec
- * in place, so the pid is the command's), with `path` as its PATH: the argv alone restarts it.
+ * argv that runs `argv` in the holder's mount, UTS and network namespaces (nsenter and env
+ * exec in place, so the pid is the command's), with `path` as its PATH: the argv alone
+ * restarts it.
  */
 export function inNodeArgv(holderPid: number, argv: readonly string[], path?: string): string[] {
   const env = path === undefined ? [] : ['env', `PATH=${path}`];
-  return ['nsenter', '-t', String(holderPid), '-m', '-n', '--', ...env, ...argv];
+  return ['nsenter', '-t', String(holderPid), '-m', '-u', '-n', '--', ...env, ...argv];
 }

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { computeClusterPlan } from '../cluster/plan.js';
+import { repoRoot } from '../cluster/prereq.js';
 import { parseClusterSpec } from '../cluster/spec.js';
 import { renderContainerdConfig } from '../images/containerd-config.js';
-import { renderWeftOverlay } from './addons.js';
+import { netConfWithBackend, renderWeftOverlay } from './addons.js';
 import { parseCgroupMounts } from './cgroups.js';
 import {
   acquireKubeletTunables,
@@ -36,22 +37,26 @@ describe('real node view', () => {
     assert.match(s, /mount --bind '[^']*\/cni\/net.d' \/etc\/cni\/net.d/);
     assert.ok(s.indexOf('--make-rshared') > s.lastIndexOf('mount --bind'), 'rshared after every bind');
     assert.ok(s.trimEnd().endsWith('exec sleep infinity'));
-    const argv = holderArgv('wcx-node1', v);
-    assert.deepEqual(argv.slice(0, 8), [
+    const argv = holderArgv('wcx-node1', v, 'x-node1');
+    assert.deepEqual(argv.slice(0, 9), [
       'nsenter',
       '--net=/run/netns/wcx-node1',
       '--',
       'unshare',
       '--mount',
+      '--uts',
       '--propagation',
       'private',
       '--',
     ]);
+    // Its own hostname first, as a real node's: hostNetwork pods report it.
+    assert.equal(argv.at(-1)?.split('\n')[1], "hostname 'x-node1'");
     assert.deepEqual(inNodeArgv(42, ['kubelet', '-v']), [
       'nsenter',
       '-t',
       '42',
       '-m',
+      '-u',
       '-n',
       '--',
       'kubelet',
@@ -102,7 +107,7 @@ describe('node component configuration', () => {
     assert.deepEqual(c.clusterDNS, ['10.96.0.10']);
   });
 
-  it('kube-proxy: nftables, leaves machine-wide conntrack settings alone', () => {
+  it('kube-proxy: nftables, leaves machine-wide conntrack settings alone, sets the per-namespace TCP timeouts', () => {
     const c = JSON.parse(
       renderKubeProxyConfig({
         kubeconfig: '/k',
@@ -112,11 +117,12 @@ describe('node component configuration', () => {
       }),
     );
     assert.equal(c.mode, 'nftables');
+    assert.equal(c.healthzBindAddress, '0.0.0.0:10256');
     assert.deepEqual(c.conntrack, {
       maxPerCore: 0,
       min: 0,
-      tcpEstablishedTimeout: '0s',
-      tcpCloseWaitTimeout: '0s',
+      tcpEstablishedTimeout: '24h0m0s',
+      tcpCloseWaitTimeout: '1h0m0s',
     });
   });
 
@@ -152,6 +158,18 @@ describe('node component configuration', () => {
     );
     assert.deepEqual(k.resources, ['../../../repo/manifests']);
     assert.deepEqual(k.images, [{ name: 'ghcr.io/weft-net/weft', newName: 'localhost/weft', newTag: 'dev' }]);
+    assert.equal(k.patches, undefined);
+  });
+
+  it('overlay with a backend: only net-conf.json backend.type changes, by a ConfigMap patch', () => {
+    const shipped = readFileSync(join(repoRoot(), 'manifests', '03-config.yaml'), 'utf8');
+    const conf = JSON.parse(netConfWithBackend(shipped, 'vxlan'));
+    assert.deepEqual(conf.backend, { type: 'vxlan', vni: 1, port: 8472 });
+    assert.deepEqual(conf.clusterCIDRs, ['10.244.0.0/16']);
+    const k = JSON.parse(renderWeftOverlay('/o', '/m', { name: 'w', tag: 't' }, JSON.stringify(conf)));
+    const patch = JSON.parse(k.patches[0].patch);
+    assert.deepEqual(patch.metadata, { name: 'weft-config', namespace: 'weft-system' });
+    assert.equal(JSON.parse(patch.data['net-conf.json']).backend.type, 'vxlan');
   });
 
   it('finds every cgroup hierarchy in /proc/mounts', () => {
