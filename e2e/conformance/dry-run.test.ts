@@ -22,6 +22,13 @@ const report = [
         State: 'skipped',
       },
       { LeafNodeType: 'It', ContainerHierarchyTexts: null, LeafNodeText: 'top-level spec', State: 'passed' },
+      // Upstream has leaf texts that end in a space; ginkgo's JUnit report has the name without it.
+      {
+        LeafNodeType: 'It',
+        ContainerHierarchyTexts: ['[sig-network] Proxy', 'version v1'],
+        LeafNodeText: 'should proxy logs on node using proxy subresource ',
+        State: 'passed',
+      },
     ],
   },
 ];
@@ -38,6 +45,7 @@ describe('parseDryRunReport', () => {
         wouldRun: false,
       },
       { name: 'top-level spec', wouldRun: true },
+      { name: '[sig-network] Proxy version v1 should proxy logs on node using proxy subresource', wouldRun: true },
     ]);
   });
 

@@ -2,7 +2,7 @@
  * The spec list of a `--ginkgo.dry-run --ginkgo.json-report=…` run (pure): every It of
  * the suite with its full text, and whether the run's focus/skip would have run it.
  */
-import { ConformanceError } from './selections.js';
+import { ConformanceError, specName } from './selections.js';
 
 export interface DryRunSpec {
   /** Container texts and the It text joined by spaces, as ginkgo matches and reports them. */
@@ -34,9 +34,11 @@ export function parseDryRunReport(json: unknown): DryRunSpec[] {
       const where = `suite ${i} spec ${j}`;
       const leaf = rep.LeafNodeText;
       if (typeof leaf !== 'string') fail(`${where} has no LeafNodeText`);
-      const name = [...texts(rep.ContainerHierarchyTexts, `${where} ContainerHierarchyTexts`), leaf]
-        .filter((t) => t !== '')
-        .join(' ');
+      const name = specName(
+        [...texts(rep.ContainerHierarchyTexts, `${where} ContainerHierarchyTexts`), leaf]
+          .filter((t) => t !== '')
+          .join(' '),
+      );
       specs.push({ name, wouldRun: rep.State === 'passed' });
     }
   }

@@ -4,7 +4,7 @@
  * skip message. Reads both the e2e framework's junit_01.xml (failure text only in the
  * element body) and ginkgo's own --junit-report (also in the message attribute).
  */
-import { ConformanceError } from './selections.js';
+import { ConformanceError, specName } from './selections.js';
 import { findAll, parseXml, type XmlElement } from './xml.js';
 
 export type SpecState = 'passed' | 'failed' | 'skipped';
@@ -74,7 +74,7 @@ export function parseJunitReport(xml: string): JunitRow[] {
     }
     const isSpec = rawName.startsWith('[It] ');
     const row: JunitRow = {
-      name: isSpec ? rawName.slice(5) : rawName,
+      name: specName(isSpec ? rawName.slice(5) : rawName),
       isSpec,
       state,
       status: status || state,

@@ -5,6 +5,15 @@
  */
 import { WeftError } from '../../common/errors.js';
 
+/**
+ * A spec's full text as the report and the spec lists compare it: whitespace runs
+ * collapsed, no leading or trailing space (some upstream leaf texts end in a space,
+ * which ginkgo's JUnit report drops).
+ */
+export function specName(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
 export class ConformanceError extends WeftError {}
 
 /** A ginkgo focus or skip regular expression and why it is there. */
