@@ -45,7 +45,10 @@ describe('parseDryRunReport', () => {
         wouldRun: false,
       },
       { name: 'top-level spec', wouldRun: true },
-      { name: '[sig-network] Proxy version v1 should proxy logs on node using proxy subresource', wouldRun: true },
+      {
+        name: '[sig-network] Proxy version v1 should proxy logs on node using proxy subresource',
+        wouldRun: true,
+      },
     ]);
   });
 
