@@ -1,5 +1,8 @@
+import type { NetConf } from '../config/net-conf.js';
+import { OPEN_POD_GATE, type PodGate, PodGateError } from '../pod-gate.js';
 import type { AgentRuntime } from '../runtime.js';
 import { PolicyEngine } from './engine.js';
+import { EnginePodGate } from './gate.js';
 import { PolicyMetrics } from './metrics.js';
 import { PolicyStore } from './store.js';
 import { runPolicyWatchers } from './watcher.js';
@@ -14,6 +17,8 @@ export interface PolicyExtension {
   start(rt: PolicyRuntime): Promise<void>;
   /** The engine once started (for the status API and `weft policy`). */
   engine(): PolicyEngine | undefined;
+  /** What CNI ADD waits on: open when networkPolicy is off, else the engine's gate once it runs. */
+  podGate(netConf: NetConf): PodGate;
 }
 
 /**
@@ -23,8 +28,22 @@ export interface PolicyExtension {
  */
 export function createPolicyExtension(): PolicyExtension {
   let engine: PolicyEngine | undefined;
+  let gate: EnginePodGate | undefined;
+  const notStarted = () =>
+    new PodGateError(
+      'EPOLICYNOTSYNCED',
+      'network policy not synced',
+      'the policy engine has not started yet',
+    );
   return {
     engine: () => engine,
+    podGate: (netConf) =>
+      netConf.networkPolicy
+        ? {
+            admit: (pod) => (gate ? gate.admit(pod) : Promise.reject(notStarted())),
+            forget: (attachment) => gate?.forget(attachment),
+          }
+        : OPEN_POD_GATE,
     async start(rt) {
       if (!rt.netConf.networkPolicy) return;
       const log = rt.log.child({ component: 'policy' });
@@ -42,6 +61,7 @@ export function createPolicyExtension(): PolicyExtension {
         log,
         sctp,
       });
+      gate = new EnginePodGate({ engine, store, signal: rt.signal });
       await Promise.all([
         engine.run(rt.signal),
         runPolicyWatchers({ store, log, client: rt.kube }, rt.signal),
