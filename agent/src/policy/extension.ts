@@ -4,13 +4,14 @@ import type { AgentRuntime } from '../runtime.js';
 import { PolicyEngine } from './engine.js';
 import { EnginePodGate } from './gate.js';
 import { PolicyMetrics } from './metrics.js';
+import { POLICY_PATH, policyHandler } from './report-route.js';
 import { PolicyStore } from './store.js';
 import { runPolicyWatchers } from './watcher.js';
 
 /** What network policy uses of the agent runtime. */
 export type PolicyRuntime = Pick<
   AgentRuntime,
-  'opts' | 'netConf' | 'log' | 'registry' | 'loop' | 'datapath' | 'kube' | 'signal'
+  'opts' | 'netConf' | 'log' | 'registry' | 'loop' | 'datapath' | 'kube' | 'signal' | 'http' | 'store'
 >;
 
 export interface PolicyExtension {
@@ -29,6 +30,7 @@ export interface PolicyExtension {
 export function createPolicyExtension(): PolicyExtension {
   let engine: PolicyEngine | undefined;
   let gate: EnginePodGate | undefined;
+  let policyStore: PolicyStore | undefined;
   const notStarted = () =>
     new PodGateError(
       'EPOLICYNOTSYNCED',
@@ -45,9 +47,22 @@ export function createPolicyExtension(): PolicyExtension {
           }
         : OPEN_POD_GATE,
     async start(rt) {
+      rt.http.addRoute(
+        POLICY_PATH,
+        policyHandler({
+          nodeName: rt.opts.nodeName,
+          engine: () => engine,
+          store: () => policyStore,
+          agentAddr: (node) => {
+            const peer = rt.store.view().peers.find((p) => p.name === node);
+            return peer && `http://${peer.underlayIP}:${rt.opts.httpPort}`;
+          },
+        }),
+      );
       if (!rt.netConf.networkPolicy) return;
       const log = rt.log.child({ component: 'policy' });
       const store = new PolicyStore();
+      policyStore = store;
       const metrics = new PolicyMetrics(rt.registry, () => rt.datapath.readPolicyDrops());
       const sctp = await rt.datapath.canMatchSctp();
       if (!sctp)
