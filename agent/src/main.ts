@@ -173,6 +173,7 @@ async function runAgent(deps: {
     kube,
     localNetwork: createLocalNetworkProvider(loop, config),
     ipamUsage: cni.ipamUsage,
+    podGate: policy.podGate(netConf),
     signal: ac.signal,
   };
   http.addRoute(STATUS_PATH, statusHandler(createStatusSource(runtime, gossip)));

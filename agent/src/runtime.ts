@@ -8,6 +8,7 @@ import type { AgentHttpServer } from './http/server.js';
 import type { KubeClient } from './kube/api-client.js';
 import type { LocalNetworkProvider } from './local-network.js';
 import type { PeerStore } from './peers/peer-store.js';
+import type { PodGate } from './pod-gate.js';
 import type { ReconcileLoop } from './reconcile/loop.js';
 
 /**
@@ -29,6 +30,11 @@ export interface AgentRuntime {
   readonly localNetwork: LocalNetworkProvider;
   /** IPAM use per network (allocated/capacity) from the CNI server; [] until it runs. */
   readonly ipamUsage: () => IpamUsage[];
+  /**
+   * What CNI ADD waits on before it returns: the pod's network policy verdict in
+   * the kernel (ADR 13 point 3). Admits at once when networkPolicy is off.
+   */
+  readonly podGate: PodGate;
   readonly signal: AbortSignal;
 }
 

@@ -1,9 +1,10 @@
 import { errorMessage } from '../../../common/errors.js';
+import { PodGateError } from '../pod-gate.js';
 import { type CniContext, requireLocalNetwork } from './context.js';
 import { CniCode, CniError } from './errors.js';
 import { Ipam } from './ipam.js';
 import { formatGateway, type IpamRange } from './ipam-range.js';
-import type { Allocation } from './ipam-state.js';
+import { type Allocation, attachmentKey } from './ipam-state.js';
 import { hostVethMac, hostVethName, podMac } from './names.js';
 import type { WeftNetConf } from './netconf.js';
 import type { PodAttachment } from './request.js';
@@ -54,9 +55,11 @@ export function computeAddResult(w: PodWiring, prev: CniResult | undefined): Cni
 }
 
 /**
- * ADD: address from IPAM (persisted first), then the veth pair. A second ADD of a
- * live attachment is an error; an allocation left by an interrupted ADD (no veth)
- * is reused. On failure the veth is removed and the address released.
+ * ADD: address from IPAM (persisted first), then the veth pair, then — for a
+ * Kubernetes pod — the pod gate (its network policy verdict in force, ADR 13).
+ * A second ADD of a live attachment is an error; an allocation left by an
+ * interrupted ADD (no veth) is reused. On failure the veth is removed and the
+ * address released, so a retried ADD starts clean.
  */
 export async function cmdAdd(ctx: CniContext, conf: WeftNetConf, a: PodAttachment): Promise<object> {
   const { net, ranges } = requireLocalNetwork(ctx);
@@ -76,12 +79,19 @@ export async function cmdAdd(ctx: CniContext, conf: WeftNetConf, a: PodAttachmen
     }
     if (!allocation || !Ipam.fits(allocation, ranges)) allocation = await ipam.allocate(a, ranges);
     const wiring = computeWiring(a, allocation, ranges, net.bridge, net.mtu);
-    try {
-      await ctx.plumbing.applyWiring(wiring);
-    } catch (err) {
+    const undo = async (veth: boolean) => {
+      if (veth)
+        await ctx.plumbing
+          .deleteHostVeth(hostVeth)
+          .catch((e: unknown) => ctx.log.error({ op: 'add', dev: hostVeth, err: e }, 'cannot remove veth'));
       await ipam
         .release(a)
         .catch((e: unknown) => ctx.log.error({ op: 'add', err: e }, 'cannot release address'));
+    };
+    try {
+      await ctx.plumbing.applyWiring(wiring);
+    } catch (err) {
+      await undo(false);
       throw new CniError(
         CniCode.plumbingFailed,
         'cannot set up the pod interface',
@@ -89,6 +99,24 @@ export async function cmdAdd(ctx: CniContext, conf: WeftNetConf, a: PodAttachmen
         { cause: err },
       );
     }
+    if (a.pod) {
+      const attachment = attachmentKey(a);
+      try {
+        await ctx.podGate.admit({ attachment, ...a.pod, ips: allocation.ips });
+      } catch (err) {
+        ctx.podGate.forget(attachment);
+        await undo(true);
+        throw gateError(err);
+      }
+    }
     return formatResult(computeAddResult(wiring, conf.prevResult), conf.cniVersion);
+  });
+}
+
+/** A refused pod: 11, so the runtime retries the sandbox. */
+function gateError(err: unknown): CniError {
+  const details = err instanceof PodGateError ? err.details : errorMessage(err);
+  return new CniError(CniCode.tryAgainLater, `try again later: ${errorMessage(err)}`, details, {
+    cause: err,
   });
 }

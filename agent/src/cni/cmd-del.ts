@@ -1,4 +1,5 @@
 import type { CniContext } from './context.js';
+import { attachmentKey } from './ipam-state.js';
 import { hostVethName } from './names.js';
 import type { Attachment, WeftNetConf } from './netconf.js';
 
@@ -11,6 +12,7 @@ export async function cmdDel(ctx: CniContext, conf: WeftNetConf, a: Attachment):
   await ctx.locks.run(a, async () => {
     await ctx.plumbing.deleteHostVeth(hostVethName(a));
     await ipam.release(a);
+    ctx.podGate.forget(attachmentKey(a));
   });
   return undefined;
 }

@@ -24,8 +24,12 @@ export async function cmdGc(ctx: CniContext, conf: WeftNetConf): Promise<undefin
   let released = 0;
   try {
     const ipam = await ctx.ipams.get(conf.name);
-    released = (await ipam.releaseExcept(new Set(valid.map(attachmentKey)), new Set(busy.map(attachmentKey))))
-      .length;
+    const gone = await ipam.releaseExcept(
+      new Set(valid.map(attachmentKey)),
+      new Set(busy.map(attachmentKey)),
+    );
+    for (const a of gone) ctx.podGate.forget(attachmentKey(a));
+    released = gone.length;
   } catch (err) {
     failures.push(`releasing addresses: ${errorMessage(err)}`);
   }

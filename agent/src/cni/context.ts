@@ -1,5 +1,6 @@
 import type { Logger } from '../../../common/log.js';
 import type { LocalNetwork, LocalNetworkProvider } from '../local-network.js';
+import type { PodGate } from '../pod-gate.js';
 import { CniCode, CniError } from './errors.js';
 import { computeRanges, type IpamRange } from './ipam-range.js';
 import type { IpamSet } from './ipam-set.js';
@@ -12,6 +13,8 @@ export interface CniContext {
   readonly ipams: IpamSet;
   readonly plumbing: VethPlumbing;
   readonly locks: AttachmentLock;
+  /** ADD of a Kubernetes pod returns only once the gate admits it (its policy verdict is in force). */
+  readonly podGate: PodGate;
   readonly log: Logger;
 }
 

@@ -7,6 +7,7 @@ import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
 import { parseAgentOptions } from '../config/agent-options.js';
 import type { LocalNetwork } from '../local-network.js';
+import { OPEN_POD_GATE } from '../pod-gate.js';
 import { createCniExtension } from './extension.js';
 
 const exists = (p: string) =>
@@ -59,10 +60,11 @@ describe('CNI extension', () => {
       log: silentLogger(),
       registry: new Registry(),
       localNetwork: () => net,
+      podGate: OPEN_POD_GATE,
       signal: ac.signal,
       loop: {
         onSynced: (l) => {
-          const f = () => l(undefined as never, undefined as never);
+          const f = () => l(undefined as never, undefined as never, 0);
           listeners.add(f);
           return () => listeners.delete(f);
         },

@@ -18,7 +18,10 @@ export function defaultShimPath(): string {
 }
 
 /** What the CNI side uses of the agent runtime. */
-export type CniRuntime = Pick<AgentRuntime, 'opts' | 'log' | 'registry' | 'localNetwork' | 'signal'> & {
+export type CniRuntime = Pick<
+  AgentRuntime,
+  'opts' | 'log' | 'registry' | 'localNetwork' | 'podGate' | 'signal'
+> & {
   readonly loop: Pick<AgentRuntime['loop'], 'onSynced'>;
 };
 
@@ -54,6 +57,7 @@ export function createCniExtension(options: CniExtensionOptions = {}): CniExtens
         localNetwork: rt.localNetwork,
         log: rt.log,
         registry: rt.registry,
+        podGate: rt.podGate,
         ...(rt.opts.netns ? { hostNetns: rt.opts.netns } : {}),
       });
       try {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { CniError } from './errors.js';
 import { decodeRequestFrame, encodeRequestFrame, encodeResponseFrame, FrameError } from './framing.js';
-import { parseCniRequest } from './request.js';
+import { parseCniArgs, parseCniRequest } from './request.js';
 
 const conf = JSON.stringify({
   cniVersion: '1.1.0',
@@ -99,6 +99,63 @@ describe('parseCniRequest', () => {
     assert.deepEqual(gc({ 'cni.dev/attachments': one }), [{ containerId: 'c1', ifname: 'eth0' }]);
     assert.deepEqual(gc({ 'cni.dev/valid-attachments': null, 'cni.dev/attachments': null }), []);
     assert.equal(gc({}), undefined, 'no list at all: cmdGc refuses (7) rather than release everything');
+  });
+});
+
+describe('parseCniArgs', () => {
+  const k8s = 'IgnoreUnknown=1;K8S_POD_NAMESPACE=shop;K8S_POD_NAME=web-7d9f.x;K8S_POD_INFRA_CONTAINER_ID=abc';
+  it('reads the pod identity and ignores other keys', () => {
+    assert.deepEqual(parseCniArgs(k8s), { namespace: 'shop', name: 'web-7d9f.x' });
+    assert.deepEqual(parseCniArgs('K8S_POD_NAME=a;K8S_POD_NAMESPACE=b'), { namespace: 'b', name: 'a' });
+  });
+  it('no K8S_* keys (or no CNI_ARGS at all): not a Kubernetes pod', () => {
+    assert.equal(parseCniArgs(undefined), undefined);
+    assert.equal(parseCniArgs(''), undefined);
+    assert.equal(parseCniArgs('IgnoreUnknown=1;FOO=bar'), undefined);
+  });
+  const bad: Array<[string, string]> = [
+    ['a pair without "="', 'K8S_POD_NAMESPACE=a;junk'],
+    ['a pair with two "="', 'K8S_POD_NAMESPACE=a=b;K8S_POD_NAME=c'],
+    ['an empty key', '=x;K8S_POD_NAME=c'],
+    ['a trailing ";"', 'K8S_POD_NAMESPACE=a;K8S_POD_NAME=c;'],
+    ['a key twice', 'K8S_POD_NAMESPACE=a;K8S_POD_NAMESPACE=b;K8S_POD_NAME=c'],
+    ['a name without a namespace', 'K8S_POD_NAME=c'],
+    ['a namespace without a name', 'K8S_POD_NAMESPACE=a'],
+    ['an empty name', 'K8S_POD_NAMESPACE=a;K8S_POD_NAME='],
+    ['an upper-case namespace', 'K8S_POD_NAMESPACE=Shop;K8S_POD_NAME=c'],
+    ['a namespace with a dot', 'K8S_POD_NAMESPACE=a.b;K8S_POD_NAME=c'],
+    ['a name with a slash', 'K8S_POD_NAMESPACE=a;K8S_POD_NAME=c/d'],
+    ['a name too long', `K8S_POD_NAMESPACE=a;K8S_POD_NAME=${'x'.repeat(254)}`],
+  ];
+  for (const [what, value] of bad) {
+    it(`${what} → 4 naming CNI_ARGS`, () => {
+      const err = (() => {
+        try {
+          parseCniArgs(value);
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      })();
+      assert.ok(err instanceof CniError, `${value}: no error`);
+      assert.equal(err.cniCode, 4);
+      assert.match(err.message, /CNI_ARGS/);
+    });
+  }
+  it('ADD and CHECK carry the identity; a bad CNI_ARGS fails the request before the config', () => {
+    const req = parseCniRequest({ env: { ...env, CNI_ARGS: k8s }, stdin: Buffer.from(conf) });
+    assert.ok(req.command === 'ADD');
+    assert.deepEqual(req.attachment.pod, { namespace: 'shop', name: 'web-7d9f.x' });
+    assert.equal(
+      codeOf(() => parseCniRequest({ env: { ...env, CNI_ARGS: 'x' }, stdin: Buffer.from('{') })),
+      4,
+    );
+    const del = { ...env, CNI_COMMAND: 'DEL', CNI_ARGS: 'x' };
+    assert.equal(
+      codeOf(() => parseCniRequest({ env: del, stdin: Buffer.from(conf) })),
+      0,
+      'DEL ignores it',
+    );
   });
 });
 

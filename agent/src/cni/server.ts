@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../common/log.js';
 import type { LocalNetworkProvider } from '../local-network.js';
+import { OPEN_POD_GATE, type PodGate } from '../pod-gate.js';
 import type { CniContext } from './context.js';
 import { handleCniRequest } from './dispatch.js';
 import { CniCode } from './errors.js';
@@ -32,6 +33,8 @@ export interface CniServerOptions {
   readonly networkName?: string;
   /** A request must arrive in full within this time (default 10 s). */
   readonly requestTimeoutMs?: number;
+  /** What ADD waits on before it answers (network policy); default none. */
+  readonly podGate?: PodGate;
 }
 
 export interface CniServer {
@@ -61,6 +64,7 @@ export async function startCniServer(opts: CniServerOptions): Promise<CniServer>
     ipams,
     plumbing: new VethPlumbing(ipRunner),
     locks: new AttachmentLock(),
+    podGate: opts.podGate ?? OPEN_POD_GATE,
     log,
   };
   const ipamUsage = (): IpamUsage[] => {

@@ -57,7 +57,7 @@ describe('policy watchers and engine', () => {
       nodeName: 'n1',
       store,
       setPolicy: (c) => handed.push(c),
-      loop: { trigger: () => triggers++, onSynced: () => () => undefined },
+      loop: { trigger: () => triggers++, onSynced: () => () => undefined, passesStarted: 0 },
       metrics: new PolicyMetrics(registry, async () => new Map()),
       log: silentLogger(),
       sctp: false,

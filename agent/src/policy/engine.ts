@@ -2,6 +2,7 @@ import type { Logger } from '../../../common/log.js';
 import type { PolicyContent } from '../datapath/state.js';
 import { type CompiledPolicy, compilePolicies, type PodSelection } from './compile.js';
 import type { PolicyMetrics } from './metrics.js';
+import { computeOverlaidPods, type PodOverlay } from './overlay.js';
 import type { PolicyStore } from './store.js';
 
 export interface PolicyEngineOptions {
@@ -10,7 +11,12 @@ export interface PolicyEngineOptions {
   /** Where the compiled part goes (Datapath.setPolicy). */
   readonly setPolicy: (content: PolicyContent) => void;
   /** The reconcile loop: a pass is requested after each change; its success marks the change enforced. */
-  readonly loop: { trigger(): void; onSynced(listener: () => void): () => void };
+  readonly loop: {
+    trigger(): void;
+    onSynced(listener: (result: unknown, view: unknown, pass: number) => void): () => void;
+    /** Passes that have called the datapath so far (ReconcileLoop.passesStarted). */
+    readonly passesStarted: number;
+  };
   readonly metrics: PolicyMetrics;
   readonly log: Logger;
   /** The kernel can match SCTP (probed at start). */
@@ -29,6 +35,11 @@ export class PolicyEngine {
   #last: CompiledPolicy | undefined;
   #scheduled = false;
   #waitingSince: number | undefined;
+  /** CNI ADD's addresses by attachment, until its DEL (ADR 13 point 3). */
+  readonly #overlay = new Map<string, PodOverlay>();
+  #handOvers = 0;
+  /** Waiting for the hand-over after `after`, then for a synced pass numbered above `pass`. */
+  readonly #waiters = new Set<{ after: number; pass?: number; resolve: () => void }>();
 
   constructor(opts: PolicyEngineOptions) {
     this.#o = opts;
@@ -44,10 +55,45 @@ export class PolicyEngine {
     return this.#last?.selections ?? [];
   }
 
+  /**
+   * Registers (or, with undefined, drops) the addresses CNI ADD gave an
+   * attachment; the next compilation sees them on the store's Pod of that name.
+   */
+  setOverlay(attachment: string, entry: PodOverlay | undefined): void {
+    const had = this.#overlay.has(attachment);
+    if (entry) this.#overlay.set(attachment, entry);
+    else this.#overlay.delete(attachment);
+    if (entry || had) this.#schedule();
+  }
+
+  /**
+   * Resolves once a compilation made after this call has been applied by a
+   * successful reconcile pass, i.e. a pass that started after its hand-over
+   * (a pass already running may have read the older content). `cancel` stops waiting.
+   */
+  whenApplied(): { applied: Promise<void>; cancel: () => void } {
+    let waiter: { after: number; pass?: number; resolve: () => void } | undefined;
+    const applied = new Promise<void>((resolve) => {
+      waiter = { after: this.#handOvers, resolve };
+      this.#waiters.add(waiter);
+    });
+    this.#schedule();
+    return { applied, cancel: () => waiter && this.#waiters.delete(waiter) };
+  }
+
+  #passSynced(pass: number): void {
+    for (const w of this.#waiters) {
+      if (w.pass === undefined || pass <= w.pass) continue;
+      this.#waiters.delete(w);
+      w.resolve();
+    }
+  }
+
   run(signal: AbortSignal): Promise<void> {
     const offs = [
       this.#o.store.onChange(() => this.#schedule()),
-      this.#o.loop.onSynced(() => {
+      this.#o.loop.onSynced((_result, _view, pass) => {
+        this.#passSynced(pass);
         if (this.#waitingSince === undefined) return;
         this.#o.metrics.applyDuration.observe((performance.now() - this.#waitingSince) / 1000);
         this.#waitingSince = undefined;
@@ -82,7 +128,7 @@ export class PolicyEngine {
     try {
       compiled = compilePolicies({
         nodeName: this.#o.nodeName,
-        pods: store.pods.values(),
+        pods: computeOverlaidPods(store.pods.values(), this.#overlay.values(), this.#o.nodeName),
         namespaces: store.namespaces,
         policies: store.policies.values(),
         sctp: this.#o.sctp,
@@ -110,6 +156,9 @@ export class PolicyEngine {
     metrics.pods.set({ direction: 'ingress' }, compiled.selections.filter((s) => s.ingressChain).length);
     metrics.pods.set({ direction: 'egress' }, compiled.selections.filter((s) => s.egressChain).length);
     this.#waitingSince ??= performance.now();
+    const handOver = ++this.#handOvers;
+    const passes = this.#o.loop.passesStarted;
+    for (const w of this.#waiters) if (w.pass === undefined && handOver > w.after) w.pass = passes;
     this.#o.setPolicy(compiled.content);
     this.#o.loop.trigger();
     if (first)

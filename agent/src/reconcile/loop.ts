@@ -25,7 +25,8 @@ export interface ReconcileLoopOptions {
   readonly random?: () => number;
 }
 
-export type SyncedListener = (result: SyncResult, view: ClusterView) => void;
+/** `pass` numbers the passes that called the datapath, from 1 (see passesStarted). */
+export type SyncedListener = (result: SyncResult, view: ClusterView, pass: number) => void;
 
 /**
  * Drives datapath.sync: once at start, on every PeerStore change (coalesced: the
@@ -51,6 +52,7 @@ export class ReconcileLoop {
   #failures = 0;
   #waitingLogged = false;
   #fullObserve = true;
+  #passes = 0;
 
   constructor(opts: ReconcileLoopOptions) {
     this.#opts = opts;
@@ -73,6 +75,13 @@ export class ReconcileLoop {
   }
   get consecutiveFailures(): number {
     return this.#failures;
+  }
+  /**
+   * How many passes have called datapath.sync so far. A pass numbered above the
+   * value read right after a Datapath.setPolicy sees that policy content.
+   */
+  get passesStarted(): number {
+    return this.#passes;
   }
 
   /** Healthy unless no pass (or podCIDR check) started within 3 × resync. */
@@ -133,6 +142,7 @@ export class ReconcileLoop {
     this.#waitingLogged = false;
     const started = performance.now();
     const full = this.#fullObserve;
+    const pass = ++this.#passes;
     try {
       const result = await datapath.sync(self, view.peers, config, { trustLastApplied: !full });
       this.#fullObserve = false;
@@ -153,7 +163,7 @@ export class ReconcileLoop {
       };
       if (first || result.changes > 0) log.info(fields, 'datapath synced');
       else log.debug(fields, 'datapath synced');
-      for (const listener of [...this.#listeners]) listener(result, view);
+      for (const listener of [...this.#listeners]) listener(result, view, pass);
       return true;
     } catch (err: unknown) {
       const durationMs = performance.now() - started;

@@ -1,33 +1,27 @@
 #!/usr/bin/env node
 import { errorMessage } from '../../../common/errors.js';
+import { parseCliFlags } from './cli-flags.js';
+import { parsePolicyArgs, runPolicyCli } from './policy-cli.js';
 import { renderStatus } from './render.js';
 import type { StatusJson } from './status.js';
 
 /**
  * `weft status [--json] [--addr http://127.0.0.1:9742]`: asks the local agent
- * for its status. Exit codes: 0 ok, 1 agent unreachable or bad answer, 2 usage.
+ * for its status; `weft policy <namespace>/<pod>` asks it (and then the agent of
+ * the pod's node) which policies isolate the pod and what they allow.
+ * Exit codes: 0 ok, 1 agent unreachable or no answer, 2 usage.
  */
 export interface CliArgs {
   readonly json: boolean;
   readonly addr: string;
 }
 
-export const USAGE = 'usage: weft status [--json] [--addr http://127.0.0.1:9742]';
+export const USAGE =
+  'usage: weft status [--json] [--addr http://127.0.0.1:9742]\n       weft policy <namespace>/<pod> [--json] [--addr …]';
 
 export function parseCliArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): CliArgs {
-  const args = [...argv];
-  if (args[0] !== 'status') throw new Error(USAGE);
-  let json = false;
-  let addr = env.WEFT_STATUS_ADDR ?? 'http://127.0.0.1:9742';
-  for (let i = 1; i < args.length; i++) {
-    const a = args[i];
-    if (a === '--json') json = true;
-    else if (a === '--addr' && args[i + 1]) addr = args[++i] as string;
-    else if (a?.startsWith('--addr=')) addr = a.slice('--addr='.length);
-    else throw new Error(USAGE);
-  }
-  if (!/^https?:\/\//.test(addr)) addr = `http://${addr}`;
-  return { json, addr: addr.replace(/\/+$/, '') };
+  if (argv[0] !== 'status') throw new Error(USAGE);
+  return parseCliFlags(argv.slice(1), env, USAGE);
 }
 
 export async function fetchStatus(addr: string, timeoutMs = 5000): Promise<StatusJson> {
@@ -41,6 +35,15 @@ export async function runCli(
   env: NodeJS.ProcessEnv,
   out: (s: string) => void,
 ): Promise<number> {
+  if (argv[0] === 'policy') {
+    try {
+      const p = parsePolicyArgs(argv, env);
+      return await runPolicyCli(p, out, (s) => process.stderr.write(s));
+    } catch (err: unknown) {
+      process.stderr.write(`${errorMessage(err)}\n`);
+      return 2;
+    }
+  }
   let args: CliArgs;
   try {
     args = parseCliArgs(argv, env);

@@ -17,7 +17,7 @@ export function formatRtt(ms: number | null): string {
   return ms < 10 ? `${ms.toFixed(2)}ms` : `${Math.round(ms)}ms`;
 }
 
-function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const line = (r: readonly string[]) =>
     r

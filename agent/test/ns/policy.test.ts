@@ -5,16 +5,32 @@
  */
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
+import { cmdAdd } from '../../src/cni/cmd-add.js';
+import type { CniContext } from '../../src/cni/context.js';
+import { CniError } from '../../src/cni/errors.js';
+import { createIpRunner } from '../../src/cni/ip-runner.js';
+import { ipamStatePath } from '../../src/cni/ipam.js';
+import { IpamSet } from '../../src/cni/ipam-set.js';
+import { AttachmentLock } from '../../src/cni/keyed-lock.js';
+import type { WeftNetConf } from '../../src/cni/netconf.js';
+import { VethPlumbing } from '../../src/cni/veth-plumbing.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { Netlink } from '../../src/datapath/netlink.js';
 import { testConfig } from '../../src/datapath/test-fixtures.js';
 import { compilePolicies } from '../../src/policy/compile.js';
+import { PolicyEngine } from '../../src/policy/engine.js';
+import { EnginePodGate } from '../../src/policy/gate.js';
+import { PolicyMetrics } from '../../src/policy/metrics.js';
 import { parseNetworkPolicy, parsePod } from '../../src/policy/parse.js';
+import { PolicyStore } from '../../src/policy/store.js';
 import type { NetworkPolicy, PolicyPod } from '../../src/policy/types.js';
 import { addVethPair, NetnsSet, nsIpBatch, nsRun, run } from './netns-helpers.js';
 
@@ -218,5 +234,95 @@ describe('NetworkPolicy on a real kernel (namespaces)', { timeout: 120_000 }, ()
     assert.ok(!(await connects('wtnp-b', IP.a, 8080)), 'still denied');
     await enforce([], restarted);
     assert.ok(await connects('wtnp-b', IP.a, 8080), 'the synced engine lifts it');
+  });
+
+  it('CNI ADD under deny-all returns only once the pod drop verdict is in the kernel; a refused ADD leaves nothing', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'wtnp-ipam-'));
+    const ipRunner = createIpRunner({ hostNetns: node });
+    const ac = new AbortController();
+    const store = new PolicyStore();
+    // The reconcile loop reduced to what the engine uses: serial passes, numbered, with listeners.
+    const listeners = new Set<(r: unknown, v: unknown, pass: number) => void>();
+    let passes = 0;
+    let tail = Promise.resolve();
+    const loop = {
+      get passesStarted() {
+        return passes;
+      },
+      onSynced: (l: (r: unknown, v: unknown, pass: number) => void) => {
+        listeners.add(l);
+        return () => listeners.delete(l);
+      },
+      trigger: () => {
+        tail = tail.then(async () => {
+          const pass = ++passes;
+          await datapath.sync(self, [], config, { trustLastApplied: true });
+          for (const l of [...listeners]) l(undefined, undefined, pass);
+        });
+      },
+    };
+    const engine = new PolicyEngine({
+      nodeName: 'n1',
+      store,
+      setPolicy: (c) => datapath.setPolicy(c),
+      loop,
+      metrics: new PolicyMetrics(new Registry(), async () => new Map()),
+      log: silentLogger(),
+      sctp: true,
+    });
+    const running = engine.run(ac.signal);
+    const ctx: CniContext = {
+      localNetwork: () => ({
+        nodeName: 'n1',
+        podCIDRs: self.podCIDRs,
+        clusterCIDRs: [],
+        bridge: 'weft0',
+        mtu: 1450,
+      }),
+      ipams: new IpamSet(stateDir),
+      plumbing: new VethPlumbing(ipRunner),
+      locks: new AttachmentLock(),
+      podGate: new EnginePodGate({ engine, store, signal: ac.signal }),
+      log: silentLogger(),
+    };
+    const conf: WeftNetConf = {
+      cniVersion: '1.1.0',
+      name: 'weft',
+      type: 'weft',
+      socket: undefined,
+      prevResult: undefined,
+      validAttachments: undefined,
+    };
+    const netns = `/var/run/netns/${await set.create('e')}`;
+    const add = { containerId: 'ctr-e', ifname: 'eth0', netns, pod: { namespace: 'default', name: 'e' } };
+    const ingressMap = async () => nsRun(node, 'nft', ['list', 'map', 'inet', 'weft', 'pol_ingress']);
+    try {
+      const refused = await cmdAdd(ctx, conf, add).then(
+        () => assert.fail('ADD before the engine synced'),
+        (e: unknown) => e,
+      );
+      assert.ok(refused instanceof CniError && refused.cniCode === 11, String(refused));
+      assert.match(refused.message, /network policy not synced/);
+      const onDisk = JSON.parse(await readFile(ipamStatePath(stateDir, 'weft'), 'utf8'));
+      assert.deepEqual(onDisk.allocations, [], 'the address is released');
+      assert.doesNotMatch(await nsRun(node, 'ip', ['-o', 'link', 'show', 'type', 'veth']), /weft[0-9a-f]{8}/);
+
+      store.replaceAll('namespaces', NAMESPACES);
+      store.replaceAll('networkpolicies', new Map([['default/deny', policy({ podSelector: {} })]]));
+      store.replaceAll('pods', new Map([['default/e', { ...podOf('a', 'e'), name: 'e', ips: [] }]]));
+      const result = (await cmdAdd(ctx, conf, add)) as { ips: { address: string }[] };
+      const ip = result.ips[0]?.address.split('/')[0] ?? '';
+      assert.match(
+        await ingressMap(),
+        new RegExp(`${ip.replaceAll('.', '\\.')} : jump in_`),
+        'isolated on return',
+      );
+    } finally {
+      ac.abort();
+      await running;
+      await tail.catch(() => undefined);
+      ipRunner.close();
+      await rm(stateDir, { recursive: true, force: true });
+    }
   });
 });
