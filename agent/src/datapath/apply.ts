@@ -15,7 +15,8 @@ function routeArgs(r: RouteState, protocol: number, table: number | undefined): 
 }
 
 function ruleArgs(r: IpRuleState, protocol: number): string {
-  return `pref ${r.priority} fwmark ${r.fwmark}/${r.fwmask} lookup ${r.table} proto ${protocol}`;
+  const iif = r.iif === '' ? '' : ` iif ${r.iif}`;
+  return `pref ${r.priority}${iif} fwmark ${r.fwmark}/${r.fwmask} lookup ${r.table} proto ${protocol}`;
 }
 
 /** The `ip -batch` line for an op, or undefined when another tool runs it. */

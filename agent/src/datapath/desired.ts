@@ -253,7 +253,7 @@ export function desiredDatapath(
     vxlan,
     routes: sortByKey(entries.routes, (r) => r.dst),
     replyRoutes: sortByKey([...entries.replyRoutes.values()], (r) => r.dst),
-    rules: vxlan ? [desiredReplyRule()] : [],
+    rules: vxlan ? [desiredReplyRule(config.bridgeName)] : [],
     neighbours: sortByKey(entries.neighbours, (n) => n.ip),
     fdb: sortByKey([...entries.fdb.values()], (f) => f.mac),
     sysctls,

@@ -42,6 +42,7 @@ export interface RouteRecord {
 
 export interface RuleRecord {
   readonly priority: number;
+  readonly iif: string | undefined;
   /** "0x1000"; undefined for a rule without fwmark. */
   readonly fwmark: string | undefined;
   readonly fwmask: string | undefined;
@@ -143,6 +144,7 @@ export function parseRoutes(text: string): RouteRecord[] {
 export function parseRules(text: string): RuleRecord[] {
   return parseArray(text, 'ip rule').map((r) => ({
     priority: num(r.priority),
+    iif: str(r.iif),
     fwmark: str(r.fwmark),
     // Without a mask ip prints none: the kernel's default mask is all ones.
     fwmask: str(r.fwmask) ?? (r.fwmark === undefined ? undefined : '0xffffffff'),

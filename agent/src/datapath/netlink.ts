@@ -125,11 +125,16 @@ export class Netlink {
     return parseAddrs(await this.exec(this.iproute('ip', ['-json', '-4', 'addr', 'show'])));
   }
 
-  /** IPv4 routes of a table (default main), optionally only those with `protocol`. */
+  /** IPv4 routes of a table (default main), optionally only those with `protocol`; a table never used has none. */
   async listRoutes(protocol?: number, table: number | 'main' = 'main'): Promise<RouteRecord[]> {
     const filter = protocol === undefined ? [] : ['proto', String(protocol)];
     const args = ['-json', '-4', 'route', 'show', 'table', String(table), ...filter];
-    return parseRoutes(await this.exec(this.iproute('ip', args)));
+    try {
+      return parseRoutes(await this.exec(this.iproute('ip', args)));
+    } catch (err) {
+      if (err instanceof NetlinkError && err.code === 'ENOTABLE') return [];
+      throw err;
+    }
   }
 
   /** IPv4 policy-routing rules, optionally only those with `protocol`. */
@@ -244,6 +249,10 @@ export class Netlink {
   /** Removes every IPv4 route of a table (default main) that carries `protocol`. */
   async flushRoutes(protocol: number, table: number | 'main' = 'main'): Promise<void> {
     const args = ['-4', 'route', 'flush', 'table', String(table), 'proto', String(protocol)];
-    await this.exec(this.iproute('ip', args));
+    try {
+      await this.exec(this.iproute('ip', args));
+    } catch (err) {
+      if (!(err instanceof NetlinkError && err.code === 'ENOTABLE')) throw err;
+    }
   }
 }

@@ -54,6 +54,7 @@ const toRoute = (r: RouteRecord): RouteState => ({
 /** A rule as `ip rule` lists it, in the shape plan compares. */
 export const toRule = (r: RuleRecord): IpRuleState => ({
   priority: r.priority,
+  iif: r.iif ?? '',
   fwmark: r.fwmark ?? '',
   fwmask: r.fwmask ?? '',
   table: r.table,

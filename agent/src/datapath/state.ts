@@ -46,6 +46,8 @@ export interface RouteState {
 /** A policy-routing rule carrying Weft's protocol number: fwmark → table (ADR 14). */
 export interface IpRuleState {
   readonly priority: number;
+  /** Input device the rule is limited to ("" = any). */
+  readonly iif: string;
   /** As `ip rule` prints them: "0x1000". */
   readonly fwmark: string;
   readonly fwmask: string;

@@ -45,7 +45,7 @@ describe('node IP over VXLAN: desired state', () => {
       const d = desired(backend, peers);
       const what = `${backend} ${peers.map((p) => p.name)}`;
       assert.deepEqual(d.replyRoutes, replyRoutes, what);
-      assert.deepEqual(d.rules, tunnel ? [desiredReplyRule()] : [], what);
+      assert.deepEqual(d.rules, tunnel ? [desiredReplyRule('weft0')] : [], what);
       assert.equal(d.sysctls.get(rpFilterKey('weft.vxlan')), tunnel ? '2' : undefined, what);
       const chains = (d.nft?.chains ?? []).map((c) => [c.name, c.type, c.hook, c.prio]);
       assert.equal(
@@ -62,7 +62,13 @@ describe('node IP over VXLAN: desired state', () => {
         ],
       );
     }
-    assert.deepEqual(desiredReplyRule(), { priority: 1087, fwmark: '0x1000', fwmask: '0x1000', table: '87' });
+    assert.deepEqual(desiredReplyRule('weft0'), {
+      priority: 1087,
+      iif: 'weft0',
+      fwmark: '0x1000',
+      fwmask: '0x1000',
+      table: '87',
+    });
   });
 
   it('renders the identity SNAT and the mark rules with the node IP and device, identities naming both', () => {
@@ -101,20 +107,20 @@ describe('node IP over VXLAN: plan and apply', () => {
     const plan = planDatapath(d, kernelOf(d, { replyRoutes: [], rules: [] }));
     assert.deepEqual(plan, [
       { op: 'route-add', route: farReply, table: 87 },
-      { op: 'rule-add', rule: desiredReplyRule() },
+      { op: 'rule-add', rule: desiredReplyRule('weft0') },
     ]);
-    assert.deepEqual(planDatapath(d, kernelOf(d, { rules: [desiredReplyRule()] })), []);
+    assert.deepEqual(planDatapath(d, kernelOf(d, { rules: [desiredReplyRule('weft0')] })), []);
   });
 
   it('removes a stray route of its protocol in table 87, replaces a wrong gateway, and a changed rule', () => {
     const stray = { ...farReply, dst: '192.168.72.99/32' };
     const wrong = { ...farReply, gateway: '10.244.9.0' };
-    const oldRule = { ...desiredReplyRule(), priority: 99 };
+    const oldRule = { ...desiredReplyRule('weft0'), priority: 99 };
     assert.deepEqual(planDatapath(d, kernelOf(d, { replyRoutes: [wrong, stray], rules: [oldRule] })), [
       { op: 'route-del', route: stray, table: 87 },
       { op: 'rule-del', rule: oldRule },
       { op: 'route-replace', route: farReply, table: 87 },
-      { op: 'rule-add', rule: desiredReplyRule() },
+      { op: 'rule-add', rule: desiredReplyRule('weft0') },
     ]);
   });
 
@@ -146,12 +152,12 @@ describe('node IP over VXLAN: plan and apply', () => {
         'route del 10.244.2.0/24 via 192.168.71.2 dev eth0 proto 87 table main',
       ],
       [
-        { op: 'rule-add', rule: desiredReplyRule() },
-        'rule add pref 1087 fwmark 0x1000/0x1000 lookup 87 proto 87',
+        { op: 'rule-add', rule: desiredReplyRule('weft0') },
+        'rule add pref 1087 iif weft0 fwmark 0x1000/0x1000 lookup 87 proto 87',
       ],
       [
-        { op: 'rule-del', rule: desiredReplyRule() },
-        'rule del pref 1087 fwmark 0x1000/0x1000 lookup 87 proto 87',
+        { op: 'rule-del', rule: desiredReplyRule('weft0') },
+        'rule del pref 1087 iif weft0 fwmark 0x1000/0x1000 lookup 87 proto 87',
       ],
     ];
     for (const [op, line] of table) assert.equal(ipBatchLine(op, 87), line);
@@ -160,13 +166,28 @@ describe('node IP over VXLAN: plan and apply', () => {
   it('parses ip -json rule output, a mark without mask meaning all bits', () => {
     const text = JSON.stringify([
       { priority: 0, src: 'all', table: 'local' },
-      { priority: 1087, src: 'all', fwmark: '0x1000', fwmask: '0x1000', table: '87', protocol: '87' },
+      {
+        priority: 1087,
+        src: 'all',
+        fwmark: '0x1000',
+        fwmask: '0x1000',
+        iif: 'weft0',
+        table: '87',
+        protocol: '87',
+      },
       { priority: 5, src: 'all', fwmark: '0x4', table: '100' },
     ]);
     assert.deepEqual(parseRules(text), [
-      { priority: 0, fwmark: undefined, fwmask: undefined, table: 'local', protocol: undefined },
-      { priority: 1087, fwmark: '0x1000', fwmask: '0x1000', table: '87', protocol: '87' },
-      { priority: 5, fwmark: '0x4', fwmask: '0xffffffff', table: '100', protocol: undefined },
+      {
+        priority: 0,
+        iif: undefined,
+        fwmark: undefined,
+        fwmask: undefined,
+        table: 'local',
+        protocol: undefined,
+      },
+      { priority: 1087, iif: 'weft0', fwmark: '0x1000', fwmask: '0x1000', table: '87', protocol: '87' },
+      { priority: 5, iif: undefined, fwmark: '0x4', fwmask: '0xffffffff', table: '100', protocol: undefined },
     ]);
   });
 });

@@ -29,10 +29,22 @@ export const REPLY_RULE_PREF = 1087;
 /** The mark as `ip rule` prints it ("0x1000"). */
 export const markHex = (mark: number): string => `0x${mark.toString(16)}`;
 
-/** The one fwmark rule Weft wants while it has a VXLAN device. */
-export function desiredReplyRule(): IpRuleState {
+/**
+ * The one fwmark rule Weft wants while it has a VXLAN device, for packets that
+ * come in from the bridge (the pods' replies). Limited to that input device
+ * because the VXLAN device encapsulates with the inner packet's mark: the outer
+ * packet to the peer's underlay IP would otherwise match too, find the route
+ * into the tunnel itself in table 87, and be dropped as a circular route.
+ */
+export function desiredReplyRule(bridgeName: string): IpRuleState {
   const mark = markHex(TUNNEL_MARK);
-  return { priority: REPLY_RULE_PREF, fwmark: mark, fwmask: mark, table: String(REPLY_TABLE) };
+  return {
+    priority: REPLY_RULE_PREF,
+    iif: bridgeName,
+    fwmark: mark,
+    fwmask: mark,
+    table: String(REPLY_TABLE),
+  };
 }
 
 /** The table-87 route to a VXLAN peer's underlay IP through the peer's VTEP gateway. */
@@ -51,4 +63,8 @@ export const RP_FILTER_LOOSE = '2';
 
 /** Rule identity fields that compare equal however the rule was written. */
 export const sameRule = (a: IpRuleState, b: IpRuleState): boolean =>
-  a.priority === b.priority && a.fwmark === b.fwmark && a.fwmask === b.fwmask && a.table === b.table;
+  a.priority === b.priority &&
+  a.iif === b.iif &&
+  a.fwmark === b.fwmark &&
+  a.fwmask === b.fwmask &&
+  a.table === b.table;
