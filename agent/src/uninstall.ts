@@ -41,8 +41,9 @@ export function weftOwnedPaths(opts: AgentOptions): string[] {
 }
 
 /**
- * `weft-agent --uninstall`: removes Weft's devices, routes, neighbours, FDB
- * entries and nftables table (datapath.uninstall), then its CNI files, state and
+ * `weft-agent --uninstall`: removes Weft's devices, routes (main table and
+ * table 87), its fwmark rule, neighbours, FDB entries and nftables table
+ * (datapath.uninstall), then its CNI files, state and
  * run directories. Idempotent: a second run finds nothing and succeeds. The
  * net-conf is optional here; without it the device names alone identify Weft's state.
  */

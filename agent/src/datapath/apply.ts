@@ -2,16 +2,21 @@ import { DatapathApplyError } from './errors.js';
 import type { Netlink } from './netlink.js';
 import { type BatchFailure, NetlinkError } from './netlink-errors.js';
 import type { PlanOp } from './plan.js';
-import type { RouteState } from './state.js';
+import type { IpRuleState, RouteState } from './state.js';
 
-function routeArgs(r: RouteState, protocol: number): string {
+function routeArgs(r: RouteState, protocol: number, table: number | undefined): string {
   const parts = [r.dst];
   if (r.gateway !== '') parts.push('via', r.gateway);
   if (r.dev !== '') parts.push('dev', r.dev);
   if (r.onlink) parts.push('onlink');
   parts.push('proto', String(protocol));
   if (r.metric !== 0) parts.push('metric', String(r.metric));
-  return `${parts.join(' ')} table main`;
+  return `${parts.join(' ')} table ${table ?? 'main'}`;
+}
+
+function ruleArgs(r: IpRuleState, protocol: number): string {
+  const iif = r.iif === '' ? '' : ` iif ${r.iif}`;
+  return `pref ${r.priority}${iif} fwmark ${r.fwmark}/${r.fwmask} lookup ${r.table} proto ${protocol}`;
 }
 
 /** The `ip -batch` line for an op, or undefined when another tool runs it. */
@@ -38,7 +43,10 @@ export function ipBatchLine(op: PlanOp, protocol: number): string | undefined {
     case 'route-add':
     case 'route-replace':
     case 'route-del':
-      return `route ${op.op.slice('route-'.length)} ${routeArgs(op.route, protocol)}`;
+      return `route ${op.op.slice('route-'.length)} ${routeArgs(op.route, protocol, op.table)}`;
+    case 'rule-add':
+    case 'rule-del':
+      return `rule ${op.op === 'rule-add' ? 'add' : 'del'} ${ruleArgs(op.rule, protocol)}`;
     case 'neigh-replace':
       return `neigh replace ${op.neigh.ip} lladdr ${op.neigh.mac} dev ${op.neigh.dev} nud permanent`;
     case 'neigh-del':
@@ -91,7 +99,7 @@ const changesDevices = (op: PlanOp): boolean =>
   op.op === 'link-del' || op.op === 'bridge-add' || op.op === 'vxlan-add';
 
 /**
- * Runs a plan: one `ip -batch` for devices, addresses, routes and neighbours, one
+ * Runs a plan: one `ip -batch` for devices, addresses, routes, rules and neighbours, one
  * `bridge -batch` for FDB entries (concurrently with the first when no device is
  * created or deleted), one `sysctl -w`, and the nft script as a single
  * transaction. Every stage runs even when an earlier one had failures, so one bad

@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../common/log.js';
-import { applyPlan } from './apply.js';
+import { applyPlan, ipBatchLine } from './apply.js';
 import { BRIDGE_NF_CALL } from './desired.js';
 import { IncrementalDesired } from './desired-incremental.js';
 import { DatapathApplyError } from './errors.js';
@@ -14,10 +14,11 @@ import {
   renderNftDelete,
   withPolicyContent,
 } from './nft-ruleset.js';
-import { observeDatapath } from './observe.js';
+import { observeDatapath, toRule } from './observe.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import { planFromLastApplied } from './plan-trusted.js';
 import type { DatapathState, DesiredDatapath, PolicyContent, UnderlayFacts } from './state.js';
+import { REPLY_TABLE } from './tunnel-reply.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode, SyncOptions, SyncResult } from './types.js';
 import { detectUnderlay } from './underlay.js';
 
@@ -109,7 +110,7 @@ export class Datapath {
     return this.netlink.checkNftScript(probe);
   }
 
-  /** Removes every device, route (by protocol), neighbour, FDB entry and nft table Weft created. */
+  /** Removes every device, route and rule (by protocol), neighbour, FDB entry and nft table Weft created. */
   uninstall(config: DatapathConfig): Promise<void> {
     return this.serialised(() => this.uninstallOnce(config));
   }
@@ -233,6 +234,12 @@ export class Datapath {
     );
     if (failures.length > 0) throw new DatapathApplyError(failures);
     await this.netlink.flushRoutes(this.protocol);
+    await this.netlink.flushRoutes(this.protocol, REPLY_TABLE);
+    const ruleDels = (await this.netlink.listRules(this.protocol)).map((r) =>
+      ipBatchLine({ op: 'rule-del', rule: toRule(r) }, this.protocol),
+    );
+    const ruleFailures = await this.netlink.runIpBatch(ruleDels.filter((l) => l !== undefined));
+    if (ruleFailures.length > 0) throw new DatapathApplyError(ruleFailures);
     if (await this.netlink.readNftTable(NFT_FAMILY, NFT_TABLE))
       await this.netlink.runNftScript(renderNftDelete());
     this.metrics.recordRoutes(new Map());

@@ -4,6 +4,7 @@ import {
   byText,
   checkPeer,
   desiredDatapath,
+  emptyPeerEntries,
   findClash,
   ownPodCIDRs,
   type PeerEntries,
@@ -179,7 +180,7 @@ export class IncrementalDesired {
       byName.set(peer.name, peer);
     }
     const { result, taken, macUsers } = basis;
-    const removed: PeerEntries = { routes: [], neighbours: [], fdb: new Map() };
+    const removed: PeerEntries = emptyPeerEntries();
     const peerRoutes = new Map(result.peerRoutes);
     const removedFdb = new Set<string>();
     for (const peer of gone) {
@@ -190,15 +191,13 @@ export class IncrementalDesired {
       peerRoutes.delete(peer.name);
       if (route !== 'vxlan') continue;
       const users = (macUsers.get(facts.mac) ?? 0) - 1;
-      if (users > 0) macUsers.set(facts.mac, users);
-      else {
-        macUsers.delete(facts.mac);
-        removedFdb.add(facts.mac);
-      }
+      // Another peer with this underlay IP stays: which one gives the reply route its gateway is desired()'s call.
+      if (users > 0) return undefined;
+      macUsers.delete(facts.mac);
+      removedFdb.add(facts.mac);
     }
-    const added: PeerEntries = { routes: [], neighbours: [], fdb: new Map() };
+    const added: PeerEntries = emptyPeerEntries();
     const subnets = underlay.subnets.map((s) => parseCidr(s, false));
-    const newMacs = new Set<string>();
     for (const peer of come) {
       let route: PeerRoute;
       try {
@@ -208,11 +207,9 @@ export class IncrementalDesired {
         for (const c of facts.cidrs) taken.add(c);
         pushPeerEntries(added, peer, facts, route, config, underlay);
         if (route === 'vxlan') {
-          const users = macUsers.get(facts.mac) ?? 0;
-          macUsers.set(facts.mac, users + 1);
-          // A MAC still used by a remaining peer keeps its entry; it is not added twice.
-          if (users === 0) newMacs.add(facts.mac);
-          else if (!newMacs.has(facts.mac)) added.fdb.delete(facts.mac);
+          // A second peer with one underlay IP (one MAC): the full path orders them.
+          if (macUsers.has(facts.mac)) return undefined;
+          macUsers.set(facts.mac, 1);
         }
       } catch {
         return undefined;
@@ -234,6 +231,12 @@ export class IncrementalDesired {
         (n: NeighState) => n.ip,
       ),
       fdb: patchSorted(result.fdb, removedFdb, [...added.fdb.values()], (f: FdbState) => f.mac),
+      replyRoutes: patchSorted(
+        result.replyRoutes,
+        removed.replyRoutes.keys(),
+        [...added.replyRoutes.values()],
+        (r: RouteState) => r.dst,
+      ),
       peerRoutes,
       skipped: [],
     };

@@ -142,7 +142,7 @@ describe('desiredDatapath', () => {
     const off = desiredDatapath(self, [], config('auto', { masquerade: false }), underlay);
     assert.deepEqual(
       off.nft?.chains.map((c) => c.name),
-      ['forward'],
+      ['forward', 'node-snat', 'tunnel-reply'],
     );
     assert.doesNotMatch(renderNftReplace(off.nft as NftTableState, off.nftRules), /masquerade/);
   });

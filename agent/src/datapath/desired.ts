@@ -9,9 +9,10 @@ import {
 import { errorMessage } from '../../../common/errors.js';
 import { CidrIndex } from './cidr-index.js';
 import { DatapathError } from './errors.js';
-import { baseNftRules, collapseCidrs, desiredNftTable } from './nft-ruleset.js';
+import { collapseCidrs, desiredNftTable, type NftInputs, nftRuleTexts } from './nft-ruleset.js';
 import { computePeerFacts, type PeerFacts, type PeerFactsCache } from './peer-facts.js';
 import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
+import { desiredReplyRule, RP_FILTER_LOOSE, replyRoute, rpFilterKey } from './tunnel-reply.js';
 import type { Backend, DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
 import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
 
@@ -114,12 +115,24 @@ export function findClash(taken: CidrIndex, cidrs: readonly Ipv4Cidr[]): string 
   return undefined;
 }
 
-/** One peer's kernel entries: its routes, and for VXLAN its neighbours and FDB entry (keyed by MAC). */
+/**
+ * One peer's kernel entries: its routes, and for VXLAN its neighbours, FDB entry
+ * (keyed by MAC) and reply-table route (keyed by destination; the first peer
+ * with an underlay IP gives it its gateway).
+ */
 export interface PeerEntries {
   readonly routes: RouteState[];
   readonly neighbours: NeighState[];
   readonly fdb: Map<string, FdbState>;
+  readonly replyRoutes: Map<string, RouteState>;
 }
+
+export const emptyPeerEntries = (): PeerEntries => ({
+  routes: [],
+  neighbours: [],
+  fdb: new Map(),
+  replyRoutes: new Map(),
+});
 
 export function pushPeerEntries(
   out: PeerEntries,
@@ -140,6 +153,11 @@ export function pushPeerEntries(
     out.routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric: 0 });
     out.neighbours.push({ dev: config.vxlanName, ip: gw, mac });
     out.fdb.set(mac, { dev: config.vxlanName, mac, dst: peer.underlayIP });
+  }
+  const gw = gateways[0];
+  if (route === 'vxlan' && gw !== undefined) {
+    const reply = replyRoute(peer.underlayIP, gw, config.vxlanName);
+    if (!out.replyRoutes.has(reply.dst)) out.replyRoutes.set(reply.dst, reply);
   }
 }
 
@@ -189,7 +207,7 @@ export function desiredDatapath(
   const factsOf = cache ? (p: PeerNode) => cache.get(p) : computePeerFacts;
   const { usable, skipped } = selectPeers(self, own, peers, config, underlay, factsOf);
   const mtu = computeMtu(config.backend, underlay.mtu, config.mtu);
-  const entries: PeerEntries = { routes: [], neighbours: [], fdb: new Map() };
+  const entries = emptyPeerEntries();
   const peerRoutes = new Map<string, PeerRoute>();
   for (const { peer, facts, route } of usable) {
     peerRoutes.set(peer.name, route);
@@ -212,13 +230,17 @@ export function desiredDatapath(
           addresses: own.map(vtepAddress).sort(),
         };
   const cluster = collapseCidrs([...config.clusterCIDRs.filter(isV4Cidr), ...own]);
-  const nft = desiredNftTable({
+  const nftInputs: NftInputs = {
     cluster,
     noMasquerade: config.masquerade
       ? [...cluster, ...config.nonMasqueradeCIDRs.filter(isV4Cidr).map(canonicalCidr)]
       : undefined,
     networkPolicy: config.networkPolicy,
-  });
+    ...(vxlan ? { tunnel: { underlayIP: self.underlayIP, vxlanName: config.vxlanName } } : {}),
+  };
+  const sysctls = new Map([[IP_FORWARD, '1']]);
+  if (config.networkPolicy) sysctls.set(BRIDGE_NF_CALL, '1');
+  if (vxlan) sysctls.set(rpFilterKey(config.vxlanName), RP_FILTER_LOOSE);
   return {
     bridge: {
       name: config.bridgeName,
@@ -230,18 +252,13 @@ export function desiredDatapath(
     },
     vxlan,
     routes: sortByKey(entries.routes, (r) => r.dst),
+    replyRoutes: sortByKey([...entries.replyRoutes.values()], (r) => r.dst),
+    rules: vxlan ? [desiredReplyRule(config.bridgeName)] : [],
     neighbours: sortByKey(entries.neighbours, (n) => n.ip),
     fdb: sortByKey([...entries.fdb.values()], (f) => f.mac),
-    sysctls: new Map(
-      config.networkPolicy
-        ? [
-            [IP_FORWARD, '1'],
-            [BRIDGE_NF_CALL, '1'],
-          ]
-        : [[IP_FORWARD, '1']],
-    ),
-    nft,
-    nftRules: baseNftRules(),
+    sysctls,
+    nft: desiredNftTable(nftInputs),
+    nftRules: nftRuleTexts(nftInputs),
     // With NetworkPolicy on, the datapath adds the policy part (or marks it pending) after this.
     policyPending: false,
     mtu,

@@ -6,6 +6,7 @@ import { WeftError } from '../../../common/errors.js';
  */
 export type NetlinkErrorCode =
   | 'EEXIST' // "File exists"
+  | 'ENOTABLE' // "FIB table does not exist" (a routing table with no route yet)
   | 'ENODEV' // "Cannot find device", "No such device", "does not exist"
   | 'ESRCH' // "No such process" (route/neighbour to delete is not there)
   | 'ENOENT' // "No such file or directory" (fdb entry, nft table, netns)
@@ -27,6 +28,7 @@ export class NetlinkError extends WeftError {
 
 const PATTERNS: ReadonlyArray<readonly [RegExp, NetlinkErrorCode]> = [
   [/File exists/i, 'EEXIST'],
+  [/FIB table does not exist/i, 'ENOTABLE'],
   [/Cannot find device|No such device|does not exist/i, 'ENODEV'],
   [/No such process/i, 'ESRCH'],
   [/No such file or directory/i, 'ENOENT'],

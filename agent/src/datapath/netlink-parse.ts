@@ -40,6 +40,17 @@ export interface RouteRecord {
   readonly protocol: string | undefined;
 }
 
+export interface RuleRecord {
+  readonly priority: number;
+  readonly iif: string | undefined;
+  /** "0x1000"; undefined for a rule without fwmark. */
+  readonly fwmark: string | undefined;
+  readonly fwmask: string | undefined;
+  /** Table name or number as a string ("main", "87"). */
+  readonly table: string;
+  readonly protocol: string | undefined;
+}
+
 export interface NeighRecord {
   readonly ip: string;
   readonly mac: string | undefined;
@@ -125,6 +136,19 @@ export function parseRoutes(text: string): RouteRecord[] {
     onlink: strList(r.flags).includes('onlink'),
     metric: num(r.metric),
     scope: str(r.scope) ?? 'global',
+    protocol: typeof r.protocol === 'number' ? String(r.protocol) : str(r.protocol),
+  }));
+}
+
+/** `ip -json -4 rule show` */
+export function parseRules(text: string): RuleRecord[] {
+  return parseArray(text, 'ip rule').map((r) => ({
+    priority: num(r.priority),
+    iif: str(r.iif),
+    fwmark: str(r.fwmark),
+    // Without a mask ip prints none: the kernel's default mask is all ones.
+    fwmask: str(r.fwmask) ?? (r.fwmark === undefined ? undefined : '0xffffffff'),
+    table: typeof r.table === 'number' ? String(r.table) : (str(r.table) ?? ''),
     protocol: typeof r.protocol === 'number' ? String(r.protocol) : str(r.protocol),
   }));
 }

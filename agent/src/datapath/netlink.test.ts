@@ -20,6 +20,7 @@ describe('Netlink', () => {
     const table: [string, string][] = [
       ['RTNETLINK answers: File exists', 'EEXIST'],
       ['Cannot find device "weft0"', 'ENODEV'],
+      ['Error: ipv4: FIB table does not exist.', 'ENOTABLE'],
       ['RTNETLINK answers: No such process', 'ESRCH'],
       ['Error: No such file or directory\nlist table inet weft', 'ENOENT'],
       ['RTNETLINK answers: Operation not permitted', 'EPERM'],

@@ -13,7 +13,9 @@ import {
   parseNftCounters,
   parseNftTable,
   parseRoutes,
+  parseRules,
   type RouteRecord,
+  type RuleRecord,
 } from './netlink-parse.js';
 import type { NftTableState } from './state.js';
 
@@ -123,12 +125,22 @@ export class Netlink {
     return parseAddrs(await this.exec(this.iproute('ip', ['-json', '-4', 'addr', 'show'])));
   }
 
-  /** IPv4 routes of the main table, optionally only those with `protocol`. */
-  async listRoutes(protocol?: number): Promise<RouteRecord[]> {
+  /** IPv4 routes of a table (default main), optionally only those with `protocol`; a table never used has none. */
+  async listRoutes(protocol?: number, table: number | 'main' = 'main'): Promise<RouteRecord[]> {
     const filter = protocol === undefined ? [] : ['proto', String(protocol)];
-    return parseRoutes(
-      await this.exec(this.iproute('ip', ['-json', '-4', 'route', 'show', 'table', 'main', ...filter])),
-    );
+    const args = ['-json', '-4', 'route', 'show', 'table', String(table), ...filter];
+    try {
+      return parseRoutes(await this.exec(this.iproute('ip', args)));
+    } catch (err) {
+      if (err instanceof NetlinkError && err.code === 'ENOTABLE') return [];
+      throw err;
+    }
+  }
+
+  /** IPv4 policy-routing rules, optionally only those with `protocol`. */
+  async listRules(protocol?: number): Promise<RuleRecord[]> {
+    const rules = parseRules(await this.exec(this.iproute('ip', ['-json', '-4', 'rule', 'show'])));
+    return protocol === undefined ? rules : rules.filter((r) => r.protocol === String(protocol));
   }
 
   /** Link-scope (directly connected) IPv4 routes through `dev` in the main table. */
@@ -234,8 +246,13 @@ export class Netlink {
     return lines.map((line, index) => ({ index, line, error }));
   }
 
-  /** Removes every IPv4 route of the main table that carries `protocol`. */
-  async flushRoutes(protocol: number): Promise<void> {
-    await this.exec(this.iproute('ip', ['-4', 'route', 'flush', 'table', 'main', 'proto', String(protocol)]));
+  /** Removes every IPv4 route of a table (default main) that carries `protocol`. */
+  async flushRoutes(protocol: number, table: number | 'main' = 'main'): Promise<void> {
+    const args = ['-4', 'route', 'flush', 'table', String(table), 'proto', String(protocol)];
+    try {
+      await this.exec(this.iproute('ip', args));
+    } catch (err) {
+      if (!(err instanceof NetlinkError && err.code === 'ENOTABLE')) throw err;
+    }
   }
 }

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { planNft } from './nft-plan.js';
-import { baseNftRules, desiredNftTable, withPolicyContent } from './nft-ruleset.js';
+import { desiredNftTable, type NftInputs, nftRuleTexts, withPolicyContent } from './nft-ruleset.js';
 import type { NftTableState, PolicyContent } from './state.js';
 
-const base = desiredNftTable({
+const inputs: NftInputs = {
   cluster: ['10.244.0.0/16'],
   noMasquerade: ['10.244.0.0/16'],
   networkPolicy: true,
-});
+};
+const base = desiredNftTable(inputs);
+const baseRules = nftRuleTexts(inputs);
 
 function content(peers: string[], chain = 'in_aaaa', pods = ['10.244.1.5']): PolicyContent {
   return {
@@ -22,7 +24,7 @@ function content(peers: string[], chain = 'in_aaaa', pods = ['10.244.1.5']): Pol
     egress: [],
   };
 }
-const rulesOf = (c: PolicyContent) => new Map([...baseNftRules(), ...c.rules]);
+const rulesOf = (c: PolicyContent) => new Map([...baseRules, ...c.rules]);
 const plan = (want: PolicyContent, have: NftTableState | undefined, pending = false) =>
   planNft(withPolicyContent(base, want), rulesOf(want), have, pending);
 
@@ -80,7 +82,7 @@ describe('planNft', () => {
       noMasquerade: ['10.244.0.0/16'],
       networkPolicy: true,
     });
-    const change = planNft(wider, baseNftRules(), have, true);
+    const change = planNft(wider, baseRules, have, true);
     assert.equal(change?.script, 'add element inet weft cluster4 { 10.250.0.0/16 }\n');
     assert.equal((change as { fallback: unknown }).fallback, undefined);
     // …but a change of the chains, which would need a rewrite, waits for the policy engine.
@@ -89,6 +91,6 @@ describe('planNft', () => {
       noMasquerade: undefined,
       networkPolicy: true,
     });
-    assert.equal(planNft(noMasq, baseNftRules(), have, true), undefined);
+    assert.equal(planNft(noMasq, baseRules, have, true), undefined);
   });
 });

@@ -1,5 +1,6 @@
 import { cidrContainsCidr, formatCidr, type Ipv4Cidr, parseCidr } from '../../../common/cidr.js';
 import type { NftChainState, NftMapState, NftSetState, NftTableState, PolicyContent } from './state.js';
+import { markHex, TUNNEL_MARK } from './tunnel-reply.js';
 
 export const NFT_FAMILY = 'inet';
 export const NFT_TABLE = 'weft';
@@ -18,6 +19,15 @@ export const POLICY_INGRESS_MAP = 'pol_ingress';
 export const POLICY_EGRESS_MAP = 'pol_egress';
 export const POLICY_DROP_INGRESS = 'pol_drop_ingress';
 export const POLICY_DROP_EGRESS = 'pol_drop_egress';
+
+/** Rule identities of the node-IP-over-VXLAN rules (ADR 14); they name what their text depends on. */
+export const ruleNodeSnat = (underlayIP: string, vxlanName: string) =>
+  `weft-node-snat ${underlayIP} ${vxlanName}`;
+export const ruleTunnelMark = (vxlanName: string) => `weft-tunnel-mark ${vxlanName} ${markHex(TUNNEL_MARK)}`;
+export const RULE_TUNNEL_REPLY = `weft-tunnel-reply ${markHex(TUNNEL_MARK)}`;
+
+/** nft's spelling of the mark in rules. */
+const NFT_MARK = `0x${TUNNEL_MARK.toString(16).padStart(8, '0')}`;
 
 const BASE_RULE_TEXT: ReadonlyMap<string, string> = new Map([
   [RULE_MASQUERADE, 'ip saddr @cluster4 ip daddr != @nomasq4 masquerade fully-random'],
@@ -48,6 +58,42 @@ export interface NftInputs {
   readonly noMasquerade: readonly string[] | undefined;
   /** NetworkPolicy hooks: dispatch maps, drop counters, policy rules first in forward, and input. */
   readonly networkPolicy: boolean;
+  /** The node's underlay IP and VXLAN device, when it has one: the node-IP-over-VXLAN chains (ADR 14). */
+  readonly tunnel?: TunnelInputs;
+}
+
+export interface TunnelInputs {
+  readonly underlayIP: string;
+  readonly vxlanName: string;
+}
+
+/**
+ * The two chains that keep node-IP-sourced traffic over VXLAN symmetric (ADR 14):
+ * `node-snat` (nat postrouting, srcnat − 1) binds the node's underlay IP to
+ * itself on the way into the tunnel, so no later nat chain (kube-proxy's
+ * masquerade at srcnat) replaces it; `tunnel-reply` (filter prerouting, mangle)
+ * marks connections from non-pod sources that arrive over the tunnel and their
+ * replies, which the fwmark rule routes back through the tunnel.
+ */
+function tunnelChains(t: TunnelInputs): NftChainState[] {
+  return [
+    {
+      name: 'node-snat',
+      type: 'nat',
+      hook: 'postrouting',
+      prio: 99,
+      policy: 'accept',
+      rules: [ruleNodeSnat(t.underlayIP, t.vxlanName)],
+    },
+    {
+      name: 'tunnel-reply',
+      type: 'filter',
+      hook: 'prerouting',
+      prio: -150,
+      policy: 'accept',
+      rules: [ruleTunnelMark(t.vxlanName), RULE_TUNNEL_REPLY],
+    },
+  ];
 }
 
 const ipv4Set = (name: string, elements: readonly string[]): NftSetState => ({
@@ -91,6 +137,7 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
       rules: [RULE_POLICY_REPLY, RULE_POLICY_RELATED, RULE_POLICY_EGRESS],
     });
   }
+  if (inputs.tunnel) chains.push(...tunnelChains(inputs.tunnel));
   if (inputs.noMasquerade !== undefined) {
     sets.push(ipv4Set('nomasq4', collapseCidrs(inputs.noMasquerade)));
     chains.push({
@@ -116,9 +163,26 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
   };
 }
 
-/** The texts of the base rules (masquerade, forward accept, policy dispatch). */
-export function baseNftRules(): ReadonlyMap<string, string> {
-  return BASE_RULE_TEXT;
+/** Rule identity → text for the rules desiredNftTable(inputs) names (the policy part's come with it). */
+export function nftRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
+  const t = inputs.tunnel;
+  if (!t) return BASE_RULE_TEXT;
+  const dev = JSON.stringify(t.vxlanName);
+  return new Map([
+    ...BASE_RULE_TEXT,
+    [
+      ruleNodeSnat(t.underlayIP, t.vxlanName),
+      `oifname ${dev} ip saddr ${t.underlayIP} snat ip to ${t.underlayIP}`,
+    ],
+    [
+      ruleTunnelMark(t.vxlanName),
+      `iifname ${dev} ct direction original ct state new ip saddr != @cluster4 ct mark set ct mark | ${NFT_MARK}`,
+    ],
+    [
+      RULE_TUNNEL_REPLY,
+      `ct direction reply ct mark & ${NFT_MARK} == ${NFT_MARK} meta mark set meta mark | ${NFT_MARK}`,
+    ],
+  ]);
 }
 
 /** `table` with the policy sets, chains and map elements of `content` added. */

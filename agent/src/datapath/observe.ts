@@ -1,12 +1,13 @@
 import type { Netlink } from './netlink.js';
-import type { LinkAddrs, LinkRecord } from './netlink-parse.js';
+import type { LinkAddrs, LinkRecord, RouteRecord, RuleRecord } from './netlink-parse.js';
 import { NFT_FAMILY, NFT_TABLE } from './nft-ruleset.js';
-import type { BridgeState, DatapathState, RouteState, VxlanState } from './state.js';
+import type { BridgeState, DatapathState, IpRuleState, RouteState, VxlanState } from './state.js';
+import { REPLY_TABLE } from './tunnel-reply.js';
 
 export interface ObserveScope {
   readonly bridgeName: string;
   readonly vxlanName: string;
-  /** Weft's route protocol number: only routes carrying it are read. */
+  /** Weft's route protocol number: only routes and rules carrying it are read. */
   readonly protocol: number;
   readonly sysctlKeys: readonly string[];
 }
@@ -42,17 +43,37 @@ function toVxlan(link: LinkRecord, addrs: readonly LinkAddrs[]): VxlanState {
   };
 }
 
+const toRoute = (r: RouteRecord): RouteState => ({
+  dst: r.dst.includes('/') || r.dst === 'default' ? r.dst : `${r.dst}/32`,
+  gateway: r.gateway ?? '',
+  dev: r.dev ?? '',
+  onlink: r.onlink,
+  metric: r.metric,
+});
+
+/** A rule as `ip rule` lists it, in the shape plan compares. */
+export const toRule = (r: RuleRecord): IpRuleState => ({
+  priority: r.priority,
+  iif: r.iif ?? '',
+  fwmark: r.fwmark ?? '',
+  fwmask: r.fwmask ?? '',
+  table: r.table,
+});
+
 /**
- * Reads what Weft owns from the kernel: its two devices, the main-table routes with
- * its protocol, permanent neighbours and FDB entries on its VXLAN device, the
- * sysctls it sets, and table inet weft. Nothing else is read, so nothing else can
+ * Reads what Weft owns from the kernel: its two devices, the routes with its
+ * protocol in the main and the reply table, the rules with its protocol,
+ * permanent neighbours and FDB entries on its VXLAN device, the sysctls it sets,
+ * and table inet weft. Nothing else is read, so nothing else can
  * end up in a plan.
  */
 export async function observeDatapath(netlink: Netlink, scope: ObserveScope): Promise<DatapathState> {
-  const [links, addrs, routes, sysctls, nft] = await Promise.all([
+  const [links, addrs, routes, replyRoutes, rules, sysctls, nft] = await Promise.all([
     netlink.listLinks(),
     netlink.listAddrs(),
     netlink.listRoutes(scope.protocol),
+    netlink.listRoutes(scope.protocol, REPLY_TABLE),
+    netlink.listRules(scope.protocol),
     netlink.readSysctls(scope.sysctlKeys),
     netlink.readNftTable(NFT_FAMILY, NFT_TABLE),
   ]);
@@ -64,15 +85,9 @@ export async function observeDatapath(netlink: Netlink, scope: ObserveScope): Pr
   return {
     bridge: bridgeLink ? toBridge(bridgeLink, addrs) : undefined,
     vxlan: vxlanLink ? toVxlan(vxlanLink, addrs) : undefined,
-    routes: routes.map(
-      (r): RouteState => ({
-        dst: r.dst.includes('/') || r.dst === 'default' ? r.dst : `${r.dst}/32`,
-        gateway: r.gateway ?? '',
-        dev: r.dev ?? '',
-        onlink: r.onlink,
-        metric: r.metric,
-      }),
-    ),
+    routes: routes.map(toRoute),
+    replyRoutes: replyRoutes.map(toRoute),
+    rules: rules.map(toRule),
     neighbours: neighbours
       .filter((n) => n.permanent && n.mac !== undefined)
       .map((n) => ({ dev: scope.vxlanName, ip: n.ip, mac: n.mac ?? '' })),

@@ -61,7 +61,7 @@ const fdbKey = (f: FdbState) => f.mac;
 /**
  * planDatapath for a kernel known to hold `last` (the desired state the previous
  * sync applied): the same plan, but routes, neighbours and FDB entries both sides
- * share are dropped before planning, so a one-peer change among thousands plans a
+ * share (and reply-table routes) are dropped before planning, so a one-peer change among thousands plans a
  * handful of entries. Falls back to the full plan when the VXLAN device changes
  * or a list is not strictly sorted (then the shortcut's assumptions do not hold).
  */
@@ -69,6 +69,8 @@ export function planFromLastApplied(desired: DesiredDatapath, last: DatapathStat
   const lists: Array<[readonly unknown[], (t: never) => string]> = [
     [desired.routes, routeKey],
     [last.routes, routeKey],
+    [desired.replyRoutes, routeKey],
+    [last.replyRoutes, routeKey],
     [desired.neighbours, neighKey],
     [last.neighbours, neighKey],
     [desired.fdb, fdbKey],
@@ -80,10 +82,11 @@ export function planFromLastApplied(desired: DesiredDatapath, last: DatapathStat
     return planDatapath(desired, last);
   }
   const [wantRoutes, haveRoutes] = dropShared(desired.routes, last.routes, routeKey, sameRoute);
+  const [wantReply, haveReply] = dropShared(desired.replyRoutes, last.replyRoutes, routeKey, sameRoute);
   const [wantNeigh, haveNeigh] = dropShared(desired.neighbours, last.neighbours, neighKey, sameNeigh);
   const [wantFdb, haveFdb] = dropShared(desired.fdb, last.fdb, fdbKey, sameFdb);
   return planDatapath(
-    { ...desired, routes: wantRoutes, neighbours: wantNeigh, fdb: wantFdb },
-    { ...last, routes: haveRoutes, neighbours: haveNeigh, fdb: haveFdb },
+    { ...desired, routes: wantRoutes, replyRoutes: wantReply, neighbours: wantNeigh, fdb: wantFdb },
+    { ...last, routes: haveRoutes, replyRoutes: haveReply, neighbours: haveNeigh, fdb: haveFdb },
   );
 }

@@ -17,8 +17,8 @@ const desired = (peers: PeerNode[], cfg = config): DesiredDatapath =>
 
 /** The kernel exactly as desired, as observe would read it. */
 function kernelOf(d: DesiredDatapath, change: Partial<DatapathState> = {}): DatapathState {
-  const { bridge, vxlan, routes, neighbours, fdb, sysctls, nft } = d;
-  return { bridge, vxlan, routes, neighbours, fdb, sysctls, nft, ...change };
+  const { bridge, vxlan, routes, replyRoutes, rules, neighbours, fdb, sysctls, nft } = d;
+  return { bridge, vxlan, routes, replyRoutes, rules, neighbours, fdb, sysctls, nft, ...change };
 }
 
 const ops = (plan: PlanOp[]) => plan.map((o) => o.op);
@@ -26,6 +26,8 @@ const empty: DatapathState = {
   bridge: undefined,
   vxlan: undefined,
   routes: [],
+  replyRoutes: [],
+  rules: [],
   neighbours: [],
   fdb: [],
   sysctls: new Map(),
@@ -50,7 +52,10 @@ describe('planDatapath', () => {
       'neigh-replace',
       'route-add',
       'route-add',
+      'route-add',
+      'rule-add',
       'fdb-replace',
+      'sysctl',
       'sysctl',
       'nft-replace',
     ]);
@@ -88,7 +93,7 @@ describe('planDatapath', () => {
   it("deletes a removed peer's route, neighbour and FDB entry", () => {
     const before = desired([n2, n3]);
     const plan = planDatapath(desired([n2]), kernelOf(before));
-    assert.deepEqual(ops(plan), ['route-del', 'neigh-del', 'fdb-del']);
+    assert.deepEqual(ops(plan), ['route-del', 'route-del', 'neigh-del', 'fdb-del']);
     assert.ok(
       plan.every(
         (o) => JSON.stringify(o).includes('10.244.3.0') || JSON.stringify(o).includes('c0:a8:48:03'),
@@ -116,7 +121,9 @@ describe('planDatapath', () => {
       'addr-add',
       'neigh-replace',
       'route-add',
+      'route-add',
       'fdb-replace',
+      'sysctl',
     ]);
   });
 
@@ -162,7 +169,7 @@ describe('planDatapath', () => {
     const noMasq = desired([], { ...config, masquerade: false });
     assert.deepEqual(ops(planDatapath(d, kernelOf(d, { nft: noMasq.nft }))), ['nft-replace']);
     assert.deepEqual(ops(planDatapath(d, kernelOf(d, { nft: undefined }))), ['nft-replace']);
-    const sysctls = new Map([['net.ipv4.ip_forward', '0']]);
+    const sysctls = new Map([...d.sysctls, ['net.ipv4.ip_forward', '0']]);
     assert.deepEqual(planDatapath(d, kernelOf(d, { sysctls })), [
       { op: 'sysctl', key: 'net.ipv4.ip_forward', value: '1' },
     ]);
@@ -172,6 +179,7 @@ describe('planDatapath', () => {
     const old = desired([n2, n3]);
     const next = desired([n2], { ...config, backend: 'hostgw' });
     const plan = planDatapath(next, kernelOf(old));
-    assert.deepEqual(ops(plan), ['link-del', 'link-mtu']);
+    // The reply-table routes go with the device too; the fwmark rule and the tunnel chains do not.
+    assert.deepEqual(ops(plan), ['link-del', 'link-mtu', 'rule-del', 'nft-replace']);
   });
 });

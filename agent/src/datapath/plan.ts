@@ -4,10 +4,12 @@ import type {
   DatapathState,
   DesiredDatapath,
   FdbState,
+  IpRuleState,
   NeighState,
   RouteState,
   VxlanState,
 } from './state.js';
+import { REPLY_TABLE, sameRule } from './tunnel-reply.js';
 
 /** One change to the kernel. Plans list them in the order they must run. */
 export type PlanOp =
@@ -18,7 +20,13 @@ export type PlanOp =
   | { readonly op: 'link-mtu'; readonly name: string; readonly mtu: number }
   | { readonly op: 'link-up'; readonly name: string }
   | { readonly op: 'addr-del' | 'addr-add'; readonly dev: string; readonly cidr: string }
-  | { readonly op: 'route-del' | 'route-add' | 'route-replace'; readonly route: RouteState }
+  /** `table` absent = the main table. */
+  | {
+      readonly op: 'route-del' | 'route-add' | 'route-replace';
+      readonly route: RouteState;
+      readonly table?: number;
+    }
+  | { readonly op: 'rule-add' | 'rule-del'; readonly rule: IpRuleState }
   | { readonly op: 'neigh-del' | 'neigh-replace'; readonly neigh: NeighState }
   | { readonly op: 'fdb-del' | 'fdb-replace'; readonly fdb: FdbState }
   | { readonly op: 'sysctl'; readonly key: string; readonly value: string }
@@ -104,17 +112,30 @@ const sameRoute = (a: RouteState, b: RouteState) =>
   a.onlink === b.onlink &&
   a.metric === b.metric;
 
-function planRoutes(b: Buckets, want: readonly RouteState[], have: readonly RouteState[]): void {
+function planRoutes(
+  b: Buckets,
+  want: readonly RouteState[],
+  have: readonly RouteState[],
+  table?: number,
+): void {
+  const op = (kind: 'route-del' | 'route-add' | 'route-replace', route: RouteState): PlanOp =>
+    table === undefined ? { op: kind, route } : { op: kind, route, table };
   const byDst = groupBy(have, (r) => r.dst);
   for (const d of want) {
     const group = byDst.get(d.dst) ?? [];
     byDst.delete(d.dst);
     const keep = group.find((r) => sameRoute(r, d)) ?? group.find((r) => r.metric === d.metric);
-    if (!keep) b.entrySet.push({ op: 'route-add', route: d });
-    else if (!sameRoute(keep, d)) b.entrySet.push({ op: 'route-replace', route: d });
-    for (const r of group) if (r !== keep) b.routeDel.push({ op: 'route-del', route: r });
+    if (!keep) b.entrySet.push(op('route-add', d));
+    else if (!sameRoute(keep, d)) b.entrySet.push(op('route-replace', d));
+    for (const r of group) if (r !== keep) b.routeDel.push(op('route-del', r));
   }
-  for (const stale of byDst.values()) for (const r of stale) b.routeDel.push({ op: 'route-del', route: r });
+  for (const stale of byDst.values()) for (const r of stale) b.routeDel.push(op('route-del', r));
+}
+
+/** Weft's rules: a missing one added (after the routes it leads to), a stale one removed, a present one left. */
+function planRules(b: Buckets, want: readonly IpRuleState[], have: readonly IpRuleState[]): void {
+  for (const r of have) if (!want.some((w) => sameRule(w, r))) b.routeDel.push({ op: 'rule-del', rule: r });
+  for (const w of want) if (!have.some((r) => sameRule(w, r))) b.entrySet.push({ op: 'rule-add', rule: w });
 }
 
 function planNeighbours(b: Buckets, want: readonly NeighState[], have: readonly NeighState[]): void {
@@ -147,7 +168,8 @@ function planFdb(b: Buckets, want: readonly FdbState[], have: readonly FdbState[
  * The changes that turn `observed` into `desired`. Pure. Empty when the kernel
  * already matches. Only entries present in `observed` can be deleted, and observe
  * reads only what Weft owns, so foreign routes are never touched. Order: devices,
- * addresses, stale entries out, routes and neighbours in, FDB, sysctls, nftables.
+ * addresses, stale entries and rules out, neighbours, routes and rules in, FDB,
+ * sysctls, nftables.
  */
 export function planDatapath(desired: DesiredDatapath, observed: DatapathState): PlanOp[] {
   const b: Buckets = {
@@ -166,13 +188,20 @@ export function planDatapath(desired: DesiredDatapath, observed: DatapathState):
   planBridge(b, desired.bridge, observed.bridge);
   const vxlanGone = planVxlan(b, desired.vxlan, observed.vxlan);
   const vxlanName = observed.vxlan?.name;
-  const liveRoutes = vxlanGone ? observed.routes.filter((r) => r.dev !== vxlanName) : observed.routes;
+  // Routes through a device that goes away go with it.
+  const live = (routes: readonly RouteState[]) =>
+    vxlanGone ? routes.filter((r) => r.dev !== vxlanName) : routes;
   // Neighbours before routes: a new VXLAN route finds its gateway's MAC at once.
   planNeighbours(b, desired.neighbours, vxlanGone ? [] : observed.neighbours);
-  planRoutes(b, desired.routes, liveRoutes);
+  planRoutes(b, desired.routes, live(observed.routes));
+  planRoutes(b, desired.replyRoutes, live(observed.replyRoutes), REPLY_TABLE);
+  planRules(b, desired.rules, observed.rules);
   planFdb(b, desired.fdb, vxlanGone ? [] : observed.fdb);
+  // A recreated device starts with the defaults of its per-device sysctls.
+  const reset = vxlanGone && vxlanName !== undefined ? `net/ipv4/conf/${vxlanName}/` : undefined;
   for (const [key, value] of desired.sysctls) {
-    if (observed.sysctls.get(key) !== value) b.tail.push({ op: 'sysctl', key, value });
+    const stale = reset !== undefined && key.startsWith(reset);
+    if (stale || observed.sysctls.get(key) !== value) b.tail.push({ op: 'sysctl', key, value });
   }
   const nft = desired.nft && planNft(desired.nft, desired.nftRules, observed.nft, desired.policyPending);
   if (nft?.kind === 'replace') b.tail.push({ op: 'nft-replace', script: nft.script });

@@ -43,6 +43,17 @@ export interface RouteState {
   readonly metric: number;
 }
 
+/** A policy-routing rule carrying Weft's protocol number: fwmark → table (ADR 14). */
+export interface IpRuleState {
+  readonly priority: number;
+  /** Input device the rule is limited to ("" = any). */
+  readonly iif: string;
+  /** As `ip rule` prints them: "0x1000". */
+  readonly fwmark: string;
+  readonly fwmask: string;
+  readonly table: string;
+}
+
 /** A permanent neighbour entry on the VXLAN device: the peer VTEP's gateway → its MAC. */
 export interface NeighState {
   readonly dev: string;
@@ -98,6 +109,10 @@ export interface DatapathState {
   readonly bridge: BridgeState | undefined;
   readonly vxlan: VxlanState | undefined;
   readonly routes: readonly RouteState[];
+  /** Routes of the reply table (87) carrying Weft's protocol: VXLAN peers' underlay IPs (ADR 14). */
+  readonly replyRoutes: readonly RouteState[];
+  /** Weft's policy-routing rules (the fwmark rule for the reply table). */
+  readonly rules: readonly IpRuleState[];
   readonly neighbours: readonly NeighState[];
   readonly fdb: readonly FdbState[];
   /** sysctl key → value ("net.ipv4.ip_forward" → "1"). */

@@ -8,8 +8,10 @@ import { formatCidr, formatIpv4, nthAddress, parseCidr, parseIpv4 } from '../../
  *   compute it without asking.
  * - Gateway of a node's podCIDR on the VXLAN overlay = the podCIDR's network
  *   address (10.244.3.0 for 10.244.3.0/24). Each node puts that address (/32) on its
- *   own VXLAN device, so host-originated traffic to remote pods leaves with it as the
- *   source and the replies come back through the tunnel.
+ *   own VXLAN device, so ordinary host-originated traffic to remote pods leaves with
+ *   it as the source and the replies come back through the tunnel. Traffic that already
+ *   has the node's underlay IP as source (a host connection to its own NodePort that
+ *   kube-proxy DNATs to a remote pod) keeps it instead; see tunnel-reply.ts (ADR 14).
  */
 export function vtepMac(underlayIP: string): string {
   return derivedMac(0x02, underlayIP);

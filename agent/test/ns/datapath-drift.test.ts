@@ -116,7 +116,8 @@ describe('datapath repairs drift and owns only its own entries (namespaces)', { 
     await t.n1.datapath.sync(t.n1.self, [t.n2.self], config, { trustLastApplied: true });
     assert.deepEqual(
       (t.n1.datapath.lastPlan ?? []).map((o) => o.op),
-      ['route-del', 'neigh-del', 'fdb-del'],
+      // The main-table route and the reply-table route (ADR 14) of the removed peer.
+      ['route-del', 'route-del', 'neigh-del', 'fdb-del'],
     );
     assert.equal(await route(t.n1.ns, '10.244.3.0/24'), undefined);
     await nsIpBatch(t.n1.ns, ['route del 10.244.2.0/24']);
@@ -142,7 +143,14 @@ describe('datapath repairs drift and owns only its own entries (namespaces)', { 
     );
     const doc = JSON.parse(await nftTable(t.n1.ns)) as { nftables: Record<string, { comment?: string }>[] };
     const comments = doc.nftables.flatMap((i) => (i.rule?.comment ? [i.rule.comment] : []));
-    assert.deepEqual(comments.sort(), ['weft-forward-in', 'weft-forward-out', 'weft-masquerade']);
+    assert.deepEqual(comments.sort(), [
+      'weft-forward-in',
+      'weft-forward-out',
+      'weft-masquerade',
+      'weft-node-snat 192.168.71.1 weft.vxlan',
+      'weft-tunnel-mark weft.vxlan 0x1000',
+      'weft-tunnel-reply 0x1000',
+    ]);
   });
 
   it('masquerades pod traffic leaving the cluster, and not when turned off or excluded', async () => {
