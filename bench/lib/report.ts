@@ -199,7 +199,7 @@ function datapathSection(d: DatapathResult, chartDir: string): string {
     '',
     table(['variant', 'pod MTU', 'nft rules', 'rp_filter'], facts),
     '',
-    "Weft's table `inet weft` has a forward filter chain and a postrouting NAT chain (masquerade for traffic leaving the cluster CIDR); Flannel's rules have the same two hooks. A NAT hook makes the kernel track connections, so every pod packet a node forwards — and, with VXLAN, every encapsulated packet it sends or receives — goes through conntrack (on a real node kube-proxy's rules need conntrack anyway). The diagnostic paths `weft-*-nomasq` run the same Weft datapath with `masquerade: false` (no NAT chain, no conntrack): their ratio to Weft as shipped is the price of masquerading, and their ratio to node→node shows what the bare kernel path (veth + bridge + routing) costs on this machine.",
+    "Weft's table `inet weft` has a forward filter chain and a postrouting NAT chain (masquerade for traffic leaving the cluster CIDR); Flannel's rules have the same two hooks. A NAT hook makes the kernel track connections, so every pod packet a node forwards — and, with VXLAN, every encapsulated packet it sends or receives — goes through conntrack (on a real node kube-proxy's rules need conntrack anyway). The diagnostic paths `weft-*-nomasq` run the same Weft datapath with `masquerade: false` (no masquerade chain; in hostgw mode no NAT chain and no conntrack at all, while with a VXLAN device the table keeps its node-IP SNAT chain of ADR 14, so conntrack stays on there): their ratio to Weft as shipped is the price of masquerading, and their ratio to node→node shows what the bare kernel path (veth + bridge + routing) costs on this machine.",
   ].join('\n');
 }
 
