@@ -22,7 +22,7 @@ export const POLICY_DROP_EGRESS = 'pol_drop_egress';
 
 /** Rule identities of the node-IP-over-VXLAN rules (ADR 14); they name what their text depends on. */
 export const ruleNodeSnat = (underlayIP: string, vxlanName: string) =>
-  `weft-node-snat ${underlayIP} ${vxlanName}`;
+  `weft-node-snat ${underlayIP} ${vxlanName} mark-0`;
 export const ruleTunnelMark = (vxlanName: string) => `weft-tunnel-mark ${vxlanName} ${markHex(TUNNEL_MARK)}`;
 export const RULE_TUNNEL_REPLY = `weft-tunnel-reply ${markHex(TUNNEL_MARK)}`;
 
@@ -71,7 +71,11 @@ export interface TunnelInputs {
  * The two chains that keep node-IP-sourced traffic over VXLAN symmetric (ADR 14):
  * `node-snat` (nat postrouting, srcnat − 1) binds the node's underlay IP to
  * itself on the way into the tunnel, so no later nat chain (kube-proxy's
- * masquerade at srcnat) replaces it; `tunnel-reply` (filter prerouting, mangle)
+ * masquerade at srcnat) replaces it, and clears the packet mark: kube-proxy's
+ * masquerade bit, which its own masquerade would have cleared, would otherwise
+ * follow the packet into the VXLAN header (the device keeps the inner packet's
+ * mark) and get the outer packet masqueraded — fully-random rewrote its UDP port
+ * and left a bad checksum, the receiver dropped it; `tunnel-reply` (filter prerouting, mangle)
  * marks connections from non-pod sources that arrive over the tunnel and their
  * replies, which the fwmark rule routes back through the tunnel.
  */
@@ -172,7 +176,7 @@ export function nftRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
     ...BASE_RULE_TEXT,
     [
       ruleNodeSnat(t.underlayIP, t.vxlanName),
-      `oifname ${dev} ip saddr ${t.underlayIP} snat ip to ${t.underlayIP}`,
+      `oifname ${dev} ip saddr ${t.underlayIP} meta mark set 0x00000000 snat ip to ${t.underlayIP}`,
     ],
     [
       ruleTunnelMark(t.vxlanName),

@@ -77,7 +77,7 @@ describe('node IP over VXLAN: desired state', () => {
     const script = renderNftReplace(d.nft, d.nftRules);
     for (const line of [
       'type nat hook postrouting priority 99; policy accept;',
-      'oifname "weft.vxlan" ip saddr 192.168.71.1 snat ip to 192.168.71.1 comment "weft-node-snat 192.168.71.1 weft.vxlan"',
+      'oifname "weft.vxlan" ip saddr 192.168.71.1 meta mark set 0x00000000 snat ip to 192.168.71.1 comment "weft-node-snat 192.168.71.1 weft.vxlan mark-0"',
       'type filter hook prerouting priority -150; policy accept;',
       'iifname "weft.vxlan" ct direction original ct state new ip saddr != @cluster4 ct mark set ct mark | 0x00001000 comment "weft-tunnel-mark weft.vxlan 0x1000"',
       'ct direction reply ct mark & 0x00001000 == 0x00001000 meta mark set meta mark | 0x00001000 comment "weft-tunnel-reply 0x1000"',

@@ -147,7 +147,7 @@ describe('datapath repairs drift and owns only its own entries (namespaces)', { 
       'weft-forward-in',
       'weft-forward-out',
       'weft-masquerade',
-      'weft-node-snat 192.168.71.1 weft.vxlan',
+      'weft-node-snat 192.168.71.1 weft.vxlan mark-0',
       'weft-tunnel-mark weft.vxlan 0x1000',
       'weft-tunnel-reply 0x1000',
     ]);

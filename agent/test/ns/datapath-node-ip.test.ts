@@ -20,18 +20,25 @@ const NODE_PORT = 30080;
 /**
  * Imitates kube-proxy (nftables mode) for a Service with externalTrafficPolicy
  * Local whose only endpoint is remote: locally-originated traffic to the node's
- * own IP:NodePort is DNATed to the endpoint (output hook, dstnat) and, being from
- * a local address ("fib saddr type local"), masqueraded (postrouting, srcnat).
+ * own IP:NodePort (TCP and UDP) is marked for masquerade (0x4000, "fib saddr type
+ * local") and DNATed to the endpoint (output hook, dstnat); postrouting (srcnat)
+ * masquerades whatever carries the mark, clearing it, as kube-proxy's masquerading
+ * chain does — including, if the mark were left on the packet, the VXLAN packet
+ * that carries it (counted in "masq_other").
  * Plus two counters: pod-sourced packets arriving on the underlay and on the tunnel.
  */
 const KUBE_PROXY_LIKE = `table ip wtkp {
   chain out {
     type nat hook output priority -100; policy accept;
-    ip daddr 192.168.71.1 tcp dport ${NODE_PORT} dnat to ${POD_IP}:8080
+    ip daddr 192.168.71.1 tcp dport ${NODE_PORT} fib saddr type local meta mark set meta mark | 0x4000 dnat to ${POD_IP}:8080
+    ip daddr 192.168.71.1 udp dport ${NODE_PORT} fib saddr type local meta mark set meta mark | 0x4000 dnat to ${POD_IP}:8081
   }
   chain post {
     type nat hook postrouting priority 100; policy accept;
-    ip daddr ${POD_IP} tcp dport 8080 fib saddr type local masquerade
+    meta mark & 0x4000 == 0 return
+    ip daddr != ${POD_IP} counter name "masq_other"
+    meta mark set meta mark ^ 0x4000
+    masquerade fully-random
   }
   chain seen {
     type filter hook prerouting priority -300; policy accept;
@@ -40,6 +47,7 @@ const KUBE_PROXY_LIKE = `table ip wtkp {
   }
   counter underlay { }
   counter tunnel { }
+  counter masq_other { }
 }
 `;
 
@@ -69,12 +77,19 @@ async function peerSeenByPod(ns: string, timeoutS = 5): Promise<string> {
   return (await nsRun(ns, 'socat', ['-t', '3', '-T', '5', '-', target])).trim();
 }
 
+/** The same over UDP: one datagram to the NodePort, the pod's answer ('' when none came). */
+async function peerSeenByPodUdp(ns: string): Promise<string> {
+  const args = ['netns', 'exec', ns, 'socat', '-t', '2', '-T', '2', '-', `UDP:192.168.71.1:${NODE_PORT}`];
+  return (await run('ip', args, 'x\n')).trim();
+}
+
 describe('node-IP-sourced traffic over VXLAN (namespaces)', { timeout: 120_000 }, () => {
   const set = new NetnsSet('wtvxs');
   const config = testConfig('auto');
   let t: Topology;
   let pod: string;
   let server: ChildProcess | undefined;
+  let udpServer: ChildProcess | undefined;
   const syncN1 = () => t.n1.datapath.sync(t.n1.self, [t.n3.self], config);
 
   before(async () => {
@@ -107,6 +122,7 @@ describe('node-IP-sourced traffic over VXLAN (namespaces)', { timeout: 120_000 }
       'TCP-LISTEN:8080,fork,reuseaddr',
       'SYSTEM:echo $SOCAT_PEERADDR',
     ]);
+    udpServer = spawn('ip', ['netns', 'exec', pod, 'socat', 'UDP-RECVFROM:8081,fork', 'SYSTEM:echo $SOCAT_PEERADDR']);
     // Wait until the server listens.
     for (let i = 0; i < 50; i++) {
       if ((await nsRun(pod, 'ss', ['-Htln', 'sport', '= :8080'])).trim() !== '') break;
@@ -115,6 +131,7 @@ describe('node-IP-sourced traffic over VXLAN (namespaces)', { timeout: 120_000 }
   });
   after(async () => {
     server?.kill();
+    udpServer?.kill();
     await set.cleanup();
   });
 
@@ -123,12 +140,20 @@ describe('node-IP-sourced traffic over VXLAN (namespaces)', { timeout: 120_000 }
     const seen = await counters(t.n1.ns);
     assert.ok((seen.tunnel ?? 0) > 0, `replies through the tunnel: ${JSON.stringify(seen)}`);
     assert.equal(seen.underlay, 0, 'no pod-sourced packet on the underlay');
+    assert.equal(seen.masq_other, 0, 'the masquerade mark followed the packet into the tunnel');
     assert.equal((await nsRun(t.n3.ns, 'sysctl', ['-n', 'net/ipv4/conf/weft.vxlan/rp_filter'])).trim(), '2');
     assert.equal((await nsRun(t.n3.ns, 'sysctl', ['-n', 'net.ipv4.conf.eth0.rp_filter'])).trim(), '1');
     assert.deepEqual(
       (await routes87(t.n3.ns)).map((r) => [r.dst, r.gateway, r.protocol]),
       [['192.168.71.1', '10.244.1.0', '87']],
     );
+  });
+
+  it('over UDP too: the mark does not follow the datagram into the VXLAN header', async () => {
+    assert.equal(await peerSeenByPodUdp(t.n1.ns), '192.168.71.1');
+    const seen = await counters(t.n1.ns);
+    assert.equal(seen.masq_other, 0, 'the VXLAN packet was masqueraded');
+    assert.equal(seen.underlay, 0, 'no pod-sourced packet on the underlay');
   });
 
   it('without the identity SNAT the pod would see the VTEP address; a resync puts it back', async () => {
