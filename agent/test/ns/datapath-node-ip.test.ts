@@ -122,7 +122,14 @@ describe('node-IP-sourced traffic over VXLAN (namespaces)', { timeout: 120_000 }
       'TCP-LISTEN:8080,fork,reuseaddr',
       'SYSTEM:echo $SOCAT_PEERADDR',
     ]);
-    udpServer = spawn('ip', ['netns', 'exec', pod, 'socat', 'UDP-RECVFROM:8081,fork', 'SYSTEM:echo $SOCAT_PEERADDR']);
+    udpServer = spawn('ip', [
+      'netns',
+      'exec',
+      pod,
+      'socat',
+      'UDP-RECVFROM:8081,fork',
+      'SYSTEM:echo $SOCAT_PEERADDR',
+    ]);
     // Wait until the server listens.
     for (let i = 0; i < 50; i++) {
       if ((await nsRun(pod, 'ss', ['-Htln', 'sport', '= :8080'])).trim() !== '') break;
