@@ -13,6 +13,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { sleep } from '../../common/backoff.js';
 import { createLogger } from '../../common/log.js';
+import { waitFor } from '../cluster/agents.js';
 import { type Cluster, destroyCluster, startCluster } from '../cluster/index.js';
 import { installWeft, waitForWeft } from '../realnode/addons.js';
 
@@ -81,14 +82,9 @@ function parseStream(logs: string): StreamEvent[] {
 const oks = (events: StreamEvent[], label: string, from: number, to: number) =>
   events.filter((e) => e.label === label && e.ok && e.at >= from && e.at < to).length;
 
-async function waitUntil(what: string, fn: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await fn()) return;
-    await sleep(250);
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-}
+/** e2e/cluster's waitFor, polling every 250 ms (each probe is a kubectl call). */
+const waitUntil = (what: string, fn: () => Promise<boolean>, timeoutMs: number) =>
+  waitFor(what, fn, timeoutMs, 250);
 
 /** PIDs of the agent processes whose network namespace is the node's. */
 function agentPids(netns: string): number[] {

@@ -13,18 +13,11 @@ import { ipamStatePath } from './ipam.js';
 import { IpamSet } from './ipam-set.js';
 import { AttachmentLock } from './keyed-lock.js';
 import { hostVethName } from './names.js';
-import type { WeftNetConf } from './netconf.js';
 import type { PodAttachment } from './request.js';
+import { testNetConf } from './test-fixtures.js';
 
 const net = { nodeName: 'n1', podCIDRs: ['10.244.1.0/24'], clusterCIDRs: [], bridge: 'weft0', mtu: 1450 };
-const conf: WeftNetConf = {
-  cniVersion: '1.1.0',
-  name: 'weft',
-  type: 'weft',
-  socket: undefined,
-  prevResult: undefined,
-  validAttachments: undefined,
-};
+const conf = testNetConf();
 const pod: PodAttachment = {
   containerId: 'ctr1',
   ifname: 'eth0',

@@ -7,17 +7,10 @@ import type { CniContext } from './context.js';
 import { CniError } from './errors.js';
 import { AttachmentLock } from './keyed-lock.js';
 import { hostVethName } from './names.js';
-import type { WeftNetConf } from './netconf.js';
+import { testNetConf } from './test-fixtures.js';
 
 const net = { nodeName: 'n1', podCIDRs: ['10.244.1.0/24'], clusterCIDRs: [], bridge: 'weft0', mtu: 1450 };
-const conf = (validAttachments?: WeftNetConf['validAttachments']): WeftNetConf => ({
-  cniVersion: '1.1.0',
-  name: 'weft',
-  type: 'weft',
-  socket: undefined,
-  prevResult: undefined,
-  validAttachments,
-});
+const conf = testNetConf;
 const keep = { containerId: 'keep', ifname: 'eth0' };
 const stale = (i: number) => hostVethName({ containerId: `stale-${i}`, ifname: 'eth0' });
 

@@ -20,7 +20,7 @@ import { createIpRunner } from '../../src/cni/ip-runner.js';
 import { ipamStatePath } from '../../src/cni/ipam.js';
 import { IpamSet } from '../../src/cni/ipam-set.js';
 import { AttachmentLock } from '../../src/cni/keyed-lock.js';
-import type { WeftNetConf } from '../../src/cni/netconf.js';
+import { testNetConf } from '../../src/cni/test-fixtures.js';
 import { VethPlumbing } from '../../src/cni/veth-plumbing.js';
 import { Datapath } from '../../src/datapath/datapath.js';
 import { Netlink } from '../../src/datapath/netlink.js';
@@ -285,14 +285,7 @@ describe('NetworkPolicy on a real kernel (namespaces)', { timeout: 120_000 }, ()
       podGate: new EnginePodGate({ engine, store, signal: ac.signal }),
       log: silentLogger(),
     };
-    const conf: WeftNetConf = {
-      cniVersion: '1.1.0',
-      name: 'weft',
-      type: 'weft',
-      socket: undefined,
-      prevResult: undefined,
-      validAttachments: undefined,
-    };
+    const conf = testNetConf();
     const netns = `/var/run/netns/${await set.create('e')}`;
     const add = { containerId: 'ctr-e', ifname: 'eth0', netns, pod: { namespace: 'default', name: 'e' } };
     const ingressMap = async () => nsRun(node, 'nft', ['list', 'map', 'inet', 'weft', 'pol_ingress']);
