@@ -390,6 +390,34 @@ describe('compilePolicies: shape and bad input', () => {
     );
   });
 
+  it('equal peers share one set across namespaces; a bare podSelector is per namespace', () => {
+    const everyNs = { from: [{ namespaceSelector: {} }] };
+    const c = compile([
+      policy({ podSelector: APP('web'), ingress: [everyNs] }),
+      policy({ podSelector: APP('db'), ingress: [everyNs] }),
+      policy({ podSelector: APP('tool'), ingress: [everyNs] }, 'other'),
+      policy({ podSelector: APP('web'), ingress: [{ from: [{ podSelector: APP('client') }] }] }),
+      policy({ podSelector: APP('x'), ingress: [{ from: [{ podSelector: APP('client') }] }] }, 'other'),
+    ]);
+    // One set for the namespaceSelector peers (three policies, two namespaces), one for
+    // default's client pods; other's client policy selects no local pod and makes none.
+    assert.deepEqual(
+      c.content.sets.map((s) => s.elements).sort(),
+      [['10.244.1.10/31', '10.244.2.20/31', '10.244.2.22/32'], ['10.244.2.20/32']].sort(),
+    );
+    const again = compile(
+      [
+        policy({ podSelector: APP('web'), ingress: [{ from: [{ podSelector: APP('client') }] }] }),
+        policy({ podSelector: APP('tool'), ingress: [{ from: [{ podSelector: APP('client') }] }] }, 'other'),
+      ],
+      { pods: [...PODS, pod('other', 'tool2', { app: 'tool' }, '10.244.1.30', 'n1')] },
+    );
+    assert.deepEqual(again.content.sets.map((s) => s.elements).sort(), [
+      ['10.244.2.20/32'],
+      ['10.244.2.22/32'],
+    ]);
+  });
+
   it('a changed verdict is a new chain with a new epoch (established connections are judged again)', () => {
     const a = compile([policy({ podSelector: APP('web'), ingress: [{ ports: [{ port: 80 }] }] })]);
     const b = compile([policy({ podSelector: APP('web'), ingress: [{ ports: [{ port: 81 }] }] })]);

@@ -76,6 +76,17 @@ function markOf(direction: Direction, epoch: number): string {
   return `0x${shifted.toString(16).padStart(8, '0')}`;
 }
 
+/**
+ * What a peer list selects, as text: the policy's namespace is part of it only
+ * for peers that select in that namespace (a namespaceSelector or an ipBlock
+ * means the same in every namespace), so equal peer lists share one set.
+ */
+function peersKey(policyNs: string, peers: readonly PolicyRule['peers'][number][]): string {
+  return JSON.stringify(
+    peers.map((p) => (p.ipBlock || p.namespaceSelector ? p : { in: policyNs, podSelector: p.podSelector })),
+  );
+}
+
 /** Everything one compilation collects besides the chains. */
 class Collector {
   readonly sets = new Map<string, NftSetState>();
@@ -91,9 +102,9 @@ class Collector {
     this.problems.set(`${policy} ${field}`, { policy, field, reason });
   }
 
-  /** The named set of a rule's peers (shared by every rule with the same peers in the namespace). */
+  /** The named set of a rule's peers (shared by every rule that selects the same peers). */
   peerSet(policy: NetworkPolicy, rule: PolicyRule, field: string): string {
-    const name = `pe_${hash(JSON.stringify([policy.namespace, rule.peers])).slice(0, 12)}`;
+    const name = `pe_${hash(peersKey(policy.namespace, rule.peers)).slice(0, 12)}`;
     if (!this.sets.has(name)) {
       const problems: PeerProblem[] = [];
       const elements = peerElements(this.index, policy.namespace, rule.peers, field, problems);
@@ -105,7 +116,7 @@ class Collector {
 
   /** Egress to a named port: destination address . protocol . port of every peer pod that has it. */
   namedPortSet(policy: NetworkPolicy, rule: PolicyRule, port: string, protocol: Protocol): string {
-    const name = `pn_${hash(JSON.stringify([policy.namespace, rule.peers, port, protocol])).slice(0, 12)}`;
+    const name = `pn_${hash(`${peersKey(policy.namespace, rule.peers)} ${port} ${protocol}`).slice(0, 12)}`;
     if (!this.sets.has(name)) {
       const pods =
         rule.peers.length === 0

@@ -58,7 +58,10 @@ function countTrailingZeros(n: number): number {
 
 /** Canonical interval-set elements for a list of CIDRs and addresses: merged, as the fewest CIDRs, sorted. */
 export function canonicalElements(cidrs: readonly string[]): string[] {
-  return mergeRanges(cidrs.map((c) => cidrRange(c.includes('/') ? c : `${c}/32`)))
-    .flatMap(rangeToCidrs)
-    .sort();
+  return rangesToElements(mergeRanges(cidrs.map((c) => cidrRange(c.includes('/') ? c : `${c}/32`))));
+}
+
+/** Interval-set elements for ranges: merged, as the fewest CIDRs, sorted as text. */
+export function rangesToElements(ranges: readonly Range[]): string[] {
+  return mergeRanges(ranges).flatMap(rangeToCidrs).sort();
 }
