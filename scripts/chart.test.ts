@@ -11,7 +11,8 @@ import { parseNetConf } from '../agent/src/config/net-conf.js';
 import { parseControllerNetConf } from '../controller/src/net-conf.js';
 import { repoRoot } from '../e2e/cluster/prereq.js';
 import { runHelm } from '../e2e/helm/helm.js';
-import { CHART_DIR, helmTemplate, renderedObjects, splitBySource } from './chart.js';
+import { chartImageValues } from '../e2e/realnode/addons.js';
+import { CHART_DIR, chartMetadata, helmTemplate, renderedObjects, splitBySource } from './chart.js';
 import { currentManifests, expectedManifests } from './manifests-from-chart.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects, read by path in assertions
@@ -116,6 +117,16 @@ describe('charts/weft', () => {
     });
     assert.deepEqual(deploy.spec.template.spec.tolerations, [{ operator: 'Exists' }]);
     assert.deepEqual(deploy.spec.template.spec.nodeSelector, { 'node-role.kubernetes.io/control-plane': '' });
+  });
+
+  it('the real-node e2e install (image values only) differs from manifests/ in the image alone', async () => {
+    const defaults = await helmTemplate();
+    const e2e = await helmTemplate({ set: chartImageValues({ name: 'localhost/weft', tag: 'dev' }) });
+    assert.notEqual(e2e, defaults);
+    assert.equal(
+      e2e.replaceAll('localhost/weft:dev', `ghcr.io/weft-net/weft:${chartMetadata(root).appVersion}`),
+      defaults,
+    );
   });
 
   it('renders ServiceMonitors and the headless Services they select when enabled', async () => {
