@@ -10,9 +10,9 @@ import { describe, it } from 'node:test';
 import { parseNetConf } from '../agent/src/config/net-conf.js';
 import { parseControllerNetConf } from '../controller/src/net-conf.js';
 import { repoRoot } from '../e2e/cluster/prereq.js';
+import { CHART_DIR, chartMetadata, helmTemplate, renderedObjects, splitBySource } from '../e2e/helm/chart.js';
 import { runHelm } from '../e2e/helm/helm.js';
 import { chartImageValues } from '../e2e/realnode/addons.js';
-import { CHART_DIR, chartMetadata, helmTemplate, renderedObjects, splitBySource } from './chart.js';
 import { currentManifests, expectedManifests } from './manifests-from-chart.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects, read by path in assertions

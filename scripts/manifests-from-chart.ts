@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../e2e/cluster/prereq.js';
-import { helmTemplate, manifestsFiles } from './chart.js';
+import { helmTemplate, manifestsFiles } from '../e2e/helm/chart.js';
 
 export const MANIFESTS_DIR = 'manifests';
 

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll, load as loadYaml } from 'js-yaml';
 import { repoRoot } from '../e2e/cluster/prereq.js';
-import { chartMetadata } from './chart.js';
+import { chartMetadata } from '../e2e/helm/chart.js';
 
 /** Every image named in manifests/ (containers of every object, and the Kustomization's tag). */
 export function manifestImages(root = repoRoot()): Array<{ where: string; image: string }> {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { load as loadYaml } from 'js-yaml';
 import { repoRoot } from '../e2e/cluster/prereq.js';
-import { chartMetadata } from './chart.js';
+import { chartMetadata } from '../e2e/helm/chart.js';
 import { manifestImages, releaseMismatches } from './release-version.js';
 
 interface Step {

@@ -1,9 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
-import { helmTemplate } from '../../scripts/chart.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { repoRoot } from '../cluster/prereq.js';
+import { helmTemplate } from '../helm/chart.js';
 
 export const WEFT_IMAGE_NAME = 'ghcr.io/weft-net/weft';
 

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
-import { repoRoot } from '../e2e/cluster/prereq.js';
-import { runHelm } from '../e2e/helm/helm.js';
+import { repoRoot } from '../cluster/prereq.js';
+import { runHelm } from './helm.js';
 
 export const CHART_DIR = 'charts/weft';
 /** The release name and namespace manifests/ is rendered with. */
