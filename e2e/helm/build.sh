@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds helm from the Go module proxy (this folder's go.mod pins it; its dependency graph is
-# exactly helm's own release). helm renders and lints charts/weft: scripts/manifests-from-chart.sh,
+# exactly helm's own release). helm renders and lints charts/weft: scripts/manifests-from-chart.ts,
 # the chart tests and the real-node e2e. Cached by version and by the hash of the module and of
 # the build scripts; a warm cache returns at once, without Go. Prints the directory holding
 # `helm` on its last line.
