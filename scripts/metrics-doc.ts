@@ -13,14 +13,14 @@ import { PolicyMetrics } from '../agent/src/policy/metrics.js';
 import { ReconcileMetrics } from '../agent/src/reconcile/metrics.js';
 import { createControllerMetrics } from '../controller/src/metrics.js';
 
-interface MetricInfo {
+export interface MetricInfo {
   name: string;
   help: string;
   type: string;
   labelNames: readonly string[];
 }
 
-function weftMetrics(registry: Registry): MetricInfo[] {
+export function weftMetrics(registry: Registry): MetricInfo[] {
   return registry
     .getMetricsAsArray()
     .map((m) => m as unknown as MetricInfo)

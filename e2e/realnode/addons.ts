@@ -3,6 +3,7 @@ import { join, relative } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
 import type { Cluster } from '../cluster/cluster.js';
 import { repoRoot } from '../cluster/prereq.js';
+import { helmTemplate } from '../helm/chart.js';
 
 export const WEFT_IMAGE_NAME = 'ghcr.io/weft-net/weft';
 
@@ -71,6 +72,25 @@ export async function installWeft(
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'kustomization.yaml'), renderWeftOverlay(dir, manifests, image, netConf));
   await cluster.kubectl(['apply', '-k', dir]);
+}
+
+/** The `--set` values that point the chart at an image (pure): the only values the chart install changes. */
+export function chartImageValues(image: { name: string; tag: string }): string[] {
+  return [`image.repository=${image.name}`, `image.tag=${image.tag}`];
+}
+
+/**
+ * Installs Weft from the chart: `helm template` of charts/weft with only the image values set,
+ * applied with `kubectl apply -f` (what `helm install` would create, without a release record).
+ */
+export async function installWeftChart(
+  cluster: Cluster,
+  image = { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
+): Promise<void> {
+  const rendered = await helmTemplate({ set: chartImageValues(image) });
+  const file = join(cluster.runDir, 'weft-chart.yaml');
+  writeFileSync(file, rendered);
+  await cluster.kubectl(['apply', '-f', file]);
 }
 
 export async function installCoreDns(cluster: Cluster): Promise<void> {

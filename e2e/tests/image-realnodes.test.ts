@@ -1,12 +1,13 @@
 /**
  * Weft on real nodes: every node of the local cluster runs containerd, kubelet and
- * kube-proxy (e2e/realnode); Weft is installed as a user installs it (`kubectl apply -k`
- * of manifests/ with only the image tag changed) and CoreDNS on top. Pods are made by the
+ * kube-proxy (e2e/realnode); Weft is installed from the Helm chart (charts/weft rendered by
+ * `helm template` with only the image values set, then `kubectl apply`; the other real-node
+ * tests apply manifests/, the chart's default rendering) and CoreDNS on top. Pods are made by the
  * kubelets, so the CNI calls, Services and DNS are the real ones. The connectivity checks
  * are the same list e2e/kind/run.sh runs (e2e/checks).
  *
  * Needs the image built by scripts/image.sh and the node images (e2e/images/build.sh);
- * scripts/test.sh includes this file only then.
+ * scripts/test.sh includes this file only then. helm: $WEFT_HELM_DIR or e2e/helm/build.sh.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -23,7 +24,7 @@ import { resolveNodeBinDir } from '../nodebin/bins.js';
 import {
   applyCheckWorkloads,
   installCoreDns,
-  installWeft,
+  installWeftChart,
   WEFT_IMAGE_NAME,
   waitForCheckWorkloads,
   waitForCoreDns,
@@ -140,8 +141,8 @@ describe('Weft on real nodes (kubelet + containerd + kube-proxy, CoreDNS)', { ti
     }
   });
 
-  it('kubectl apply -k of manifests/ brings up the agents and the controller, then every node is Ready, then CoreDNS', async () => {
-    await installWeft(cluster);
+  it('the chart rendered by helm template brings up the agents and the controller, then every node is Ready, then CoreDNS', async () => {
+    await installWeftChart(cluster);
     await installCoreDns(cluster);
     await waitForWeft(cluster, 300);
     for (const [node, c] of await readyConditions(cluster)) assert.equal(c?.status, 'True', node);

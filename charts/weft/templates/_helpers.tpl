@@ -1,0 +1,30 @@
+{{/* The image every Weft pod runs: repository:tag, the tag defaulting to the chart's appVersion. */}}
+{{- define "weft.image" -}}
+{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}
+{{- end }}
+
+{{/* net-conf.json (the weft-config ConfigMap), from .Values.network; numbers through toJson, which never
+     prints an exponent. */}}
+{{- define "weft.netConf" -}}
+{{- $n := .Values.network -}}
+{
+  "clusterCIDRs": {{ toJson $n.clusterCIDRs }},
+  "backend": { "type": {{ toJson $n.backend.type }}, "vni": {{ toJson $n.backend.vni }}, "port": {{ toJson $n.backend.port }} },
+{{- if not (kindIs "invalid" $n.mtu) }}
+  "mtu": {{ toJson $n.mtu }},
+{{- end }}
+  "masquerade": {{ toJson $n.masquerade }},
+  "nonMasqueradeCIDRs": {{ toJson $n.nonMasqueradeCIDRs }},
+  "resyncSeconds": {{ toJson $n.resyncSeconds }},
+  "networkPolicy": {{ toJson $n.networkPolicy }},
+  "nodeCIDRMaskSize": {{ toJson $n.nodeCIDRMaskSize }}
+}
+{{- end }}
+
+{{/* Pod annotations: Prometheus scraping on the given port, and the config checksum that makes helm upgrade restart the pods when net-conf.json changes. */}}
+{{- define "weft.podAnnotations" -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .port | quote }}
+prometheus.io/path: /metrics
+checksum/net-conf: {{ include "weft.netConf" .root | sha256sum | trunc 16 }}
+{{- end }}
