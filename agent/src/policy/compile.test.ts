@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { compilePolicies } from './compile.js';
 import { parseNamespace, parseNetworkPolicy, parsePod } from './parse.js';
+import { PolicyMemo } from './peers.js';
 import { evaluate, type Packet } from './test-evaluate.js';
 import type { NetworkPolicy, PolicyPod } from './types.js';
 
@@ -416,6 +417,73 @@ describe('compilePolicies: shape and bad input', () => {
       ['10.244.2.20/32'],
       ['10.244.2.22/32'],
     ]);
+  });
+
+  it('with a memo kept across compilations the result is exactly that of a fresh compilation', () => {
+    const memo = new PolicyMemo();
+    let pods = [...PODS];
+    let namespaces = NAMESPACES;
+    let policies = [
+      policy({ podSelector: APP('web'), ingress: [{ from: [{ podSelector: APP('client') }] }] }),
+      policy({
+        podSelector: {},
+        ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'ops' } } }] }],
+      }),
+      policy({
+        podSelector: APP('db'),
+        policyTypes: ['Egress'],
+        egress: [{ to: [{ podSelector: APP('web') }], ports: [{ port: 'http' }] }],
+      }),
+      policy({ podSelector: APP('web'), ingress: [{ from: [{ ipBlock: { cidr: '10.9.0.0/16' } }] }] }),
+    ];
+    const steps: [string, () => void][] = [
+      ['as is', () => {}],
+      [
+        'a client pod elsewhere changes its label',
+        () => {
+          pods = pods.map((p) =>
+            p.name === 'client' && p.namespace === 'default' ? { ...p, labels: { app: 'x' } } : p,
+          );
+        },
+      ],
+      [
+        'a pod appears in the other namespace',
+        () => {
+          pods = [...pods, pod('other', 'new', { app: 'client' }, '10.244.2.40', 'n2')];
+        },
+      ],
+      [
+        'the other namespace loses its team label',
+        () => {
+          namespaces = new Map(
+            [...namespaces].map(([k, v]) => [k, k === 'other' ? { ...v, labels: {} } : v]),
+          );
+        },
+      ],
+      [
+        'an ipBlock changes',
+        () => {
+          policies = [
+            ...policies.slice(0, 3),
+            policy({
+              podSelector: APP('web'),
+              ingress: [{ from: [{ ipBlock: { cidr: '10.8.0.0/16', except: ['10.8.1.0/24'] } }] }],
+            }),
+          ];
+        },
+      ],
+      [
+        'web loses its named port',
+        () => {
+          pods = pods.map((p) => (p.name === 'web' ? { ...p, ports: [] } : p));
+        },
+      ],
+    ];
+    for (const [what, change] of steps) {
+      change();
+      const inputs = { nodeName: 'n1', pods, namespaces, policies, sctp: true };
+      assert.deepEqual(compilePolicies({ ...inputs, memo }), compilePolicies(inputs), what);
+    }
   });
 
   it('a changed verdict is a new chain with a new epoch (established connections are judged again)', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { POLICY_DROP_EGRESS, POLICY_DROP_INGRESS } from '../datapath/nft-ruleset.js';
 import type { NftChainState, NftSetState, PolicyContent } from '../datapath/state.js';
-import { type PeerProblem, PolicyIndex, peerElements } from './peers.js';
+import { type MemoElements, memoElements, memoPeerElements, PolicyIndex, type PolicyMemo } from './peers.js';
 import { computePortMatches, namedPortsOf, type PortProblem, renderPortMatch } from './ports.js';
 import { matchesSelector } from './selector.js';
 import {
@@ -23,6 +23,8 @@ export interface PolicyInputs {
   readonly policies: Iterable<NetworkPolicy>;
   /** The kernel can match SCTP; without it SCTP port entries allow nothing and are reported. */
   readonly sctp: boolean;
+  /** What earlier compilations computed (the engine keeps one); the result is the same without. */
+  readonly memo?: PolicyMemo;
 }
 
 /** Something in a policy that Weft cannot enforce as written (it then allows less, never more). */
@@ -92,6 +94,8 @@ class Collector {
   readonly sets = new Map<string, NftSetState>();
   readonly rules = new Map<string, string>();
   readonly problems = new Map<string, PolicyProblem>();
+  /** The memo's peer-set entries this compilation used (the next memo keeps only these). */
+  readonly usedElements = new Map<string, MemoElements>();
 
   constructor(
     readonly index: PolicyIndex,
@@ -104,10 +108,17 @@ class Collector {
 
   /** The named set of a rule's peers (shared by every rule that selects the same peers). */
   peerSet(policy: NetworkPolicy, rule: PolicyRule, field: string): string {
-    const name = `pe_${hash(peersKey(policy.namespace, rule.peers)).slice(0, 12)}`;
+    const key = peersKey(policy.namespace, rule.peers);
+    const name = `pe_${hash(key).slice(0, 12)}`;
     if (!this.sets.has(name)) {
-      const problems: PeerProblem[] = [];
-      const elements = peerElements(this.index, policy.namespace, rule.peers, field, problems);
+      const { elements, problems } = memoPeerElements(
+        this.index,
+        key,
+        policy.namespace,
+        rule.peers,
+        field,
+        this.usedElements,
+      );
       for (const p of problems) this.problem(refOf(policy), p.field, p.reason);
       this.sets.set(name, { name, type: 'ipv4_addr', flags: 'interval', elements });
     }
@@ -116,23 +127,27 @@ class Collector {
 
   /** Egress to a named port: destination address . protocol . port of every peer pod that has it. */
   namedPortSet(policy: NetworkPolicy, rule: PolicyRule, port: string, protocol: Protocol): string {
-    const name = `pn_${hash(`${peersKey(policy.namespace, rule.peers)} ${port} ${protocol}`).slice(0, 12)}`;
+    const key = `${peersKey(policy.namespace, rule.peers)} ${port} ${protocol}`;
+    const name = `pn_${hash(key).slice(0, 12)}`;
     if (!this.sets.has(name)) {
-      const pods =
+      const groups =
         rule.peers.length === 0
-          ? this.index.all
-          : rule.peers.flatMap((p) => this.index.podsOf(policy.namespace, p));
-      const elements = new Set<string>();
-      for (const pod of pods) {
-        const number = namedPortsOf(pod.ports)(port, protocol);
-        if (number === undefined) continue;
-        for (const ip of pod.ips) elements.add(`${ip} . ${protocol.toLowerCase()} . ${number}`);
-      }
+          ? [this.index.all]
+          : rule.peers.flatMap((p) => this.index.podGroupsOf(policy.namespace, p));
+      const { elements } = memoElements(this.index, this.usedElements, key, groups, () => {
+        const out = new Set<string>();
+        for (const pod of groups.flat()) {
+          const number = namedPortsOf(pod.ports)(port, protocol);
+          if (number === undefined) continue;
+          for (const ip of pod.ips) out.add(`${ip} . ${protocol.toLowerCase()} . ${number}`);
+        }
+        return { elements: [...out].sort(), problems: [] };
+      });
       this.sets.set(name, {
         name,
         type: 'ipv4_addr . inet_proto . inet_service',
         flags: '',
-        elements: [...elements].sort(),
+        elements,
       });
     }
     return name;
@@ -223,17 +238,23 @@ function podChain(
  * in a chain its address jumps to; everything else passes untouched.
  */
 export function compilePolicies(inputs: PolicyInputs): CompiledPolicy {
-  const index = new PolicyIndex(inputs.pods, inputs.namespaces);
+  const index = new PolicyIndex(inputs.pods, inputs.namespaces, inputs.memo);
   const c = new Collector(index, inputs.sctp);
   const policies = [...inputs.policies].sort((a, b) => (refOf(a) < refOf(b) ? -1 : 1));
   const chains = new Map<string, NftChainState>();
   const maps = { ingress: [] as string[], egress: [] as string[] };
   const selections: PodSelection[] = [];
   const enforced = new Set<string>();
+  const byNamespace = new Map<string, NetworkPolicy[]>();
+  for (const p of policies) {
+    const list = byNamespace.get(p.namespace);
+    if (list) list.push(p);
+    else byNamespace.set(p.namespace, [p]);
+  }
   const local = index.all.filter((p) => p.node === inputs.nodeName);
   for (const pod of local.sort((a, b) => (refOf(a) < refOf(b) ? -1 : 1))) {
-    const selecting = policies.filter(
-      (p) => p.namespace === pod.namespace && matchesSelector(p.podSelector, pod.labels),
+    const selecting = (byNamespace.get(pod.namespace) ?? []).filter((p) =>
+      matchesSelector(p.podSelector, pod.labels),
     );
     const chainOf = (direction: Direction, isolating: readonly NetworkPolicy[]) => {
       if (isolating.length === 0) return undefined;
@@ -258,6 +279,7 @@ export function compilePolicies(inputs: PolicyInputs): CompiledPolicy {
       });
     }
   }
+  index.memo.elements = c.usedElements;
   const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : 1);
   return {
     content: {

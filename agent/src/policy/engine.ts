@@ -3,6 +3,7 @@ import type { PolicyContent } from '../datapath/state.js';
 import { type CompiledPolicy, compilePolicies, type PodSelection } from './compile.js';
 import type { PolicyMetrics } from './metrics.js';
 import { computeOverlaidPods, type PodOverlay } from './overlay.js';
+import { PolicyMemo } from './peers.js';
 import type { PolicyStore } from './store.js';
 
 export interface PolicyEngineOptions {
@@ -38,6 +39,8 @@ export class PolicyEngine {
   /** CNI ADD's addresses by attachment, until its DEL (ADR 13 point 3). */
   readonly #overlay = new Map<string, PodOverlay>();
   #handOvers = 0;
+  /** What the next compilation may reuse of the last ones. */
+  readonly #memo = new PolicyMemo();
   /** Waiting for the hand-over after `after`, then for a synced pass numbered above `pass`. */
   readonly #waiters = new Set<{ after: number; pass?: number; resolve: () => void }>();
 
@@ -132,6 +135,7 @@ export class PolicyEngine {
         namespaces: store.namespaces,
         policies: store.policies.values(),
         sctp: this.#o.sctp,
+        memo: this.#memo,
       });
     } catch (err: unknown) {
       metrics.compileErrors.inc();

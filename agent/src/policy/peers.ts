@@ -18,57 +18,109 @@ function ipv4Numbers(ips: readonly string[]): number[] {
   return out;
 }
 
+const NO_PODS: readonly PolicyPod[] = Object.freeze([]);
+
+/**
+ * What one compilation can reuse from the ones before: results keyed by the
+ * identity of the inputs they were computed from. Pods, namespaces and policies
+ * are immutable objects that the store replaces on change, so an unchanged
+ * object means an unchanged result; a compilation with a memo gives exactly
+ * what one without gives. Held by the engine; entries not used by the latest
+ * compilation are dropped.
+ */
+export class PolicyMemo {
+  /** Each namespace's pods, the same array as long as its members are the same objects. */
+  namespacePods = new Map<string, readonly PolicyPod[]>();
+  readonly addresses = new WeakMap<PolicyPod, readonly number[]>();
+  /** Per namespace pods array: the pods each pod selector (as JSON) selects of it. */
+  readonly selected = new WeakMap<readonly PolicyPod[], Map<string, readonly PolicyPod[]>>();
+  /** Per peer-set key: the inputs its elements came from, the elements and the problems. */
+  elements = new Map<string, MemoElements>();
+}
+
+export interface MemoElements {
+  readonly inputs: readonly unknown[];
+  readonly elements: string[];
+  readonly problems: readonly PeerProblem[];
+}
+
+const sameArray = (a: readonly unknown[], b: readonly unknown[]) =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
 /**
  * The cluster as the compiler reads it: pods by namespace, namespace labels,
- * each pod's addresses parsed once. Selector results are remembered for the
- * life of the index (one compilation), since many rules share their peers.
+ * each pod's addresses parsed once, what selectors select — all kept in the
+ * memo for the next compilation where their inputs did not change.
  */
 export class PolicyIndex {
-  readonly byNamespace = new Map<string, PolicyPod[]>();
+  readonly byNamespace = new Map<string, readonly PolicyPod[]>();
   readonly all: PolicyPod[] = [];
-  readonly #addresses = new Map<PolicyPod, readonly number[]>();
-  readonly #selected = new Map<string, PolicyPod[]>();
+  readonly memo: PolicyMemo;
 
   constructor(
     pods: Iterable<PolicyPod>,
     readonly namespaces: ReadonlyMap<string, PolicyNamespace>,
+    memo = new PolicyMemo(),
   ) {
+    this.memo = memo;
+    const lists = new Map<string, PolicyPod[]>();
     for (const pod of pods) {
       if (pod.hostNetwork || pod.ips.length === 0) continue;
       this.all.push(pod);
-      this.#addresses.set(pod, ipv4Numbers(pod.ips));
-      const list = this.byNamespace.get(pod.namespace);
+      const list = lists.get(pod.namespace);
       if (list) list.push(pod);
-      else this.byNamespace.set(pod.namespace, [pod]);
+      else lists.set(pod.namespace, [pod]);
     }
+    for (const [ns, list] of lists) {
+      const before = memo.namespacePods.get(ns);
+      this.byNamespace.set(ns, before && sameArray(before, list) ? before : list);
+    }
+    memo.namespacePods = new Map(this.byNamespace);
   }
 
-  /** The IPv4 addresses of a pod of this index, as numbers. */
+  /** The IPv4 addresses of a pod, as numbers. */
   addressesOf(pod: PolicyPod): readonly number[] {
-    return this.#addresses.get(pod) ?? ipv4Numbers(pod.ips);
+    let known = this.memo.addresses.get(pod);
+    if (!known) {
+      known = ipv4Numbers(pod.ips);
+      this.memo.addresses.set(pod, known);
+    }
+    return known;
   }
 
-  /** Pods (not hostNetwork, with an address) a peer entry of a policy in `policyNs` selects. */
-  podsOf(policyNs: string, peer: PolicyPeer): PolicyPod[] {
+  /**
+   * The pods (not hostNetwork, with an address) a peer entry of a policy in
+   * `policyNs` selects, as one group per namespace: each group stays the same
+   * array while that namespace's pods do not change.
+   */
+  podGroupsOf(policyNs: string, peer: PolicyPeer): readonly (readonly PolicyPod[])[] {
     if (peer.ipBlock) return [];
-    const key = JSON.stringify([
-      peer.namespaceSelector ? null : policyNs,
-      peer.namespaceSelector,
-      peer.podSelector,
-    ]);
-    const known = this.#selected.get(key);
-    if (known) return known;
     const podSelector = peer.podSelector ?? EVERYTHING;
     const namespaces = peer.namespaceSelector
       ? [...this.namespaces.values()]
           .filter((ns) => matchesSelector(peer.namespaceSelector as typeof EVERYTHING, ns.labels))
           .map((ns) => ns.name)
       : [policyNs];
-    const pods = namespaces.flatMap((ns) =>
-      (this.byNamespace.get(ns) ?? []).filter((p) => matchesSelector(podSelector, p.labels)),
-    );
-    this.#selected.set(key, pods);
-    return pods;
+    const key = JSON.stringify(podSelector);
+    return namespaces.map((ns) => {
+      const pods = this.byNamespace.get(ns) ?? NO_PODS;
+      let bySelector = this.memo.selected.get(pods);
+      if (!bySelector) {
+        bySelector = new Map();
+        this.memo.selected.set(pods, bySelector);
+      }
+      let selected = bySelector.get(key);
+      if (!selected) {
+        selected = pods.filter((p) => matchesSelector(podSelector, p.labels));
+        bySelector.set(key, selected);
+      }
+      return selected;
+    });
+  }
+
+  /** The pods a peer entry selects (podGroupsOf, flattened). */
+  podsOf(policyNs: string, peer: PolicyPeer): PolicyPod[] {
+    return this.podGroupsOf(policyNs, peer).flat();
   }
 }
 
@@ -114,4 +166,46 @@ export function peerElements(
     for (const pod of index.podsOf(policyNs, peer)) for (const n of index.addressesOf(pod)) out.push([n, n]);
   });
   return rangesToElements(out);
+}
+
+/**
+ * A set's elements through the memo: computed again only when one of `inputs`
+ * (groups of selected pods, ipBlocks as text) is not what it was last time.
+ * `used` collects the entries of this compilation.
+ */
+export function memoElements(
+  index: PolicyIndex,
+  used: Map<string, MemoElements>,
+  key: string,
+  inputs: readonly unknown[],
+  compute: () => { elements: string[]; problems: readonly PeerProblem[] },
+): { elements: string[]; problems: readonly PeerProblem[] } {
+  const known = used.get(key) ?? index.memo.elements.get(key);
+  if (known && sameArray(known.inputs, inputs)) {
+    used.set(key, known);
+    return known;
+  }
+  const entry = { inputs, ...compute() };
+  used.set(key, entry);
+  return entry;
+}
+
+/** peerElements through the memo; `key` names the peer list (equal lists share it). */
+export function memoPeerElements(
+  index: PolicyIndex,
+  key: string,
+  policyNs: string,
+  peers: readonly PolicyPeer[],
+  field: string,
+  used: Map<string, MemoElements>,
+): { elements: string[]; problems: readonly PeerProblem[] } {
+  const inputs: unknown[] = [];
+  for (const p of peers) {
+    if (p.ipBlock) inputs.push(JSON.stringify(p.ipBlock));
+    else inputs.push(...index.podGroupsOf(policyNs, p));
+  }
+  return memoElements(index, used, `pe ${key}`, inputs, () => {
+    const problems: PeerProblem[] = [];
+    return { elements: peerElements(index, policyNs, peers, field, problems), problems };
+  });
 }
