@@ -66,7 +66,14 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
       ...base,
       command: 'npm run bench',
       machine: {} as BenchResults['machine'],
-      sections: { datapath: bad, cniLatency: bad, agentScale: ok(1), gossip: ok(1), agentFootprint: ok(1) },
+      sections: {
+        datapath: bad,
+        cniLatency: bad,
+        agentScale: ok(1),
+        gossip: ok(1),
+        agentFootprint: ok(1),
+        policyScale: ok(1),
+      },
     };
     const b = {
       ...a,
@@ -117,6 +124,22 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
     positive(fp.rssMiB.median, 'agent RSS');
     assert.ok(Number.isFinite(fp.cpuPercentOfOneCore));
 
+    const ps = res.sections.policyScale.result as {
+      agents: { rssMiB: number; kernel: { chains: number; elements: number } }[];
+      changes: Record<string, { samples: number; timeouts: number; p99Ms: number }>;
+    };
+    assert.equal(ps.agents.length, 3);
+    for (const a of ps.agents) {
+      positive(a.rssMiB, 'policy agent RSS');
+      positive(a.kernel.chains, 'policy verdict chains in the kernel');
+    }
+    for (const kind of ['labelAdd', 'labelRemove', 'policyAdd', 'policyDelete']) {
+      const c = ps.changes[kind];
+      assert.equal(c?.timeouts, 0, `policy ${kind}: a node never took the change`);
+      positive(c?.samples, `policy ${kind} samples`);
+      positive(c?.p99Ms, `policy ${kind} p99`);
+    }
+
     const md = renderReport(res, 'benchmarks');
     for (const h of [
       '## Targets',
@@ -125,6 +148,7 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
       '## Control-plane scale',
       '## Gossip',
       '## Agent footprint',
+      '## NetworkPolicy at scale',
     ]) {
       assert.ok(md.includes(h), `report lacks ${h}`);
     }

@@ -7,7 +7,7 @@
  *   npm run bench                       full run (≈ 23 min on 2 cores)
  *   node dist/bench/run.js --quick      every benchmark at tiny sizes (proves they run; figures not judged)
  *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
- *          datapath,cniLatency,agentScale,gossip,agentFootprint), --from A.json,B.json --out C.json
+ *          datapath,cniLatency,agentScale,gossip,agentFootprint,policyScale), --from A.json,B.json --out C.json
  *          (run nothing: merge earlier results, each section from the last file where it completed)
  *   env WEFT_BENCH_ARGS_<SECTION> (e.g. WEFT_BENCH_ARGS_DATAPATH="--reps 3 --seconds 3") replaces a section's args.
  * Results: bench/results/<date>.json (full) or $TMPDIR/weft-bench-quick.json (quick) unless --out.
@@ -69,6 +69,11 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       args: [quick ? '3' : '60'],
       timeoutMs: quick ? 2 * MIN : 4 * MIN,
     },
+    policyScale: {
+      script: 'policy-scale.js',
+      args: quick ? ['--quick'] : ['--pods', '10000', '--policies', '1000', '--changes', '40'],
+      timeoutMs: quick ? 4 * MIN : 20 * MIN,
+    },
   };
 }
 
@@ -112,6 +117,7 @@ async function sweepStaleRuns(): Promise<void> {
     await new NetnsSet(`wtcni-${n.cniTag}`).cleanup();
     await destroyCluster(n.scaleCluster);
     await destroyCluster(n.footprintCluster);
+    await destroyCluster(n.policyCluster);
   }
 }
 
@@ -137,7 +143,11 @@ export function mergeResults(files: readonly BenchResults[], resultsFile: string
   const sections = {} as Record<SectionName, ChildResult>;
   for (const name of SECTIONS) {
     const done = files.filter((f) => f.sections[name]?.ok).at(-1);
-    sections[name] = (done ?? first).sections[name];
+    sections[name] = (done ?? first).sections[name] ?? {
+      ok: false,
+      durationS: 0,
+      error: 'not in the merged results (written before this section existed)',
+    };
   }
   return {
     ...first,

@@ -1,5 +1,6 @@
 import type { BarChart, BarDatum } from './charts.js';
 import type { ChildResult } from './child.js';
+import type { LatencySummary } from './latency.js';
 import type { MachineFacts } from './machine.js';
 import { cell, isSpread, num, objectsTable, type Spread, spread, table } from './report-format.js';
 
@@ -20,7 +21,14 @@ export interface BenchResults {
   readonly sections: Record<SectionName, ChildResult>;
 }
 
-export const SECTIONS = ['datapath', 'cniLatency', 'agentScale', 'gossip', 'agentFootprint'] as const;
+export const SECTIONS = [
+  'datapath',
+  'cniLatency',
+  'agentScale',
+  'gossip',
+  'agentFootprint',
+  'policyScale',
+] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
 /** A target checked against the run's figures. */
@@ -260,6 +268,51 @@ function failed(title: string, r: ChildResult): string {
   return `## ${title}\n\n**Did not complete** (${r.durationS} s): ${(r.error ?? 'unknown error').split('\n')[0]}`;
 }
 
+type PolicyScaleResult = {
+  sizes: Record<string, number>;
+  agents: (Record<string, unknown> & { node: string })[];
+  changes: Record<string, LatencySummary | number | null> & { all: LatencySummary };
+};
+
+export function policyScaleTargets(r: PolicyScaleResult): TargetCheck[] {
+  const all = r.changes.all;
+  return [
+    {
+      target: 'policy or pod-label change → enforced on every node, p99 ≤ 200 ms',
+      value: `p50 ${num(all.p50Ms ?? undefined)} ms, p99 ${num(all.p99Ms ?? undefined)} ms (${all.samples} node × change samples, ${all.timeouts} timeouts)`,
+      met: all.p99Ms === null ? undefined : all.p99Ms <= 200 && all.timeouts === 0,
+    },
+  ];
+}
+
+function policyScaleSection(r: PolicyScaleResult): string {
+  const z = r.sizes;
+  const kinds = [
+    ['labelAdd', 'a pod elsewhere gains the allowed label (its address enters a set)'],
+    ['labelRemove', 'it loses the label (its address leaves the set)'],
+    ['policyAdd', 'a policy selecting a pod on every node is created (new verdict chain)'],
+    ['policyDelete', 'that policy is deleted'],
+    ['all', 'all of them'],
+  ] as const;
+  return [
+    '## NetworkPolicy at scale',
+    '',
+    `${cell(z.pods)} pods (${cell(z.podsPerNode)} per node, on ${cell(z.nodes)} nodes of which ${cell(z.realNodes)} run a real agent), ${cell(z.namespaces)} namespaces, ${cell(z.policies)} NetworkPolicies in the real API server (bench/policy-scale.ts, workload bench/lib/policy-workload.ts). Changes are made one at a time; each is timed from the API call until the kernel of every node has committed it (\`nft monitor\`, confirmed by reading the set or map).`,
+    '',
+    table(
+      ['change', 'samples', 'p50 ms', 'p99 ms', 'max ms', 'timeouts'],
+      kinds.map(([k, label]) => {
+        const c = r.changes[k] as LatencySummary | undefined;
+        return [label, cell(c?.samples), cell(c?.p50Ms), cell(c?.p99Ms), cell(c?.maxMs), cell(c?.timeouts)];
+      }),
+    ),
+    '',
+    'Per agent: start → its first compiled policy applied; RSS once applied; compile and apply times (means of `weft_networkpolicy_compile_duration_seconds` and `weft_networkpolicy_apply_duration_seconds` over the run); what `table inet weft` holds.',
+    '',
+    objectsTable(r.agents),
+  ].join('\n');
+}
+
 /** The whole docs/benchmarks.md for one run. */
 export function renderReport(res: BenchResults, chartDir: string): string {
   const m = res.machine;
@@ -274,7 +327,7 @@ export function renderReport(res: BenchResults, chartDir: string): string {
         ', then ',
       )} on ${res.date} (${res.durationS} s${res.quick ? ', quick mode: figures not meaningful' : ''}). Raw results: \`${res.resultsFile}\`. The machine is shared; read the ratios, not the absolute figures.`,
     '',
-    "Method and findings: [datapath](benchmarks-datapath.md), [control-plane scale](benchmarks-agent-scale.md), [gossip](benchmarks-gossip.md). Re-run one section with `npm run bench -- --only datapath` (sections: datapath, cniLatency, agentScale, gossip, agentFootprint); `--from a.json,b.json --out c.json` merges results into this page; `WEFT_BENCH_ARGS_<SECTION>` replaces a section's arguments.",
+    `Method and findings: [datapath](benchmarks-datapath.md), [control-plane scale](benchmarks-agent-scale.md), [gossip](benchmarks-gossip.md), [NetworkPolicy](benchmarks-policy.md). Re-run one section with \`npm run bench -- --only datapath\` (sections: ${SECTIONS.join(', ')}); \`--from a.json,b.json --out c.json\` merges results into this page; \`WEFT_BENCH_ARGS_<SECTION>\` replaces a section's arguments.`,
     '',
     table(
       [
@@ -306,9 +359,11 @@ export function renderReport(res: BenchResults, chartDir: string): string {
     ),
     '',
   ];
-  if (s.datapath.ok) {
-    const d = s.datapath.result as DatapathResult;
-    const checks = checkTargets(d);
+  const checks = [
+    ...(s.datapath.ok ? checkTargets(s.datapath.result as DatapathResult) : []),
+    ...(s.policyScale?.ok ? policyScaleTargets(s.policyScale.result as PolicyScaleResult) : []),
+  ];
+  if (checks.length > 0) {
     parts.push(
       '## Targets',
       '',
@@ -317,9 +372,10 @@ export function renderReport(res: BenchResults, chartDir: string): string {
         checks.map((c) => [c.target, c.value, c.met === undefined ? '–' : c.met ? 'yes' : '**no**']),
       ),
       '',
-      datapathSection(d, chartDir),
     );
-  } else parts.push(failed('Datapath', s.datapath));
+  }
+  if (s.datapath.ok) parts.push(datapathSection(s.datapath.result as DatapathResult, chartDir));
+  else parts.push(failed('Datapath', s.datapath));
   parts.push('');
   parts.push(
     s.cniLatency.ok
@@ -367,6 +423,10 @@ export function renderReport(res: BenchResults, chartDir: string): string {
       ),
     );
   } else parts.push(failed('Agent footprint', s.agentFootprint));
+  parts.push('');
+  // Results written before a section existed lack it entirely.
+  if (s.policyScale?.ok) parts.push(policyScaleSection(s.policyScale.result as PolicyScaleResult));
+  else if (s.policyScale) parts.push(failed('NetworkPolicy at scale', s.policyScale));
   parts.push('');
   return `${parts.join('\n')}\n`;
 }

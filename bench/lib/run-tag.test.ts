@@ -13,8 +13,8 @@ describe('benchmark run tag', () => {
   it('names fit the namespace-prefix and cluster-name limits at the longest tag', () => {
     const n = benchNames('zzzzz');
     assert.ok(`${n.datapathPrefix}-wg`.length <= 13);
-    assert.ok(n.scaleCluster.length <= 10 && n.footprintCluster.length <= 10);
-    assert.deepEqual(benchNetnsPrefixes('a1'), ['wtbna1-', 'wtcni-ba1-', 'wcaga1-', 'wcfpa1-']);
+    assert.ok(n.scaleCluster.length <= 10 && n.footprintCluster.length <= 10 && n.policyCluster.length <= 10);
+    assert.deepEqual(benchNetnsPrefixes('a1'), ['wtbna1-', 'wtcni-ba1-', 'wcaga1-', 'wcfpa1-', 'wcnpa1-']);
   });
 
   it('finds the tags of runs whose process is gone, and only those', () => {
@@ -24,6 +24,7 @@ describe('benchmark run tag', () => {
       `wtbn${dead}-wg-n1`,
       `wtcni-b${dead}-node`,
       `wcag${dead}-cp`,
+      `wcnp${dead}-n2`,
       `wtbn${live}-wg-n1`,
       `wcfp${live}-n1`,
       'wtcni-other-node',

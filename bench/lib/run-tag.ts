@@ -26,13 +26,20 @@ export function benchNames(tag: string) {
     /** Local clusters (namespaces `wc<name>-*`). */
     scaleCluster: `ag${tag}`,
     footprintCluster: `fp${tag}`,
+    policyCluster: `np${tag}`,
   };
 }
 
 /** Namespace prefixes of one run, for the "nothing left behind" check. */
 export function benchNetnsPrefixes(tag: string): string[] {
   const n = benchNames(tag);
-  return [`${n.datapathPrefix}-`, `wtcni-${n.cniTag}-`, `wc${n.scaleCluster}-`, `wc${n.footprintCluster}-`];
+  return [
+    `${n.datapathPrefix}-`,
+    `wtcni-${n.cniTag}-`,
+    `wc${n.scaleCluster}-`,
+    `wc${n.footprintCluster}-`,
+    `wc${n.policyCluster}-`,
+  ];
 }
 
 /**
