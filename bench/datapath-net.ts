@@ -13,7 +13,7 @@
  *
  *   node dist/bench/datapath-net.js [--quick] [--reps 3] [--seconds 5] [--rtt-seconds 1] [--rtt-rounds 6] [--rtt-cpu N|none]
  */
-import { availableParallelism, loadavg } from 'node:os';
+import { loadavg } from 'node:os';
 import { requireHostTools } from '../scripts/host-tools.js';
 import {
   buildVariant,
@@ -24,8 +24,9 @@ import {
   type Variant,
   type VariantName,
 } from './datapath-paths.js';
-import { median, pairedRatios, round, type Summary, summarize } from './lib/stats.js';
-import { NsServer, pinTo, runIperf, runSockperf } from './lib/traffic.js';
+import { trafficFlags } from './lib/bench-args.js';
+import { median, pairedRatios, round, roundSummary, summarize } from './lib/stats.js';
+import { NsServer, pinTo, retryOnce, runIperf, runSockperf } from './lib/traffic.js';
 
 /** The baseline, pod→pod on one node, then every variant's pod→pod across nodes. */
 export const PATHS = ['node-node', 'pod-pod-same-node', ...VARIANTS] as const;
@@ -41,37 +42,7 @@ interface PathEnds {
 const IPERF_PORT = 5201;
 const SOCKPERF_PORT = 11111;
 
-function parseArgs(argv: readonly string[]) {
-  const quick = argv.includes('--quick');
-  const num = (flag: string, dflt: number) => {
-    const i = argv.indexOf(flag);
-    if (i < 0) return dflt;
-    const v = Number(argv[i + 1]);
-    if (!(v > 0)) throw new Error(`${flag} must be a positive number, got ${JSON.stringify(argv[i + 1])}`);
-    return v;
-  };
-  return {
-    quick,
-    reps: num('--reps', quick ? 1 : 3),
-    seconds: num('--seconds', quick ? 1 : 5),
-    rttSeconds: num('--rtt-seconds', 1),
-    rttRounds: num('--rtt-rounds', quick ? 1 : 6),
-    rttCpu: parseCpu(argv),
-  };
-}
-
-/** `--rtt-cpu N|none`: the CPU both sockperf ends are pinned to (undefined = not pinned). */
-function parseCpu(argv: readonly string[]): number | undefined {
-  const i = argv.indexOf('--rtt-cpu');
-  const cpus = availableParallelism();
-  if (i < 0) return cpus - 1;
-  const v = argv[i + 1];
-  if (v === 'none') return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0 || n >= cpus)
-    throw new Error(`--rtt-cpu must be none or a CPU number below ${cpus}, got ${JSON.stringify(v)}`);
-  return n;
-}
+const parseArgs = (argv: readonly string[]) => trafficFlags(argv, { reps: 3, seconds: 5, rttRounds: 6 });
 
 function pathEnds(v: Record<VariantName, Variant>): Record<PathName, PathEnds> {
   const wg = v['weft-hostgw'];
@@ -91,17 +62,6 @@ type SampleKey = MetricName | 'addedP50Us' | 'addedP99Us';
 type Samples = Record<PathName, Record<SampleKey, number[]>>;
 
 const progress = (msg: string) => process.stderr.write(`[datapath] ${msg}\n`);
-
-/** Runs one measurement, retrying once (a shared machine occasionally drops an iperf3 control connection). */
-async function attempt<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    progress(`${what} failed once, retrying: ${(err as Error).message}`);
-    await new Promise((r) => setTimeout(r, 500));
-    return fn();
-  }
-}
 
 /**
  * Round trips of one repetition: `rttRounds` short sockperf runs per path,
@@ -123,7 +83,7 @@ async function measureRtt(
   for (let round = 0; round < o.rttRounds; round++) {
     for (const p of order) {
       const { client, server } = ends[p];
-      const r = await attempt(`rep ${rep + 1} rtt ${p}`, () =>
+      const r = await retryOnce(`rep ${rep + 1} rtt ${p}`, progress, () =>
         runSockperf(client.ns, server.ip, SOCKPERF_PORT, o.rttSeconds, o.rttCpu),
       );
       rounds[p].p50.push(r.p50Us);
@@ -158,7 +118,7 @@ async function measure(ends: Record<PathName, PathEnds>, o: ReturnType<typeof pa
       for (const p of order) {
         const { client, server } = ends[p];
         const what = `rep ${rep + 1} ${kind} ${p}`;
-        const r = await attempt(what, () =>
+        const r = await retryOnce(what, progress, () =>
           runIperf(client.ns, server.ip, {
             seconds: o.seconds,
             port: IPERF_PORT,
@@ -176,13 +136,6 @@ async function measure(ends: Record<PathName, PathEnds>, o: ReturnType<typeof pa
   }
   return samples;
 }
-
-const roundSummary = (s: Summary, digits: number): Summary => ({
-  median: round(s.median, digits),
-  min: round(s.min, digits),
-  max: round(s.max, digits),
-  n: s.n,
-});
 
 /** Absolute figures, ratios to node→node, added latency and Weft-vs-hand ratios, all per repetition first. */
 export function summarizeSamples(samples: Samples) {

@@ -1,3 +1,4 @@
+import type { DatapathConfig } from '../agent/src/datapath/types.js';
 import { buildTopology, type Topology, testConfig } from '../agent/test/ns/datapath-topology.js';
 import { addVethPair, NetnsSet, nsIpBatch, nsRun, run } from '../agent/test/ns/netns-helpers.js';
 import { benchNames, benchTag } from './lib/run-tag.js';
@@ -97,7 +98,7 @@ export function flannelRules(own: number): string {
 const HAND_VTEP_MAC = { n1: '02:77:62:00:00:01', n2: '02:77:62:00:00:02' } as const;
 
 /** Plumbs a pod netns: veth eth0 ↔ `hostIf` on `bridge` in `nodeNs`, address and default route. */
-async function addPod(
+export async function addPod(
   set: NetnsSet,
   nodeNs: string,
   bridge: string,
@@ -118,8 +119,9 @@ async function addPod(
   return { ns: pod, ip: cidrAddr.split('/')[0] as string };
 }
 
-async function setUpWeft(t: Topology, backend: 'hostgw' | 'vxlan', masquerade: boolean): Promise<number> {
-  const config = testConfig(backend, { masquerade });
+/** The real agent datapath on n1 and n2 (each with the other as peer); returns the pod MTU. */
+export async function setUpWeft(t: Topology, config: DatapathConfig): Promise<number> {
+  const backend = config.backend;
   const r1 = await t.n1.datapath.sync(t.n1.self, [t.n2.self], config);
   const r2 = await t.n2.datapath.sync(t.n2.self, [t.n1.self], config);
   if (r1.mtu !== r2.mtu)
@@ -190,7 +192,7 @@ export async function buildVariant(name: VariantName, prefix = nsPrefix()): Prom
     ];
     const podMtu =
       kind === 'weft'
-        ? await setUpWeft(topology, backend, option !== 'nomasq')
+        ? await setUpWeft(topology, testConfig(backend, { masquerade: option !== 'nomasq' }))
         : await setUpHand(topology, backend);
     const bridge = kind === 'weft' ? 'weft0' : 'cni0';
     const { n1, n2 } = topology;

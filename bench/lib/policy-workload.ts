@@ -121,3 +121,24 @@ export function policyObject(k: number, sizes: WorkloadSizes) {
     spec: { podSelector: app, ...shapes[m % shapes.length] },
   };
 }
+
+/** The pods a targeted policy selects: their namespace and the labels its podSelector matches. */
+export interface PolicyTarget {
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * Policy k's rules with the shape sequence of policyObject (shape k % 4, peers
+ * varying with k), but in `target.namespace` and selecting the target's pods:
+ * many of these make the union of policies one pod is isolated by.
+ */
+export function targetedPolicyObject(k: number, sizes: WorkloadSizes, target: PolicyTarget) {
+  // Index k·namespaces is the k-th policy of namespace 0: shape and peers follow k.
+  const p = policyObject(k * sizes.namespaces, sizes);
+  return {
+    ...p,
+    metadata: { namespace: target.namespace, name: `np-t-${String(k).padStart(4, '0')}` },
+    spec: { ...p.spec, podSelector: { matchLabels: { ...target.labels } } },
+  };
+}

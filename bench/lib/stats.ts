@@ -45,6 +45,14 @@ export function round(x: number, digits = 2): number {
   return Math.round(x * f) / f;
 }
 
+/** A summary with its figures rounded to `digits` decimals. */
+export const roundSummary = (s: Summary, digits: number): Summary => ({
+  median: round(s.median, digits),
+  min: round(s.min, digits),
+  max: round(s.max, digits),
+  n: s.n,
+});
+
 /** Per-repetition ratios a[i]/b[i] (a and b measured in the same repetition). */
 export function pairedRatios(a: readonly number[], b: readonly number[]): number[] {
   if (a.length !== b.length)

@@ -108,6 +108,21 @@ export async function runIperf(ns: string, ip: string, o: IperfOptions): Promise
   return parseIperfJson(out, o.udp === true);
 }
 
+/** Runs one measurement, retrying once (a shared machine occasionally drops an iperf3 control connection). */
+export async function retryOnce<T>(
+  what: string,
+  log: (msg: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    log(`${what} failed once, retrying: ${(err as Error).message}`);
+    await new Promise((r) => setTimeout(r, 500));
+    return fn();
+  }
+}
+
 /** `taskset -c <cpu>` to pin a command, or nothing. */
 export function pinTo(cpu: number | undefined): string[] {
   return cpu === undefined ? [] : ['taskset', '-c', String(cpu)];
