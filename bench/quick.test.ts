@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { listNetns } from '../agent/test/ns/netns-helpers.js';
 import { METRICS, PATHS } from './datapath-net.js';
 import { renderBarChartSvg } from './lib/charts.js';
+import { LEVELS, POLICY_BACKENDS, POLICY_METRICS, type PolicyDatapathResult } from './lib/policy-results.js';
 import { type BenchResults, datapathCharts, renderReport, SECTIONS } from './lib/report.js';
 import { isSpread } from './lib/report-format.js';
 import { benchNetnsPrefixes, benchTag } from './lib/run-tag.js';
@@ -72,6 +73,7 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
         agentScale: ok(1),
         gossip: ok(1),
         agentFootprint: ok(1),
+        policyDatapath: ok(1),
         policyScale: ok(1),
       },
     };
@@ -140,6 +142,17 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
       positive(c?.p99Ms, `policy ${kind} p99`);
     }
 
+    const pd = res.sections.policyDatapath.result as PolicyDatapathResult;
+    for (const b of POLICY_BACKENDS) {
+      for (const l of LEVELS) {
+        for (const m of POLICY_METRICS)
+          positive(pd.backends[b][`${l}`][m].median, `policy datapath ${b} ${l} ${m}`);
+      }
+      const k = pd.kernel[b]['1000'];
+      assert.equal(k.n2.enforcedPolicies, 1000, `${b}: policies enforced on n2 at level 1000`);
+      assert.ok(k.refused.ingressAtN2 && k.refused.egressAtN1, `${b}: denied probes at level 1000`);
+    }
+
     const md = renderReport(res, 'benchmarks');
     for (const h of [
       '## Targets',
@@ -148,6 +161,7 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
       '## Control-plane scale',
       '## Gossip',
       '## Agent footprint',
+      '## NetworkPolicy on the datapath',
       '## NetworkPolicy at scale',
     ]) {
       assert.ok(md.includes(h), `report lacks ${h}`);

@@ -4,10 +4,10 @@
  * footprint), writes the raw results with machine facts as JSON and regenerates
  * docs/benchmarks.md with its SVG charts.
  *
- *   npm run bench                       full run (≈ 23 min on 2 cores)
+ *   npm run bench                       full run (≈ 40 min on 2 cores)
  *   node dist/bench/run.js --quick      every benchmark at tiny sizes (proves they run; figures not judged)
  *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
- *          datapath,cniLatency,agentScale,gossip,agentFootprint,policyScale), --from A.json,B.json --out C.json
+ *          datapath,cniLatency,agentScale,gossip,agentFootprint,policyDatapath,policyScale), --from A.json,B.json --out C.json
  *          (run nothing: merge earlier results, each section from the last file where it completed)
  *   env WEFT_BENCH_ARGS_<SECTION> (e.g. WEFT_BENCH_ARGS_DATAPATH="--reps 3 --seconds 3") replaces a section's args.
  * Results: bench/results/<date>.json (full) or $TMPDIR/weft-bench-quick.json (quick) unless --out.
@@ -24,6 +24,7 @@ import { type ChildResult, runBenchChild } from './lib/child.js';
 import { collectMachineFacts } from './lib/machine.js';
 import { type BenchResults, datapathCharts, renderReport, SECTIONS, type SectionName } from './lib/report.js';
 import { benchNames, benchNetnsPrefixes, benchTag, pidAlive, staleBenchTags } from './lib/run-tag.js';
+import { cleanupPolicyVariants } from './policy-topology.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const DIST = join(REPO, 'dist/bench');
@@ -68,6 +69,11 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       script: 'lib/agent-footprint.js',
       args: [quick ? '3' : '60'],
       timeoutMs: quick ? 2 * MIN : 4 * MIN,
+    },
+    policyDatapath: {
+      script: 'policy-datapath.js',
+      args: quick ? ['--quick'] : ['--reps', '10'],
+      timeoutMs: quick ? 3 * MIN : 20 * MIN,
     },
     policyScale: {
       script: 'policy-scale.js',
@@ -114,6 +120,7 @@ async function sweepStaleRuns(): Promise<void> {
     process.stderr.write(`== removing what an earlier benchmark run (tag ${tag}) left behind\n`);
     const n = benchNames(tag);
     await cleanupAllVariants(n.datapathPrefix);
+    await cleanupPolicyVariants(n.datapathPrefix);
     await new NetnsSet(`wtcni-${n.cniTag}`).cleanup();
     await destroyCluster(n.scaleCluster);
     await destroyCluster(n.footprintCluster);
@@ -157,6 +164,7 @@ export function mergeResults(files: readonly BenchResults[], resultsFile: string
     leftoverNamespaces: files.flatMap((f) => f.leftoverNamespaces),
     resultsFile,
     sections,
+    runs: files.flatMap((f) => f.runs ?? [{ command: f.command, date: f.date }]),
   };
 }
 
@@ -208,6 +216,7 @@ async function main(): Promise<void> {
     );
   }
   await cleanupAllVariants(benchNames(tag).datapathPrefix);
+  await cleanupPolicyVariants(benchNames(tag).datapathPrefix);
   const prefixes = benchNetnsPrefixes(tag);
   const leftovers = (await listNetns()).filter((n) => prefixes.some((p) => n.startsWith(p)));
   if (leftovers.length > 0)

@@ -2,6 +2,7 @@ import type { BarChart, BarDatum } from './charts.js';
 import type { ChildResult } from './child.js';
 import type { LatencySummary } from './latency.js';
 import type { MachineFacts } from './machine.js';
+import { LEVELS, POLICY_BACKENDS, type PolicyDatapathResult, TARGET } from './policy-results.js';
 import { cell, isSpread, num, objectsTable, type Spread, spread, table } from './report-format.js';
 
 /** Everything one `bench/run` writes to bench/results/<date>.json. */
@@ -19,6 +20,8 @@ export interface BenchResults {
   /** The arguments each section's program ran with. */
   readonly sectionArgs?: Partial<Record<SectionName, string[]>>;
   readonly sections: Record<SectionName, ChildResult>;
+  /** Merged results (`--from`): each run's command and date, in order. */
+  readonly runs?: readonly { readonly command: string; readonly date: string }[];
 }
 
 export const SECTIONS = [
@@ -27,6 +30,7 @@ export const SECTIONS = [
   'agentScale',
   'gossip',
   'agentFootprint',
+  'policyDatapath',
   'policyScale',
 ] as const;
 export type SectionName = (typeof SECTIONS)[number];
@@ -268,10 +272,61 @@ function failed(title: string, r: ChildResult): string {
   return `## ${title}\n\n**Did not complete** (${r.durationS} s): ${(r.error ?? 'unknown error').split('\n')[0]}`;
 }
 
+const LEVEL_ROWS = [
+  ['tcp1Gbps', 'TCP ×1 Gbit/s'],
+  ['rttP50Us', 'round trip p50 µs (established)'],
+  ['rttP99Us', 'round trip p99 µs (established)'],
+  ['connectP50Us', 'new connection p50 µs'],
+  ['connectP99Us', 'new connection p99 µs'],
+] as const;
+
+export function policyDatapathTargets(r: PolicyDatapathResult): TargetCheck[] {
+  return POLICY_BACKENDS.map((b) => {
+    const ratio = r.backends[b][`${TARGET.level}`]?.ratioToNoPolicy.tcp1Gbps;
+    return {
+      target: `${b === 'hostgw' ? 'host-gw' : 'VXLAN'} pod→pod TCP ×1 with ${TARGET.level} policies ≥ ${TARGET.minTcp1Ratio}× no policy`,
+      value: spread(ratio),
+      met: ratio ? ratio.median >= TARGET.minTcp1Ratio : undefined,
+    };
+  });
+}
+
+function policyDatapathSection(r: PolicyDatapathResult): string {
+  const parts = [
+    '## NetworkPolicy on the datapath',
+    '',
+    `Pod→pod across two nodes with ${LEVELS.join(', ')} NetworkPolicies on the nodes, both measured pods isolated both ways by the union of many policies, the allow for the measured traffic last in their chains (bench/policy-datapath.ts, ${cell(r.settings.reps)} repetitions, levels interleaved). Median [min–max] over repetitions; ratio and added µs paired with 0 policies of the same repetition.`,
+    '',
+  ];
+  for (const b of POLICY_BACKENDS) {
+    const levels = r.backends[b];
+    parts.push(
+      `### ${b === 'hostgw' ? 'host-gw' : 'VXLAN'}`,
+      '',
+      table(
+        ['figure', ...LEVELS.map((l) => `${l} policies`), ...LEVELS.slice(1).map((l) => `${l} ÷ 0`)],
+        LEVEL_ROWS.map(([m, label]) => [
+          label,
+          ...LEVELS.map((l) => spread(levels[`${l}`]?.[m])),
+          ...LEVELS.slice(1).map((l) => spread(levels[`${l}`]?.ratioToNoPolicy[m])),
+        ]),
+      ),
+      '',
+      `In the kernel (node n2, first application): ${LEVELS.map((l) => {
+        const k = r.kernel[b][`${l}`]?.n2;
+        return `${l} policies → ${cell(k?.chains)} chains, ${cell(k?.rules)} rules, ${cell(k?.sets)} sets with ${cell(k?.setElements)} elements, the server's chain ${cell(k?.measuredChainRules)} rules`;
+      }).join('; ')}.`,
+      '',
+    );
+  }
+  return parts.join('\n');
+}
+
 type PolicyScaleResult = {
   sizes: Record<string, number>;
   agents: (Record<string, unknown> & { node: string })[];
   changes: Record<string, LatencySummary | number | null> & { all: LatencySummary };
+  rssAfterChanges?: { node: string; rssMiB: number }[];
 };
 
 export function policyScaleTargets(r: PolicyScaleResult): TargetCheck[] {
@@ -307,10 +362,26 @@ function policyScaleSection(r: PolicyScaleResult): string {
       }),
     ),
     '',
-    'Per agent: start → its first compiled policy applied; RSS once applied; compile and apply times (means of `weft_networkpolicy_compile_duration_seconds` and `weft_networkpolicy_apply_duration_seconds` over the run); what `table inet weft` holds.',
+    'Per agent, once its first compiled policy is applied: start → applied, list complete → applied, the first compilation and application (`weft_networkpolicy_compile_duration_seconds`, `weft_networkpolicy_apply_duration_seconds`), RSS, the policies it enforces, what `table inet weft` holds.',
     '',
     objectsTable(r.agents),
+    '',
+    `RSS after the changes: ${(r.rssAfterChanges ?? []).map((a) => `${num(a.rssMiB)} MiB`).join(', ') || '–'}.`,
   ].join('\n');
+}
+
+/** Which commands made the results, each with its date. */
+function generatedBy(res: BenchResults): string {
+  const runs = res.runs ?? [{ command: res.command, date: res.date }];
+  return runs
+    .map(
+      (r) =>
+        `${r.command
+          .split(', then ')
+          .map((c) => `\`${c}\``)
+          .join(', then ')} on ${r.date}`,
+    )
+    .join(', then ');
 }
 
 /** The whole docs/benchmarks.md for one run. */
@@ -320,12 +391,7 @@ export function renderReport(res: BenchResults, chartDir: string): string {
   const parts = [
     '# Benchmarks',
     '',
-    `Generated by ${res.command
-      .split(', then ')
-      .map((c) => `\`${c}\``)
-      .join(
-        ', then ',
-      )} on ${res.date} (${res.durationS} s${res.quick ? ', quick mode: figures not meaningful' : ''}). Raw results: \`${res.resultsFile}\`. The machine is shared; read the ratios, not the absolute figures.`,
+    `Generated by ${generatedBy(res)} (${res.durationS} s${res.quick ? ', quick mode: figures not meaningful' : ''}). Raw results: \`${res.resultsFile}\`. The machine is shared; read the ratios, not the absolute figures.`,
     '',
     `Method and findings: [datapath](benchmarks-datapath.md), [control-plane scale](benchmarks-agent-scale.md), [gossip](benchmarks-gossip.md), [NetworkPolicy](benchmarks-policy.md). Re-run one section with \`npm run bench -- --only datapath\` (sections: ${SECTIONS.join(', ')}); \`--from a.json,b.json --out c.json\` merges results into this page; \`WEFT_BENCH_ARGS_<SECTION>\` replaces a section's arguments.`,
     '',
@@ -361,6 +427,7 @@ export function renderReport(res: BenchResults, chartDir: string): string {
   ];
   const checks = [
     ...(s.datapath.ok ? checkTargets(s.datapath.result as DatapathResult) : []),
+    ...(s.policyDatapath?.ok ? policyDatapathTargets(s.policyDatapath.result as PolicyDatapathResult) : []),
     ...(s.policyScale?.ok ? policyScaleTargets(s.policyScale.result as PolicyScaleResult) : []),
   ];
   if (checks.length > 0) {
@@ -425,6 +492,10 @@ export function renderReport(res: BenchResults, chartDir: string): string {
   } else parts.push(failed('Agent footprint', s.agentFootprint));
   parts.push('');
   // Results written before a section existed lack it entirely.
+  if (s.policyDatapath?.ok)
+    parts.push(policyDatapathSection(s.policyDatapath.result as PolicyDatapathResult));
+  else if (s.policyDatapath) parts.push(failed('NetworkPolicy on the datapath', s.policyDatapath));
+  parts.push('');
   if (s.policyScale?.ok) parts.push(policyScaleSection(s.policyScale.result as PolicyScaleResult));
   else if (s.policyScale) parts.push(failed('NetworkPolicy at scale', s.policyScale));
   parts.push('');
