@@ -9,6 +9,12 @@ export const WG_DEVICE = 'weft.wg';
 export const WG_DEFAULT_PORT = 51820;
 /** Outer IPv4 (20) + UDP (8) + WireGuard header (32) = 60; with an IPv6 outer header (40): 80. */
 export const WG_OVERHEAD = { 4: 60, 6: 80 } as const;
+/**
+ * Persistent keepalive (s). Besides keeping NAT state, turning it on for a peer makes the device
+ * send a keepalive at once — so a peer entry that is new (a node joined, or its key rotated)
+ * handshakes immediately instead of waiting for traffic and WireGuard's 5–15 s retry timers.
+ */
+export const WG_KEEPALIVE_S = 25;
 
 /** The MTU of `weft.wg` on an underlay of `underlayMtu` carried over IPv4 or IPv6. */
 export function computeWgMtu(underlayMtu: number, family: 4 | 6): number {
@@ -34,6 +40,7 @@ export interface WgDesiredInput {
   /** Public key of the node's own key pair. */
   readonly publicKey: string;
   readonly peers: readonly WgPeerInput[];
+  /** Seconds, 0 = off; default WG_KEEPALIVE_S. */
   readonly persistentKeepalive?: number | undefined;
 }
 
@@ -63,6 +70,7 @@ export function desiredWireguard(input: WgDesiredInput): WgDesiredResult {
     else if (byKey.has(p.publicKey)) dup.add(p.publicKey);
     else byKey.set(p.publicKey, p);
   }
+  const keepalive = input.persistentKeepalive ?? WG_KEEPALIVE_S;
   const peers: WgPeerState[] = [];
   for (const [key, p] of byKey) {
     // Two nodes claiming one key: neither gets it (WireGuard keys a peer by its public key).
@@ -80,7 +88,7 @@ export function desiredWireguard(input: WgDesiredInput): WgDesiredResult {
       publicKey: key,
       endpoint,
       allowedIPs: p.podCIDRs.map(canonicalAllowedIP).sort(),
-      persistentKeepalive: input.persistentKeepalive,
+      persistentKeepalive: keepalive === 0 ? undefined : keepalive,
     });
   }
   peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0));

@@ -1,4 +1,4 @@
-import { Netlink } from '../datapath/netlink.js';
+import { type CommandRunner, Netlink } from '../datapath/netlink.js';
 import type { WgImplementation } from './detect.js';
 import { parseWgDump } from './dump.js';
 import { WireguardError } from './errors.js';
@@ -16,6 +16,8 @@ export interface WireguardDeviceOptions {
   /** See WgToolOptions.runDir. */
   readonly runDir?: string | undefined;
   readonly netlink?: Netlink;
+  /** Runs `wg` (tests record it). */
+  readonly run?: CommandRunner;
   readonly onUserspaceExit?: (code: number | null, signal: string | null, stderr: string) => void;
 }
 
@@ -34,7 +36,11 @@ export class WireguardDevice {
   constructor(opts: WireguardDeviceOptions) {
     this.device = opts.device;
     this.implementation = opts.implementation;
-    this.tool = new WgTool({ netns: opts.netns, runDir: opts.runDir });
+    this.tool = new WgTool({
+      netns: opts.netns,
+      runDir: opts.runDir,
+      ...(opts.run ? { run: opts.run } : {}),
+    });
     this.ownsNetlink = opts.netlink === undefined;
     this.netlink =
       opts.netlink ??

@@ -67,13 +67,13 @@ describe('desiredWireguard', () => {
         publicKey: K3,
         endpoint: '192.168.72.3:51820',
         allowedIPs: ['10.244.3.0/24'],
-        persistentKeepalive: undefined,
+        persistentKeepalive: 25,
       },
       {
         publicKey: K2,
         endpoint: '192.168.71.2:51820',
         allowedIPs: ['10.244.2.0/24'],
-        persistentKeepalive: undefined,
+        persistentKeepalive: 25,
       },
     ]);
     assert.deepEqual(skipped, [{ peer: 'n6', reason: 'bad-key' }]);
@@ -111,6 +111,20 @@ describe('desiredWireguard', () => {
         );
     });
   }
+
+  it('persistent keepalive: 25 s unless configured, 0 = off', () => {
+    const off = desiredWireguard({
+      device: 'weft.wg',
+      listenPort: 1,
+      underlayMtu: 1500,
+      underlayFamily: 4,
+      publicKey: OWN,
+      peers: [n2],
+      persistentKeepalive: 0,
+    });
+    assert.equal(off.desired.config.peers[0]?.persistentKeepalive, undefined);
+    assert.equal(desired([n2]).desired.config.peers[0]?.persistentKeepalive, 25);
+  });
 
   it('IPv6 endpoints are bracketed; a peer port overrides the own', () => {
     const { desired: d } = desired([{ ...n2, underlayIP: 'FD00::2', listenPort: 5000 }]);
@@ -212,7 +226,7 @@ describe('wgSetArgs', () => {
         'endpoint',
         '192.168.71.2:51820',
         'persistent-keepalive',
-        'off',
+        '25',
         'allowed-ips',
         '10.244.2.0/24',
       ],
