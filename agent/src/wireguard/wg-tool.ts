@@ -53,7 +53,12 @@ export class WgTool {
 
   /** Runs `wg args` (stdin: `input`), returns stdout; a failure is EWGAPPLY with wg's stderr. */
   async wg(args: readonly string[], input?: string): Promise<string> {
-    const [cmd, argv] = this.command('wg', args);
+    // Node's stdin "pipe" is a socket, which wg cannot fopen() as /dev/stdin (ENXIO): `cat`
+    // copies it into a real pipe. The secret stays in memory and pipes, never in a file.
+    const [cmd, argv] =
+      input === undefined
+        ? this.command('wg', args)
+        : this.command('sh', ['-c', 'cat | wg "$@"', 'wg', ...args]);
     const r = await this.run(cmd, argv, input);
     if (r.exitCode !== 0) {
       // The command line never holds a secret (keys go on stdin), so it can be named.
