@@ -15,6 +15,9 @@ export WEFT_NODE_BIN_DIR
 # helm, for the chart tests (lint, template, manifests/ drift) and the real-node e2e's chart install.
 WEFT_HELM_DIR=$(bash e2e/helm/build.sh | tail -n 1)
 export WEFT_HELM_DIR
+# wireguard-go (userspace WireGuard: this kernel has no module), for the WireGuard namespace test.
+WEFT_WIREGUARD_DIR=$(bash e2e/wireguard/build.sh | tail -n 1)
+export WEFT_WIREGUARD_DIR
 
 npm run --silent build
 npm run --silent lint
@@ -37,5 +40,5 @@ else
   # Kubernetes build, which compiled most of its packages.
   bash e2e/conformance/build.sh >/dev/null
 fi
-echo "test.sh: node $(node --version), kubernetes binaries in $WEFT_K8S_BIN_DIR, node binaries in $WEFT_NODE_BIN_DIR, helm in $WEFT_HELM_DIR" >&2
+echo "test.sh: node $(node --version), kubernetes binaries in $WEFT_K8S_BIN_DIR, node binaries in $WEFT_NODE_BIN_DIR, helm in $WEFT_HELM_DIR, wireguard-go in $WEFT_WIREGUARD_DIR" >&2
 node --test --test-concurrency=1 --test-timeout=900000 --test-reporter=spec "${tests[@]}"
