@@ -16,7 +16,6 @@
  * phases include the pass's CPU time (`cpu`), which a shared machine inflates less.
  */
 
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { CoreV1Api, KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { type Cluster, type ClusterNode, startCluster } from '../e2e/cluster/index.js';
@@ -30,6 +29,7 @@ import {
   waitFor,
   writeNetConf,
 } from '../e2e/tests/fixtures/agent-cluster.js';
+import { inParallel, readRss } from './lib/proc.js';
 import { benchNames, benchTag } from './lib/run-tag.js';
 
 const SELF_CIDR = '10.0.0.0/24';
@@ -43,21 +43,8 @@ function fakeNode(i: number): V1Node {
   };
 }
 
-async function createFakeNodes(api: CoreV1Api, from: number, to: number): Promise<void> {
-  let next = from;
-  const worker = async () => {
-    while (next < to) {
-      const i = next++;
-      await api.createNode({ body: fakeNode(i) });
-    }
-  };
-  await Promise.all(Array.from({ length: 24 }, worker));
-}
-
-function rssMiB(pid: number): { rssMiB: number; peakRssMiB: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-  return { rssMiB: Math.round(kb('VmRSS') / 102.4) / 10, peakRssMiB: Math.round(kb('VmHWM') / 102.4) / 10 };
+function createFakeNodes(api: CoreV1Api, from: number, to: number): Promise<void> {
+  return inParallel(to - from, 24, (i) => api.createNode({ body: fakeNode(from + i) }));
 }
 
 async function syncedWithPeers(run: AgentRun, peers: number, timeoutMs: number) {
@@ -134,7 +121,7 @@ async function measure(
       .trim()
       .split('\n').length;
     await new Promise((r) => setTimeout(r, 1000));
-    const memory = rssMiB(run.proc.pid);
+    const memory = readRss(run.proc.pid);
 
     const added = [];
     for (let k = 1; k <= ADDED_NODES; k++) {

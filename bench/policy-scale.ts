@@ -21,7 +21,6 @@
  *   env: WEFT_BENCH_KEEP_LOGS=1 keeps the cluster's logs (agents, nft monitors);
  *   WEFT_BENCH_AGENT_NODE_OPTIONS sets the agents' NODE_OPTIONS (e.g. --cpu-prof --cpu-prof-dir=DIR).
  */
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -34,6 +33,7 @@ import {
   type V1Node,
   type V1Pod,
 } from '@kubernetes/client-node';
+import { Netlink } from '../agent/src/datapath/netlink.js';
 import { type Cluster, type ClusterNode, startCluster } from '../e2e/cluster/index.js';
 import {
   type AgentRun,
@@ -49,13 +49,16 @@ import {
 } from '../e2e/tests/fixtures/agent-cluster.js';
 import { summarizeLatencies } from './lib/latency.js';
 import { monitorStarted, readCommits } from './lib/nft-monitor.js';
+import { kernelCounts } from './lib/policy-kernel.js';
 import {
+  FAKE_NODE_TOLERATIONS,
   namespaceObject,
   podObject,
   podStatus,
   policyObject,
   type WorkloadSizes,
 } from './lib/policy-workload.js';
+import { inParallel, readRss } from './lib/proc.js';
 import { benchNames, benchTag } from './lib/run-tag.js';
 import { quantile, round } from './lib/stats.js';
 
@@ -82,15 +85,6 @@ export function parseArgs(argv: readonly string[]) {
     namespaces: Math.min(50, Math.max(1, Math.floor(pods / 20))),
     changes: num('--changes', quick ? 4 : 40),
   };
-}
-
-/** Runs `fn` for 0..n-1 with `width` in flight. */
-async function inParallel(n: number, width: number, fn: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < n) await fn(next++);
-  };
-  await Promise.all(Array.from({ length: width }, worker));
 }
 
 /** Retries while a just-created namespace has no default ServiceAccount yet, or the API is busy. */
@@ -123,9 +117,7 @@ function probeObjects(real: readonly string[], fake: readonly string[], changes:
       metadata: { namespace: PROBE_NS, name, labels },
       spec: {
         nodeName: node,
-        tolerations: (
-          podObject(0, { namespaces: 1, pods: 1, policies: 0, nodes: ['x'] }).spec as V1Pod['spec']
-        )?.tolerations,
+        tolerations: [...FAKE_NODE_TOLERATIONS],
         containers: [{ name: 'c', image: 'registry.invalid/bench:0', ports: [{ containerPort: 8080 }] }],
       },
     } as V1Pod,
@@ -148,7 +140,9 @@ function probeObjects(real: readonly string[], fake: readonly string[], changes:
   return { probes, movers, allow };
 }
 
-const ipPattern = (text: string) => new RegExp(`(?<![\\d.])${text.replace(/\./g, '\\.')}(?![\\d.])`);
+/** An address (or CIDR) as a regular expression that does not match inside a longer one. */
+const exactly = (text: string) => `(?<![\\d.])${text.replace(/\./g, '\\.')}`;
+const ipPattern = (text: string) => new RegExp(`${exactly(text)}(?![\\d.])`);
 
 /** `nft <args>` in a node; the output, or an error naming the node. */
 async function nft(cluster: Cluster, node: ClusterNode, args: string[]): Promise<string> {
@@ -189,24 +183,13 @@ function enforcedAfter(
 
 /** The verdict chain the probe pod's address jumps to, from the node's ingress dispatch map. */
 const chainOf = (mapText: string, ip: string) =>
-  new RegExp(`(?<![\\d.])${ip.replace(/\./g, '\\.')} : jump (\\w+)`).exec(mapText)?.[1];
+  new RegExp(`${exactly(ip)} : jump (\\w+)`).exec(mapText)?.[1];
 
-function rss(pid: number) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
-  return { rssMiB: round(kb('VmRSS') / 1024, 1), peakRssMiB: round(kb('VmHWM') / 1024, 1) };
-}
-
-/** What `table inet weft` holds in a node: sets, their elements, chains, rules. */
-async function kernelCounts(cluster: Cluster, node: ClusterNode) {
-  const r = await cluster.execInNode(node, ['nft', '-j', 'list', 'table', 'inet', 'weft'], {
-    timeoutMs: 60_000,
-  });
-  if (r.code !== 0) throw new Error(`nft list table in ${node.name}: ${r.stderr}`);
-  const items = (JSON.parse(r.stdout) as { nftables: Record<string, { elem?: unknown[] }>[] }).nftables;
-  const count = (k: string) => items.filter((i) => i[k]).length;
-  const elements = items.reduce((t, i) => t + (i.set?.elem?.length ?? 0) + (i.map?.elem?.length ?? 0), 0);
-  return { sets: count('set'), maps: count('map'), elements, chains: count('chain'), rules: count('rule') };
+/** What `table inet weft` holds in a node, read with the agent's own parser. */
+async function kernel(node: ClusterNode) {
+  const table = await new Netlink({ netns: node.netns }).readNftTable('inet', 'weft');
+  if (!table) throw new Error(`${node.name}: table inet weft is missing`);
+  return kernelCounts(table, undefined);
 }
 
 async function populate(
@@ -320,11 +303,11 @@ async function agentFigures(cluster: Cluster, a: { node: ClusterNode; run: Agent
   };
   return {
     node: a.node.name,
-    ...rss(a.run.proc.pid),
+    ...readRss(a.run.proc.pid),
     compile: hist('weft_networkpolicy_compile_duration_seconds'),
     apply: hist('weft_networkpolicy_apply_duration_seconds'),
     policiesEnforced: metricValue(metrics, 'weft_networkpolicy_policies'),
-    kernel: await kernelCounts(cluster, a.node),
+    kernel: await kernel(a.node),
   };
 }
 
@@ -454,7 +437,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
     const changes = await measureChanges(cluster, monitorLogs, kc, probe, o.changes);
     const after = [];
-    for (const a of started) after.push({ node: a.node.name, ...rss(a.run.proc.pid) });
+    for (const a of started) after.push({ node: a.node.name, ...readRss(a.run.proc.pid) });
     process.stdout.write(
       `${JSON.stringify(
         {

@@ -127,7 +127,7 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
     assert.ok(Number.isFinite(fp.cpuPercentOfOneCore));
 
     const ps = res.sections.policyScale.result as {
-      agents: { rssMiB: number; kernel: { chains: number; elements: number } }[];
+      agents: { rssMiB: number; kernel: { chains: number; setElements: number } }[];
       changes: Record<string, { samples: number; timeouts: number; p99Ms: number }>;
     };
     assert.equal(ps.agents.length, 3);

@@ -19,6 +19,12 @@ export const APPS = 10;
 export const ROLES = 4;
 export const TEAMS = 5;
 
+/** Fake nodes never become Ready: their pods tolerate that forever, or the taint manager evicts them. */
+export const FAKE_NODE_TOLERATIONS = [
+  { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
+  { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
+] as const;
+
 export const nsName = (i: number) => `bench-${String(i).padStart(3, '0')}`;
 
 /** Pod i's address: 10.200.0.0/14, outside every real pod CIDR of the bench clusters. */
@@ -59,11 +65,7 @@ export function podObject(i: number, sizes: WorkloadSizes) {
     },
     spec: {
       nodeName: sizes.nodes[(j * 37 + ns * 11) % sizes.nodes.length],
-      // Fake nodes never become Ready: tolerate that forever, or the taint manager evicts.
-      tolerations: [
-        { key: 'node.kubernetes.io/not-ready', operator: 'Exists', effect: 'NoExecute' },
-        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute' },
-      ],
+      tolerations: [...FAKE_NODE_TOLERATIONS],
       containers: [
         {
           name: 'c',

@@ -272,6 +272,8 @@ function failed(title: string, r: ChildResult): string {
   return `## ${title}\n\n**Did not complete** (${r.durationS} s): ${(r.error ?? 'unknown error').split('\n')[0]}`;
 }
 
+const BACKEND_LABEL = { hostgw: 'host-gw', vxlan: 'VXLAN' } as const;
+
 const LEVEL_ROWS = [
   ['tcp1Gbps', 'TCP ×1 Gbit/s'],
   ['rttP50Us', 'round trip p50 µs (established)'],
@@ -284,7 +286,7 @@ export function policyDatapathTargets(r: PolicyDatapathResult): TargetCheck[] {
   return POLICY_BACKENDS.map((b) => {
     const ratio = r.backends[b][`${TARGET.level}`]?.ratioToNoPolicy.tcp1Gbps;
     return {
-      target: `${b === 'hostgw' ? 'host-gw' : 'VXLAN'} pod→pod TCP ×1 with ${TARGET.level} policies ≥ ${TARGET.minTcp1Ratio}× no policy`,
+      target: `${BACKEND_LABEL[b]} pod→pod TCP ×1 with ${TARGET.level} policies ≥ ${TARGET.minTcp1Ratio}× no policy`,
       value: spread(ratio),
       met: ratio ? ratio.median >= TARGET.minTcp1Ratio : undefined,
     };
@@ -301,7 +303,7 @@ function policyDatapathSection(r: PolicyDatapathResult): string {
   for (const b of POLICY_BACKENDS) {
     const levels = r.backends[b];
     parts.push(
-      `### ${b === 'hostgw' ? 'host-gw' : 'VXLAN'}`,
+      `### ${BACKEND_LABEL[b]}`,
       '',
       table(
         ['figure', ...LEVELS.map((l) => `${l} policies`), ...LEVELS.slice(1).map((l) => `${l} ÷ 0`)],

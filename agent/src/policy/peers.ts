@@ -103,7 +103,8 @@ export class PolicyIndex {
       : [policyNs];
     const key = JSON.stringify(podSelector);
     return namespaces.map((ns) => {
-      const pods = this.byNamespace.get(ns) ?? NO_PODS;
+      const pods = this.byNamespace.get(ns);
+      if (!pods) return NO_PODS;
       let bySelector = this.memo.selected.get(pods);
       if (!bySelector) {
         bySelector = new Map();
@@ -116,11 +117,6 @@ export class PolicyIndex {
       }
       return selected;
     });
-  }
-
-  /** The pods a peer entry selects (podGroupsOf, flattened). */
-  podsOf(policyNs: string, peer: PolicyPeer): PolicyPod[] {
-    return this.podGroupsOf(policyNs, peer).flat();
   }
 }
 
@@ -143,13 +139,13 @@ export interface PeerProblem {
 
 /**
  * The addresses a list of peers allows, as interval-set elements: the selected
- * pods' IPv4 addresses and the ipBlocks. A malformed ipBlock contributes nothing
- * (fail closed) and is reported.
+ * pods' IPv4 addresses (`groups[i]`: what peer i selects) and the ipBlocks. A
+ * malformed ipBlock contributes nothing (fail closed) and is reported.
  */
-export function peerElements(
+function peerElements(
   index: PolicyIndex,
-  policyNs: string,
   peers: readonly PolicyPeer[],
+  groups: readonly (readonly (readonly PolicyPod[])[])[],
   field: string,
   problems: PeerProblem[],
 ): string[] {
@@ -163,7 +159,8 @@ export function peerElements(
       }
       return;
     }
-    for (const pod of index.podsOf(policyNs, peer)) for (const n of index.addressesOf(pod)) out.push([n, n]);
+    for (const group of groups[i] ?? [])
+      for (const pod of group) for (const n of index.addressesOf(pod)) out.push([n, n]);
   });
   return rangesToElements(out);
 }
@@ -199,13 +196,12 @@ export function memoPeerElements(
   field: string,
   used: Map<string, MemoElements>,
 ): { elements: string[]; problems: readonly PeerProblem[] } {
-  const inputs: unknown[] = [];
-  for (const p of peers) {
-    if (p.ipBlock) inputs.push(JSON.stringify(p.ipBlock));
-    else inputs.push(...index.podGroupsOf(policyNs, p));
-  }
+  const groups = peers.map((p) => index.podGroupsOf(policyNs, p));
+  const inputs = peers.flatMap((p, i): unknown[] =>
+    p.ipBlock ? [JSON.stringify(p.ipBlock)] : [...(groups[i] ?? [])],
+  );
   return memoElements(index, used, `pe ${key}`, inputs, () => {
     const problems: PeerProblem[] = [];
-    return { elements: peerElements(index, policyNs, peers, field, problems), problems };
+    return { elements: peerElements(index, peers, groups, field, problems), problems };
   });
 }

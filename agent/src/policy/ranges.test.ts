@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ipBlockCidrs } from './peers.js';
-import { canonicalElements } from './ranges.js';
+import { cidrRange, rangesToElements } from './ranges.js';
 
 describe('ipBlock with except', () => {
   const cases: Array<[string, string, string[], string[]]> = [
@@ -30,7 +30,11 @@ describe('ipBlock with except', () => {
     assert.throws(() => ipBlockCidrs({ cidr: '10.0.0.0/33', except: [] })));
 });
 
-describe('canonicalElements', () => {
+/** CIDRs and bare addresses → interval-set elements. */
+const canonicalElements = (cidrs: string[]) =>
+  rangesToElements(cidrs.map((c) => cidrRange(c.includes('/') ? c : `${c}/32`)));
+
+describe('rangesToElements', () => {
   it('merges overlaps and adjacent blocks into the fewest CIDRs, sorted as nft lists them', () => {
     assert.deepEqual(canonicalElements(['10.0.0.5', '10.0.0.0/24', '10.0.1.0/24', '10.9.9.9']), [
       '10.0.0.0/23',

@@ -56,11 +56,6 @@ function countTrailingZeros(n: number): number {
   return z;
 }
 
-/** Canonical interval-set elements for a list of CIDRs and addresses: merged, as the fewest CIDRs, sorted. */
-export function canonicalElements(cidrs: readonly string[]): string[] {
-  return rangesToElements(mergeRanges(cidrs.map((c) => cidrRange(c.includes('/') ? c : `${c}/32`))));
-}
-
 /** Interval-set elements for ranges: merged, as the fewest CIDRs, sorted as text. */
 export function rangesToElements(ranges: readonly Range[]): string[] {
   return mergeRanges(ranges).flatMap(rangeToCidrs).sort();
