@@ -21,12 +21,15 @@ export function computeDatapathConfig(netConf: NetConf, opts: AgentOptions): Dat
     clusterCIDRs: netConf.clusterCIDRs,
     vxlanVNI: netConf.vxlanVNI,
     vxlanPort: netConf.vxlanPort,
+    encryption: netConf.encryption,
+    wireguardPort: netConf.wireguardPort,
     mtu: netConf.mtu,
     masquerade: netConf.masquerade,
     nonMasqueradeCIDRs: netConf.nonMasqueradeCIDRs,
     networkPolicy: netConf.networkPolicy,
     bridgeName: opts.bridgeName,
     vxlanName: opts.vxlanName,
+    wireguardName: opts.wireguardName,
   };
 }
 
@@ -63,6 +66,8 @@ export async function runUninstall(
       backend: 'auto',
       vxlanVNI: 1,
       vxlanPort: 8472,
+      encryption: 'none',
+      wireguardPort: 51820,
       mtu: undefined,
       masquerade: true,
       nonMasqueradeCIDRs: [],

@@ -24,6 +24,9 @@ describe('parseAgentOptions', () => {
       gossipDeadMs: 40_000,
       bridgeName: 'weft0',
       vxlanName: 'weft.vxlan',
+      wireguardName: 'weft.wg',
+      wireguardGo: '/usr/local/bin/wireguard-go',
+      wireguardRunDir: undefined,
       netns: undefined,
       uninstall: false,
     });

@@ -28,6 +28,14 @@ export interface AgentOptions {
   readonly gossipDeadMs: number;
   readonly bridgeName: string;
   readonly vxlanName: string;
+  readonly wireguardName: string;
+  /** wireguard-go, the userspace WireGuard used where the kernel has no module (ADR 16). */
+  readonly wireguardGo: string;
+  /**
+   * A directory wg and wireguard-go see as /run (undefined = the real /run). For several agents
+   * on one machine (the local cluster): the UAPI socket /run/wireguard/<dev>.sock is a path.
+   */
+  readonly wireguardRunDir: string | undefined;
   /** Named network namespace to program instead of the current one (tests only). */
   readonly netns: string | undefined;
   /** `--uninstall`: remove everything Weft created on this node and exit. */
@@ -53,6 +61,9 @@ const SETTINGS = {
   WEFT_GOSSIP_DEAD_SECONDS: 'gossip-dead-seconds',
   WEFT_BRIDGE: 'bridge',
   WEFT_VXLAN_DEV: 'vxlan-dev',
+  WEFT_WIREGUARD_DEV: 'wireguard-dev',
+  WEFT_WIREGUARD_GO: 'wireguard-go',
+  WEFT_WIREGUARD_RUN_DIR: 'wireguard-run-dir',
   WEFT_NETNS: 'netns',
 } as const;
 type SettingName = keyof typeof SETTINGS;
@@ -119,6 +130,9 @@ export function parseAgentOptions(argv: readonly string[], env: NodeJS.ProcessEn
     gossipDeadMs,
     bridgeName: parseName('WEFT_BRIDGE', get('WEFT_BRIDGE') ?? 'weft0', IFNAME_RE),
     vxlanName: parseName('WEFT_VXLAN_DEV', get('WEFT_VXLAN_DEV') ?? 'weft.vxlan', IFNAME_RE),
+    wireguardName: parseName('WEFT_WIREGUARD_DEV', get('WEFT_WIREGUARD_DEV') ?? 'weft.wg', IFNAME_RE),
+    wireguardGo: parsePath('WEFT_WIREGUARD_GO', get('WEFT_WIREGUARD_GO') ?? '/usr/local/bin/wireguard-go'),
+    wireguardRunDir: optional(get('WEFT_WIREGUARD_RUN_DIR'), (v) => parsePath('WEFT_WIREGUARD_RUN_DIR', v)),
     netns: optional(get('WEFT_NETNS'), (v) => parseName('WEFT_NETNS', v, NETNS_RE)),
     uninstall,
   };

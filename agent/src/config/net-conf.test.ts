@@ -10,6 +10,8 @@ describe('parseNetConf', () => {
       backend: 'auto',
       vxlanVNI: 1,
       vxlanPort: 8472,
+      encryption: 'none',
+      wireguardPort: 51820,
       mtu: undefined,
       masquerade: true,
       nonMasqueradeCIDRs: [],
@@ -35,6 +37,8 @@ describe('parseNetConf', () => {
       backend: 'vxlan',
       vxlanVNI: 42,
       vxlanPort: 4789,
+      encryption: 'none',
+      wireguardPort: 51820,
       mtu: 1400,
       masquerade: false,
       nonMasqueradeCIDRs: ['192.168.0.0/16'],
@@ -42,6 +46,19 @@ describe('parseNetConf', () => {
       networkPolicy: false,
     });
     assert.equal(parseNetConf('{"network":"10.0.0.0/8","backend":{"type":"hostgw"}}').backend, 'hostgw');
+  });
+
+  it('reads WireGuard as a backend and as encryption with auto', () => {
+    const wg = parseNetConf('{"network":"10.0.0.0/8","backend":{"type":"wireguard","port":51000}}');
+    assert.deepEqual([wg.backend, wg.encryption, wg.wireguardPort], ['wireguard', 'all', 51000]);
+    const cross = parseNetConf(
+      '{"network":"10.0.0.0/8","encryption":{"type":"wireguard","peers":"crossSubnet","port":51001}}',
+    );
+    assert.deepEqual([cross.backend, cross.encryption, cross.wireguardPort], ['auto', 'crossSubnet', 51001]);
+    const all = parseNetConf('{"network":"10.0.0.0/8","encryption":{"type":"wireguard"}}');
+    assert.deepEqual([all.backend, all.encryption, all.wireguardPort], ['auto', 'all', 51820]);
+    const vx = parseNetConf('{"network":"10.0.0.0/8","backend":{"type":"vxlan","port":4789}}');
+    assert.deepEqual([vx.encryption, vx.vxlanPort, vx.wireguardPort], ['none', 4789, 51820]);
   });
 
   const bad: Array<[string, string, unknown]> = [
@@ -69,6 +86,22 @@ describe('parseNetConf', () => {
     ['{"network":"10.0.0.0/8","resyncSeconds":0}', 'resyncSeconds', 0],
     ['{"network":"10.0.0.0/8","resyncSeconds":"30"}', 'resyncSeconds', '30'],
     ['{"network":"10.0.0.0/8","masquarade":false}', 'masquarade', false],
+    ['{"network":"10.0.0.0/8","backend":{"type":"wireguard","vni":3}}', 'backend.vni', 3],
+    ['{"network":"10.0.0.0/8","encryption":"wireguard"}', 'encryption', 'wireguard'],
+    ['{"network":"10.0.0.0/8","encryption":{"type":"ipsec"}}', 'encryption.type', 'ipsec'],
+    ['{"network":"10.0.0.0/8","encryption":{"type":"wireguard","peers":"some"}}', 'encryption.peers', 'some'],
+    ['{"network":"10.0.0.0/8","encryption":{"type":"wireguard","port":0}}', 'encryption.port', 0],
+    ['{"network":"10.0.0.0/8","encryption":{"type":"wireguard","key":"x"}}', 'encryption.key', 'x'],
+    [
+      '{"network":"10.0.0.0/8","backend":{"type":"vxlan"},"encryption":{"type":"wireguard"}}',
+      'encryption',
+      { type: 'wireguard' },
+    ],
+    [
+      '{"network":"10.0.0.0/8","backend":{"type":"wireguard"},"encryption":{"type":"wireguard"}}',
+      'encryption',
+      { type: 'wireguard' },
+    ],
   ];
   for (const [text, field, value] of bad) {
     it(`rejects ${text} naming ${field}`, () => {

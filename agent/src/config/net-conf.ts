@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { cidrsOverlap, formatCidr, parseCidr } from '../../../common/cidr.js';
-import type { Backend } from '../datapath/types.js';
+import type { Backend, Encryption } from '../datapath/types.js';
 import { ConfigError } from './config-error.js';
 
 /** The validated net-conf (the `net-conf.json` key of the weft-config ConfigMap). */
@@ -9,6 +9,10 @@ export interface NetConf {
   readonly backend: Backend;
   readonly vxlanVNI: number;
   readonly vxlanPort: number;
+  /** Which peers go through WireGuard: `backend: wireguard` = all, `encryption` with auto (ADR 16). */
+  readonly encryption: Encryption;
+  /** WireGuard's UDP port: `backend.port` with backend wireguard, `encryption.port` with auto. */
+  readonly wireguardPort: number;
   /** Pod MTU override; undefined = derived from the underlay interface. */
   readonly mtu: number | undefined;
   readonly masquerade: boolean;
@@ -27,11 +31,16 @@ const TOP_LEVEL_FIELDS = new Set([
   'nonMasqueradeCIDRs',
   'resyncSeconds',
   'networkPolicy',
+  'encryption',
   // read by weft-controller (podCIDR size it assigns); validated here so a typo fails in both
   'nodeCIDRMaskSize',
 ]);
 const BACKEND_FIELDS = new Set(['type', 'vni', 'port']);
-const BACKENDS: readonly Backend[] = ['auto', 'hostgw', 'vxlan'];
+const BACKENDS: readonly Backend[] = ['auto', 'hostgw', 'vxlan', 'wireguard'];
+const ENCRYPTION_FIELDS = new Set(['type', 'peers', 'port']);
+const ENCRYPTED_PEERS = ['all', 'crossSubnet'] as const;
+/** WireGuard's registered port. */
+export const DEFAULT_WIREGUARD_PORT = 51820;
 
 /** Reads and parses the net-conf file; a missing or unreadable file is a ConfigError too. */
 export async function loadNetConf(path: string): Promise<NetConf> {
@@ -59,9 +68,12 @@ export function parseNetConf(text: string): NetConf {
   const clusterCIDRs = parseClusterCIDRs(raw);
   const backend = parseBackend(raw.backend);
   if (raw.nodeCIDRMaskSize !== undefined) parseInteger('nodeCIDRMaskSize', raw.nodeCIDRMaskSize, 1, 32);
+  const { wireguardPort: backendWgPort, ...backendFields } = backend;
+  const encryption = parseEncryption(raw.encryption, backend.backend, backendWgPort);
   return {
     clusterCIDRs,
-    ...backend,
+    ...backendFields,
+    ...encryption,
     mtu: raw.mtu === undefined ? undefined : parseInteger('mtu', raw.mtu, 576, 9216),
     masquerade: parseBoolean('masquerade', raw.masquerade, true),
     nonMasqueradeCIDRs: parseCidrList('nonMasqueradeCIDRs', raw.nonMasqueradeCIDRs ?? [], true),
@@ -107,8 +119,9 @@ function parseCidrList(field: string, value: unknown, allowEmpty: boolean): stri
   });
 }
 
-function parseBackend(value: unknown): Pick<NetConf, 'backend' | 'vxlanVNI' | 'vxlanPort'> {
-  if (value === undefined) return { backend: 'auto', vxlanVNI: 1, vxlanPort: 8472 };
+function parseBackend(value: unknown): Pick<NetConf, 'backend' | 'vxlanVNI' | 'vxlanPort' | 'wireguardPort'> {
+  if (value === undefined)
+    return { backend: 'auto', vxlanVNI: 1, vxlanPort: 8472, wireguardPort: DEFAULT_WIREGUARD_PORT };
   if (!isRecord(value)) throw new ConfigError('backend', value, 'must be an object {type, vni, port}');
   for (const key of Object.keys(value)) {
     if (!BACKEND_FIELDS.has(key)) throw new ConfigError(`backend.${key}`, value[key], 'unknown field');
@@ -117,10 +130,60 @@ function parseBackend(value: unknown): Pick<NetConf, 'backend' | 'vxlanVNI' | 'v
   if (typeof type !== 'string' || !BACKENDS.includes(type as Backend)) {
     throw new ConfigError('backend.type', type, `must be one of ${BACKENDS.join(', ')}`);
   }
+  const port = value.port === undefined ? undefined : parseInteger('backend.port', value.port, 1, 65_535);
+  if (type === 'wireguard') {
+    if (value.vni !== undefined)
+      throw new ConfigError('backend.vni', value.vni, 'only for backend vxlan or auto');
+    return {
+      backend: 'wireguard',
+      vxlanVNI: 1,
+      vxlanPort: 8472,
+      wireguardPort: port ?? DEFAULT_WIREGUARD_PORT,
+    };
+  }
   return {
     backend: type as Backend,
     vxlanVNI: value.vni === undefined ? 1 : parseInteger('backend.vni', value.vni, 1, 16_777_215),
-    vxlanPort: value.port === undefined ? 8472 : parseInteger('backend.port', value.port, 1, 65_535),
+    vxlanPort: port ?? 8472,
+    wireguardPort: DEFAULT_WIREGUARD_PORT,
+  };
+}
+
+/**
+ * `encryption: {type: "wireguard", peers: "all" | "crossSubnet", port}` — only with backend
+ * auto, where it replaces VXLAN (and, with `all`, the direct routes too). Backend wireguard
+ * means `all` already; hostgw and vxlan name one route kind, which encryption would contradict.
+ */
+function parseEncryption(
+  value: unknown,
+  backend: Backend,
+  backendWgPort: number,
+): Pick<NetConf, 'encryption' | 'wireguardPort'> {
+  if (value === undefined)
+    return { encryption: backend === 'wireguard' ? 'all' : 'none', wireguardPort: backendWgPort };
+  if (!isRecord(value))
+    throw new ConfigError('encryption', value, 'must be an object {type: "wireguard", peers, port}');
+  for (const key of Object.keys(value)) {
+    if (!ENCRYPTION_FIELDS.has(key)) throw new ConfigError(`encryption.${key}`, value[key], 'unknown field');
+  }
+  if (value.type !== 'wireguard') throw new ConfigError('encryption.type', value.type, 'must be wireguard');
+  if (backend !== 'auto') {
+    const why =
+      backend === 'wireguard'
+        ? 'backend wireguard already encrypts every peer: drop encryption, or use backend auto'
+        : `needs backend auto (backend ${backend} fixes the route kind; backend wireguard encrypts every peer)`;
+    throw new ConfigError('encryption', value, why);
+  }
+  const peers = value.peers ?? 'all';
+  if (typeof peers !== 'string' || !(ENCRYPTED_PEERS as readonly string[]).includes(peers)) {
+    throw new ConfigError('encryption.peers', peers, `must be one of ${ENCRYPTED_PEERS.join(', ')}`);
+  }
+  return {
+    encryption: peers as Encryption,
+    wireguardPort:
+      value.port === undefined
+        ? DEFAULT_WIREGUARD_PORT
+        : parseInteger('encryption.port', value.port, 1, 65_535),
   };
 }
 

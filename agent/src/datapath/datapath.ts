@@ -3,7 +3,7 @@ import type { Logger } from '../../../common/log.js';
 import { applyPlan, ipBatchLine } from './apply.js';
 import { BRIDGE_NF_CALL } from './desired.js';
 import { IncrementalDesired } from './desired-incremental.js';
-import { DatapathApplyError } from './errors.js';
+import { DatapathApplyError, DatapathError } from './errors.js';
 import { DatapathMetrics } from './metrics.js';
 import type { Netlink } from './netlink.js';
 import {
@@ -17,7 +17,13 @@ import {
 import { observeDatapath, toRule } from './observe.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import { planFromLastApplied } from './plan-trusted.js';
-import type { DatapathState, DesiredDatapath, PolicyContent, UnderlayFacts } from './state.js';
+import type {
+  DatapathState,
+  DesiredDatapath,
+  DesiredWireguardPeers,
+  PolicyContent,
+  UnderlayFacts,
+} from './state.js';
 import { REPLY_TABLE } from './tunnel-reply.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode, SyncOptions, SyncResult } from './types.js';
 import { detectUnderlay } from './underlay.js';
@@ -42,6 +48,18 @@ export interface DatapathOptions {
   readonly registry: Registry;
   /** Route protocol number; default WEFT_ROUTE_PROTOCOL. */
   readonly protocol?: number;
+  /** The WireGuard device (ADR 16); without it a config with encryption fails its syncs. */
+  readonly wireguard?: WireguardHook;
+}
+
+/**
+ * What the datapath asks of the WireGuard device: bring it to `desired` before the routes
+ * through it are applied (undefined = no encryption: remove a device left by an earlier
+ * config), and remove it on uninstall.
+ */
+export interface WireguardHook {
+  sync(desired: DesiredWireguardPeers | undefined): Promise<void>;
+  uninstall(): Promise<void>;
 }
 
 /**
@@ -57,6 +75,7 @@ export class Datapath {
   private readonly netlink: Netlink;
   private readonly log: Logger;
   private readonly metrics: DatapathMetrics;
+  private readonly wireguard: WireguardHook | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private loggedSkips = '';
   private loggedNoBrNetfilter = false;
@@ -74,6 +93,7 @@ export class Datapath {
     this.log = opts.log.child({ component: 'datapath' });
     this.metrics = new DatapathMetrics(opts.registry);
     this.protocol = opts.protocol ?? WEFT_ROUTE_PROTOCOL;
+    this.wireguard = opts.wireguard;
   }
 
   /** Brings the kernel to the desired state for `self` and `peers`. */
@@ -153,6 +173,7 @@ export class Datapath {
     this.lastPlan = plan;
     this.lastDesired = desired;
     try {
+      await this.syncWireguard(desired);
       await applyPlan(this.netlink, plan, this.protocol);
       this.metrics.changes.inc(plan.length);
       // While the policy part is pending the kernel keeps rules desired() does not know:
@@ -163,7 +184,7 @@ export class Datapath {
       if (err instanceof DatapathApplyError) this.metrics.changes.inc(plan.length - err.failures.length);
       throw err;
     }
-    this.recordRoutes(desired, config.vxlanName);
+    this.recordRoutes(desired, config);
     const durationMs = Math.round(performance.now() - started);
     if (plan.length > 0) {
       const ms = (a: number, b: number) => Math.round((b - a) * 10) / 10;
@@ -189,10 +210,22 @@ export class Datapath {
     };
   }
 
-  private recordRoutes(desired: DesiredDatapath, vxlanName: string): void {
+  /** The device first: routes through it need it to exist. */
+  private async syncWireguard(desired: DesiredDatapath): Promise<void> {
+    if (this.wireguard) await this.wireguard.sync(desired.wireguard);
+    else if (desired.wireguard) {
+      throw new DatapathError(
+        'ENOWIREGUARD',
+        'encryption is configured but the agent has no WireGuard device',
+      );
+    }
+  }
+
+  private recordRoutes(desired: DesiredDatapath, config: DatapathConfig): void {
     const counts = new Map<PeerRoute, number>();
     for (const r of desired.routes) {
-      const kind: PeerRoute = r.dev === vxlanName ? 'vxlan' : 'direct';
+      const kind: PeerRoute =
+        r.dev === config.vxlanName ? 'vxlan' : r.dev === config.wireguardName ? 'wireguard' : 'direct';
       counts.set(kind, (counts.get(kind) ?? 0) + 1);
     }
     this.metrics.recordRoutes(counts);
@@ -226,8 +259,11 @@ export class Datapath {
 
   private async uninstallOnce(config: DatapathConfig): Promise<void> {
     const links = await this.netlink.listLinks();
-    const ours = [config.vxlanName, config.bridgeName].filter((n) => links.some((l) => l.name === n));
-    // Deleting the VXLAN device takes its neighbours and FDB entries with it.
+    // The WireGuard device too (whatever the config says now): deleting a userspace device's
+    // TUN ends its wireguard-go. Deleting the VXLAN device takes its neighbours and FDB entries.
+    const ours = [config.wireguardName, config.vxlanName, config.bridgeName].filter((n) =>
+      links.some((l) => l.name === n),
+    );
     const failures = await this.netlink.runIpBatch(
       ours.map((n) => `link del dev ${n}`),
       true,
@@ -242,6 +278,7 @@ export class Datapath {
     if (ruleFailures.length > 0) throw new DatapathApplyError(ruleFailures);
     if (await this.netlink.readNftTable(NFT_FAMILY, NFT_TABLE))
       await this.netlink.runNftScript(renderNftDelete());
+    await this.wireguard?.uninstall();
     this.metrics.recordRoutes(new Map());
     this.lastPlan = undefined;
     this.lastDesired = undefined;

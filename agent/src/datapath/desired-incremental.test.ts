@@ -15,7 +15,7 @@ const config = (backend: Backend) => testConfig(backend);
  * and then a shared underlay IP, a second podCIDR, an overlap, our own name or
  * underlay IP, or no IPv4 podCIDR — each of which must give desired()'s result.
  */
-function randomPeer(rand: () => number, farShare: number): PeerNode {
+function randomPeer(rand: () => number, farShare: number, keyless: number): PeerNode {
   const i = 1 + Math.floor(rand() * 150);
   const r = rand();
   const subnet = rand() < farShare ? '192.168.72' : '192.168.71';
@@ -28,17 +28,30 @@ function randomPeer(rand: () => number, farShare: number): PeerNode {
   else if (r < 0.09) name = self.name;
   else if (r < 0.093) underlayIP = self.underlayIP;
   else if (r < 0.096) podCIDRs = ['fd00::/64'];
-  return { name, underlayIP, podCIDRs };
+  // A WireGuard key per node, now and then a rotated one, none or a malformed one.
+  const k = rand();
+  const wgPublicKey =
+    k < keyless / 2
+      ? undefined
+      : k < keyless
+        ? 'not-a-key'
+        : Buffer.alloc(32, k < 0.2 ? i + 1 : i).toString('base64');
+  return { name, underlayIP, podCIDRs, wgPublicKey };
 }
 
-function mutate(peers: readonly PeerNode[], rand: () => number, farShare: number): PeerNode[] {
+function mutate(
+  peers: readonly PeerNode[],
+  rand: () => number,
+  farShare: number,
+  keyless: number,
+): PeerNode[] {
   const byName = new Map(peers.map((p) => [p.name, p]));
   const steps = rand() < 0.1 ? 80 : 1 + Math.floor(rand() * 3);
   for (let s = 0; s < steps; s++) {
     if (rand() < 0.45 && byName.size > 0)
       byName.delete([...byName.keys()][Math.floor(rand() * byName.size)] ?? '');
     else {
-      const p = randomPeer(rand, farShare);
+      const p = randomPeer(rand, farShare, keyless);
       byName.set(p.name, p);
     }
   }
@@ -54,13 +67,20 @@ function mutate(peers: readonly PeerNode[], rand: () => number, farShare: number
 describe('IncrementalDesired', () => {
   it('gives exactly desiredDatapath()’s result across random peer changes (randomised)', () => {
     const rand = lcg(7);
-    for (const backend of ['auto', 'vxlan', 'hostgw'] as const) {
+    const configs = {
+      auto: config('auto'),
+      vxlan: config('vxlan'),
+      hostgw: config('hostgw'),
+      wireguard: config('wireguard'),
+      crossSubnet: testConfig('auto', { encryption: 'crossSubnet' }),
+    };
+    for (const [backend, cfg] of Object.entries(configs)) {
       const incremental = new IncrementalDesired();
       let peers: PeerNode[] = [];
       for (let round = 0; round < 400; round++) {
-        // hostgw skips every far peer: there, only a few are far.
-        peers = mutate(peers, rand, backend === 'hostgw' ? 0.005 : 0.5);
-        const cfg = config(backend);
+        // hostgw skips every far peer, WireGuard every peer without a key: there, only a few are.
+        const few = backend === 'hostgw' || backend === 'wireguard' || backend === 'crossSubnet';
+        peers = mutate(peers, rand, backend === 'hostgw' ? 0.005 : 0.5, few ? 0.002 : 0.05);
         assert.deepStrictEqual(
           incremental.compute(self, peers, cfg, underlay),
           desiredDatapath(self, peers, cfg, underlay),

@@ -9,9 +9,17 @@ import {
   ownPodCIDRs,
   type PeerEntries,
   pushPeerEntries,
+  wireguardPeerOf,
 } from './desired.js';
-import { PeerFactsCache } from './peer-facts.js';
-import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
+import { type PeerFacts, PeerFactsCache } from './peer-facts.js';
+import type {
+  DesiredDatapath,
+  DesiredWireguardPeers,
+  FdbState,
+  NeighState,
+  RouteState,
+  UnderlayFacts,
+} from './state.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
 
 /** Above this many changed peers a full desired() is about as cheap as patching. */
@@ -149,7 +157,8 @@ export class IncrementalDesired {
     for (const peer of byName.values()) {
       const facts = this.facts.get(peer);
       for (const c of facts.cidrs) taken.add(c);
-      if (result.peerRoutes.get(peer.name) === 'vxlan')
+      // Tunnel peers (VXLAN or WireGuard) share a reply route per underlay IP (its MAC for VXLAN).
+      if ((result.peerRoutes.get(peer.name) ?? 'direct') !== 'direct')
         macUsers.set(facts.mac, (macUsers.get(facts.mac) ?? 0) + 1);
     }
     return { inputs, result, peers: peers.slice(), byName, taken, macUsers };
@@ -189,7 +198,7 @@ export class IncrementalDesired {
       pushPeerEntries(removed, peer, facts, route, config, underlay);
       for (const c of facts.cidrs) taken.delete(c);
       peerRoutes.delete(peer.name);
-      if (route !== 'vxlan') continue;
+      if (route === 'direct') continue;
       const users = (macUsers.get(facts.mac) ?? 0) - 1;
       // Another peer with this underlay IP stays: which one gives the reply route its gateway is desired()'s call.
       if (users > 0) return undefined;
@@ -206,7 +215,7 @@ export class IncrementalDesired {
         route = checkPeer(self, peer, facts, config, underlay, subnets);
         for (const c of facts.cidrs) taken.add(c);
         pushPeerEntries(added, peer, facts, route, config, underlay);
-        if (route === 'vxlan') {
+        if (route !== 'direct') {
           // A second peer with one underlay IP (one MAC): the full path orders them.
           if (macUsers.has(facts.mac)) return undefined;
           macUsers.set(facts.mac, 1);
@@ -239,9 +248,26 @@ export class IncrementalDesired {
       ),
       peerRoutes,
       skipped: [],
+      wireguard: patchWireguard(result.wireguard, gone, come, peerRoutes, (p) => this.facts.get(p)),
     };
     this.basis = { ...basis, result: next, peers: peers.slice() };
     this.patchedCount++;
     return next;
   }
+}
+
+/** The WireGuard peers of `prev` without the peers gone and with the tunnel peers come. */
+function patchWireguard(
+  prev: DesiredWireguardPeers | undefined,
+  gone: readonly PeerNode[],
+  come: readonly PeerNode[],
+  peerRoutes: ReadonlyMap<string, PeerRoute>,
+  factsOf: (p: PeerNode) => PeerFacts,
+): DesiredWireguardPeers | undefined {
+  if (prev === undefined) return undefined;
+  const goneNames = new Set(gone.map((p) => p.name));
+  const peers = prev.peers.filter((p) => !goneNames.has(p.name));
+  for (const p of come)
+    if (peerRoutes.get(p.name) === 'wireguard') peers.push(wireguardPeerOf(p, factsOf(p)));
+  return { ...prev, peers: peers.sort((a, b) => byText(a.name, b.name)) };
 }

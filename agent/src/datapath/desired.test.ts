@@ -26,6 +26,10 @@ describe('desiredDatapath', () => {
     for (const [backend, ip, want] of table) {
       assert.equal(selectPeerRoute(backend, ip, underlay.subnets), want, `${backend} ${ip}`);
     }
+    assert.equal(selectPeerRoute('wireguard', '192.168.71.9', underlay.subnets), 'wireguard');
+    assert.equal(selectPeerRoute('auto', '192.168.71.9', underlay.subnets, 'crossSubnet'), 'direct');
+    assert.equal(selectPeerRoute('auto', '192.168.72.9', underlay.subnets, 'crossSubnet'), 'wireguard');
+    assert.equal(selectPeerRoute('auto', '192.168.71.9', underlay.subnets, 'all'), 'wireguard');
   });
 
   it('computes the MTU: override wins; hostgw full; vxlan and auto minus 50 even with only direct peers', () => {
@@ -39,6 +43,89 @@ describe('desiredDatapath', () => {
     for (const [backend, override, want] of table) assert.equal(computeMtu(backend, 1500, override), want);
     assert.equal(desiredDatapath(self, [near], config('auto'), underlay).mtu, 1450);
     assert.equal(desiredDatapath(self, [near], config('auto'), underlay).bridge?.mtu, 1450);
+  });
+
+  it('WireGuard: every peer (backend wireguard) or the far ones (crossSubnet) through weft.wg', () => {
+    const key = (n: number) => Buffer.alloc(32, n).toString('base64');
+    const keyed = [
+      { ...near, wgPublicKey: key(2) },
+      { ...far, wgPublicKey: key(3) },
+    ];
+    const wg = desiredDatapath(self, keyed, config('wireguard'), underlay);
+    assert.equal(wg.vxlan, undefined, 'no VXLAN device');
+    assert.equal(wg.mtu, 1440, 'underlay − 60');
+    assert.deepEqual(wg.routes, [
+      { dst: '10.244.0.0/16', gateway: '', dev: 'weft.wg', onlink: false, metric: 0 },
+      { dst: '10.244.2.0/24', gateway: '', dev: 'weft.wg', onlink: false, metric: 0 },
+      { dst: '10.244.3.0/24', gateway: '', dev: 'weft.wg', onlink: false, metric: 0 },
+    ]);
+    assert.deepEqual(
+      wg.replyRoutes.map((r) => [r.dst, r.dev, r.gateway]),
+      [
+        ['192.168.71.2/32', 'weft.wg', ''],
+        ['192.168.72.3/32', 'weft.wg', ''],
+      ],
+    );
+    assert.equal(wg.sysctls.get('net/ipv4/conf/weft.wg/rp_filter'), '2');
+    assert.equal(wg.rules.length, 1, 'the reply rule of ADR 14');
+    assert.deepEqual(wg.wireguard, {
+      device: 'weft.wg',
+      listenPort: 51820,
+      underlayMtu: 1500,
+      addresses: ['10.244.1.0/32'],
+      peers: [
+        {
+          name: 'n2',
+          underlayIP: '192.168.71.2',
+          allowedIPs: ['10.244.2.0/24', '192.168.71.2/32'],
+          publicKey: key(2),
+        },
+        {
+          name: 'n3',
+          underlayIP: '192.168.72.3',
+          allowedIPs: ['10.244.3.0/24', '192.168.72.3/32'],
+          publicKey: key(3),
+        },
+      ],
+    });
+    const cross = desiredDatapath(self, keyed, config('auto', { encryption: 'crossSubnet' }), underlay);
+    assert.deepEqual(
+      [...cross.peerRoutes],
+      [
+        ['n2', 'direct'],
+        ['n3', 'wireguard'],
+      ],
+    );
+    assert.deepEqual(
+      cross.wireguard?.peers.map((p) => p.name),
+      ['n3'],
+    );
+    assert.equal(cross.mtu, 1440);
+    const none = desiredDatapath(self, keyed, config('auto'), underlay);
+    assert.equal(none.wireguard, undefined);
+    assert.equal(none.routes.filter((r) => r.dev === 'weft.wg').length, 0);
+  });
+
+  it('WireGuard leaves out a peer without a usable key; the cluster route still leads into weft.wg', () => {
+    const d = desiredDatapath(
+      self,
+      [near, { ...far, wgPublicKey: 'bm90IGEga2V5' }],
+      config('wireguard'),
+      underlay,
+    );
+    assert.deepEqual(
+      d.skipped.map((s) => [s.peer, /no WireGuard public key|malformed/.test(s.reason)]),
+      [
+        ['n2', true],
+        ['n3', true],
+      ],
+    );
+    assert.deepEqual(d.wireguard?.peers, []);
+    assert.deepEqual(
+      d.routes.map((r) => [r.dst, r.dev]),
+      [['10.244.0.0/16', 'weft.wg']],
+      'nothing of the cluster leaves by the default route in clear',
+    );
   });
 
   it('hostgw: route via the peer underlay IP on the underlay device, no VXLAN device', () => {

@@ -7,13 +7,22 @@ import {
   parseIpv4,
 } from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
+import type { WgPeerInput } from '../wireguard/desired.js';
+import { isWireguardKey } from '../wireguard/keys.js';
 import { CidrIndex } from './cidr-index.js';
 import { DatapathError } from './errors.js';
 import { collapseCidrs, desiredNftTable, type NftInputs, nftRuleTexts } from './nft-ruleset.js';
 import { computePeerFacts, type PeerFacts, type PeerFactsCache } from './peer-facts.js';
-import type { DesiredDatapath, FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
+import type {
+  DesiredDatapath,
+  DesiredWireguardPeers,
+  FdbState,
+  NeighState,
+  RouteState,
+  UnderlayFacts,
+} from './state.js';
 import { desiredReplyRule, RP_FILTER_LOOSE, replyRoute, rpFilterKey } from './tunnel-reply.js';
-import type { Backend, DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
+import type { Backend, DatapathConfig, Encryption, PeerNode, PeerRoute, SelfNode } from './types.js';
 import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
 
 export const IP_FORWARD = 'net.ipv4.ip_forward';
@@ -21,6 +30,8 @@ export const IP_FORWARD = 'net.ipv4.ip_forward';
 export const BRIDGE_NF_CALL = 'net.bridge.bridge-nf-call-iptables';
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;
+/** Outer IPv4 (20) + UDP (8) + WireGuard (32: header, counter, tag) over an IPv4 underlay. */
+export const WIREGUARD_OVERHEAD = 60;
 
 /**
  * Pod MTU. An override wins. Otherwise hostgw uses the underlay MTU, and vxlan and
@@ -30,17 +41,54 @@ export const VXLAN_OVERHEAD = 50;
  * no longer fits the tunnel — silent drops for large packets. 50 bytes of the
  * direct path are the price of an MTU that never changes.
  */
-export function computeMtu(backend: Backend, underlayMtu: number, override: number | undefined): number {
+export function computeMtu(
+  backend: Backend,
+  underlayMtu: number,
+  override: number | undefined,
+  encryption: Encryption = 'none',
+): number {
   if (override !== undefined) return override;
+  // With encryption the same reasoning as auto's: the tunnel's size, whichever peers use it.
+  if (encryption !== 'none') return underlayMtu - WIREGUARD_OVERHEAD;
   return backend === 'hostgw' ? underlayMtu : underlayMtu - VXLAN_OVERHEAD;
 }
 
-/** Direct route when the peer's underlay IP lies in a directly connected subnet (auto), else VXLAN. */
-export function selectPeerRoute(backend: Backend, peerIP: string, subnets: readonly string[]): PeerRoute {
+/**
+ * The route kind for a peer: hostgw always direct, vxlan always VXLAN; auto direct when the
+ * peer's underlay IP lies in a directly connected subnet, else the tunnel — WireGuard when
+ * encryption is on (for `all`, every peer).
+ */
+export function routeKindOf(backend: Backend, encryption: Encryption, direct: boolean): PeerRoute {
+  if (encryption === 'all' || backend === 'wireguard') return 'wireguard';
   if (backend === 'hostgw') return 'direct';
   if (backend === 'vxlan') return 'vxlan';
+  if (direct) return 'direct';
+  return encryption === 'crossSubnet' ? 'wireguard' : 'vxlan';
+}
+
+/** routeKindOf for a peer IP and the underlay's connected subnets ("a.b.c.d/n"). */
+export function selectPeerRoute(
+  backend: Backend,
+  peerIP: string,
+  subnets: readonly string[],
+  encryption: Encryption = 'none',
+): PeerRoute {
   const ip = parseIpv4(peerIP);
-  return subnets.some((s) => cidrContains(parseCidr(s, false), ip)) ? 'direct' : 'vxlan';
+  return routeKindOf(
+    backend,
+    encryption,
+    subnets.some((s) => cidrContains(parseCidr(s, false), ip)),
+  );
+}
+
+/** Whether the config has a VXLAN device (auto or vxlan without encryption). */
+export const usesVxlan = (config: DatapathConfig): boolean =>
+  config.encryption === 'none' && (config.backend === 'auto' || config.backend === 'vxlan');
+
+/** The device whose traffic counts as "over the tunnel" for ADR 14, if any. */
+export function tunnelDevice(config: DatapathConfig): string | undefined {
+  if (config.encryption !== 'none') return config.wireguardName;
+  return usesVxlan(config) ? config.vxlanName : undefined;
 }
 
 const isV4Cidr = (c: string) => !c.includes(':');
@@ -103,7 +151,16 @@ export function checkPeer(
   if (config.backend === 'hostgw' && !direct) {
     throw new Error(`underlayIP not on a directly connected subnet of ${underlay.iface} (backend hostgw)`);
   }
-  return config.backend === 'vxlan' || !direct ? 'vxlan' : 'direct';
+  const route = routeKindOf(config.backend, config.encryption, direct);
+  // Never in clear text instead (issue 16): the cluster routes lead into the device, which drops it.
+  if (route === 'wireguard' && !isWireguardKey(peer.wgPublicKey)) {
+    throw new Error(
+      peer.wgPublicKey === undefined
+        ? 'no WireGuard public key published (not reached: traffic to it is dropped, not sent in clear)'
+        : 'its WireGuard public key is malformed (not reached: traffic to it is dropped)',
+    );
+  }
+  return route;
 }
 
 /** A podCIDR of `cidrs` that overlaps one in `taken`, as an Error message, or undefined. */
@@ -149,6 +206,11 @@ export function pushPeerEntries(
       out.routes.push({ dst, gateway: peer.underlayIP, dev: underlay.iface, onlink: false, metric: 0 });
       continue;
     }
+    if (route === 'wireguard') {
+      // A layer-3 device: no gateway; WireGuard picks the peer by the destination (allowed IPs).
+      out.routes.push({ dst, gateway: '', dev: config.wireguardName, onlink: false, metric: 0 });
+      continue;
+    }
     const gw = gateways[i] as string;
     out.routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric: 0 });
     out.neighbours.push({ dev: config.vxlanName, ip: gw, mac });
@@ -157,6 +219,9 @@ export function pushPeerEntries(
   const gw = gateways[0];
   if (route === 'vxlan' && gw !== undefined) {
     const reply = replyRoute(peer.underlayIP, gw, config.vxlanName);
+    if (!out.replyRoutes.has(reply.dst)) out.replyRoutes.set(reply.dst, reply);
+  } else if (route === 'wireguard') {
+    const reply = replyRoute(peer.underlayIP, '', config.wireguardName);
     if (!out.replyRoutes.has(reply.dst)) out.replyRoutes.set(reply.dst, reply);
   }
 }
@@ -206,29 +271,32 @@ export function desiredDatapath(
   const own = ownPodCIDRs(self);
   const factsOf = cache ? (p: PeerNode) => cache.get(p) : computePeerFacts;
   const { usable, skipped } = selectPeers(self, own, peers, config, underlay, factsOf);
-  const mtu = computeMtu(config.backend, underlay.mtu, config.mtu);
+  const mtu = computeMtu(config.backend, underlay.mtu, config.mtu, config.encryption);
   const entries = emptyPeerEntries();
   const peerRoutes = new Map<string, PeerRoute>();
   for (const { peer, facts, route } of usable) {
     peerRoutes.set(peer.name, route);
     pushPeerEntries(entries, peer, facts, route, config, underlay);
   }
-  const vxlan =
-    config.backend === 'hostgw'
-      ? undefined
-      : {
-          name: config.vxlanName,
-          kind: 'vxlan',
-          vni: config.vxlanVNI,
-          port: config.vxlanPort,
-          local: self.underlayIP,
-          dev: underlay.iface,
-          mac: vtepMac(self.underlayIP),
-          learning: false,
-          mtu: underlay.mtu - VXLAN_OVERHEAD,
-          up: true,
-          addresses: own.map(vtepAddress).sort(),
-        };
+  const vxlan = !usesVxlan(config)
+    ? undefined
+    : {
+        name: config.vxlanName,
+        kind: 'vxlan',
+        vni: config.vxlanVNI,
+        port: config.vxlanPort,
+        local: self.underlayIP,
+        dev: underlay.iface,
+        mac: vtepMac(self.underlayIP),
+        learning: false,
+        mtu: underlay.mtu - VXLAN_OVERHEAD,
+        up: true,
+        addresses: own.map(vtepAddress).sort(),
+      };
+  const tunnel = tunnelDevice(config);
+  const wireguard =
+    config.encryption === 'none' ? undefined : desiredWireguardPeers(usable, own, config, underlay);
+  if (wireguard) entries.routes.push(...wireguardCatchAll(config, entries.routes));
   const cluster = collapseCidrs([...config.clusterCIDRs.filter(isV4Cidr), ...own]);
   const nftInputs: NftInputs = {
     cluster,
@@ -236,11 +304,11 @@ export function desiredDatapath(
       ? [...cluster, ...config.nonMasqueradeCIDRs.filter(isV4Cidr).map(canonicalCidr)]
       : undefined,
     networkPolicy: config.networkPolicy,
-    ...(vxlan ? { tunnel: { underlayIP: self.underlayIP, vxlanName: config.vxlanName } } : {}),
+    ...(tunnel ? { tunnel: { underlayIP: self.underlayIP, vxlanName: tunnel } } : {}),
   };
   const sysctls = new Map([[IP_FORWARD, '1']]);
   if (config.networkPolicy) sysctls.set(BRIDGE_NF_CALL, '1');
-  if (vxlan) sysctls.set(rpFilterKey(config.vxlanName), RP_FILTER_LOOSE);
+  if (tunnel) sysctls.set(rpFilterKey(tunnel), RP_FILTER_LOOSE);
   return {
     bridge: {
       name: config.bridgeName,
@@ -253,7 +321,7 @@ export function desiredDatapath(
     vxlan,
     routes: sortByKey(entries.routes, (r) => r.dst),
     replyRoutes: sortByKey([...entries.replyRoutes.values()], (r) => r.dst),
-    rules: vxlan ? [desiredReplyRule(config.bridgeName)] : [],
+    rules: tunnel ? [desiredReplyRule(config.bridgeName)] : [],
     neighbours: sortByKey(entries.neighbours, (n) => n.ip),
     fdb: sortByKey([...entries.fdb.values()], (f) => f.mac),
     sysctls,
@@ -264,5 +332,52 @@ export function desiredDatapath(
     mtu,
     peerRoutes,
     skipped,
+    wireguard,
+  };
+}
+
+/**
+ * The cluster CIDRs themselves lead into the WireGuard device (behind every more specific
+ * route): traffic for a podCIDR whose node is left out — no key yet, a bad one — enters the
+ * device, finds no peer and is dropped, instead of leaving through the default route in clear.
+ */
+function wireguardCatchAll(config: DatapathConfig, routes: readonly RouteState[]): RouteState[] {
+  const taken = new Set(routes.map((r) => r.dst));
+  return config.clusterCIDRs
+    .filter(isV4Cidr)
+    .map(canonicalCidr)
+    .filter((dst) => !taken.has(dst))
+    .map((dst) => ({ dst, gateway: '', dev: config.wireguardName, onlink: false, metric: 0 }));
+}
+
+/**
+ * What the WireGuard device needs from this pass: its name, port, MTU and addresses, and one
+ * entry per peer routed through it. Allowed IPs are the peer's podCIDRs and its node IP (/32):
+ * node-IP-sourced connections keep their source over the tunnel, as over VXLAN (ADR 14).
+ */
+function desiredWireguardPeers(
+  usable: readonly PeerPlan[],
+  own: readonly string[],
+  config: DatapathConfig,
+  underlay: UnderlayFacts,
+): DesiredWireguardPeers {
+  return {
+    device: config.wireguardName,
+    listenPort: config.wireguardPort,
+    underlayMtu: underlay.mtu,
+    addresses: own.map(vtepAddress).sort(),
+    peers: usable
+      .filter((u) => u.route === 'wireguard')
+      .map(({ peer, facts }) => wireguardPeerOf(peer, facts)),
+  };
+}
+
+/** One peer of the WireGuard device (its route kind is 'wireguard'). */
+export function wireguardPeerOf(peer: PeerNode, facts: PeerFacts): WgPeerInput {
+  return {
+    name: peer.name,
+    underlayIP: peer.underlayIP,
+    allowedIPs: [...facts.dsts, `${peer.underlayIP}/32`],
+    publicKey: peer.wgPublicKey,
   };
 }

@@ -3,6 +3,7 @@ import type { BatchFailure } from './netlink-errors.js';
 
 export type DatapathErrorCode =
   | 'ENOPODCIDR' // own node has no (IPv4) podCIDR yet
+  | 'ENOWIREGUARD' // encryption configured, but no WireGuard device available
   | 'EBADSELF' // own node's underlayIP / podCIDR unusable
   | 'ENOUNDERLAY' // no interface holds the own underlayIP
   | 'EAPPLY'; // some planned changes failed

@@ -26,10 +26,12 @@ export class DatapathMetrics {
     });
     this.routes.set({ backend: 'hostgw' }, 0);
     this.routes.set({ backend: 'vxlan' }, 0);
+    this.routes.set({ backend: 'wireguard' }, 0);
   }
 
   recordRoutes(routesByKind: ReadonlyMap<PeerRoute, number>): void {
     this.routes.set({ backend: 'hostgw' }, routesByKind.get('direct') ?? 0);
     this.routes.set({ backend: 'vxlan' }, routesByKind.get('vxlan') ?? 0);
+    this.routes.set({ backend: 'wireguard' }, routesByKind.get('wireguard') ?? 0);
   }
 }

@@ -1,3 +1,4 @@
+import type { WgDesiredInput } from '../wireguard/desired.js';
 import type { PeerRoute } from './types.js';
 
 /**
@@ -133,7 +134,15 @@ export interface DesiredDatapath extends DatapathState {
   readonly policyPending: boolean;
   /** Peers left out, with the reason (bad podCIDR, overlaps our own, …), for the log. */
   readonly skipped: readonly { readonly peer: string; readonly reason: string }[];
+  /** The WireGuard device's part (undefined without encryption): applied by the WireGuard hook. */
+  readonly wireguard?: DesiredWireguardPeers | undefined;
 }
+
+/** What desired() decides for `weft.wg`; the node's key and the device itself are the hook's (ADR 16). */
+export type DesiredWireguardPeers = Omit<
+  WgDesiredInput,
+  'publicKey' | 'underlayFamily' | 'persistentKeepalive'
+>;
 
 /** Facts about the underlay interface that desired() depends on. */
 export interface UnderlayFacts {

@@ -14,6 +14,9 @@ export function testConfig(backend: Backend, more: Partial<DatapathConfig> = {})
     networkPolicy: false,
     bridgeName: 'weft0',
     vxlanName: 'weft.vxlan',
+    encryption: backend === 'wireguard' ? 'all' : 'none',
+    wireguardPort: 51820,
+    wireguardName: 'weft.wg',
     ...more,
   };
 }

@@ -3,10 +3,17 @@
  * the datapath (desired → observe → plan → apply against the kernel).
  */
 
-export type Backend = 'auto' | 'hostgw' | 'vxlan';
+export type Backend = 'auto' | 'hostgw' | 'vxlan' | 'wireguard';
+
+/**
+ * Which peers' pod traffic goes through the WireGuard device (ADR 16): none, every peer
+ * (`backend: wireguard`), or only peers not on a directly connected subnet (`auto` with
+ * `encryption.peers: crossSubnet`; the others stay direct).
+ */
+export type Encryption = 'none' | 'all' | 'crossSubnet';
 
 /** The route kind actually chosen for one peer. */
-export type PeerRoute = 'direct' | 'vxlan';
+export type PeerRoute = 'direct' | 'vxlan' | 'wireguard';
 
 /** This node, as the datapath needs it. */
 export interface SelfNode {
@@ -22,6 +29,8 @@ export interface PeerNode {
   readonly name: string;
   readonly underlayIP: string;
   readonly podCIDRs: readonly string[];
+  /** The WireGuard public key the node publishes in its gossip record (ADR 16); undefined = none. */
+  readonly wgPublicKey?: string | undefined;
 }
 
 /** The datapath part of net-conf, already validated. */
@@ -37,9 +46,14 @@ export interface DatapathConfig {
   readonly nonMasqueradeCIDRs: readonly string[];
   /** Enforce NetworkPolicy: table inet weft gets the policy hooks, maps and counters (ADR 12). */
   readonly networkPolicy: boolean;
+  /** Which peers are reached through the WireGuard device; 'none' = no device. */
+  readonly encryption: Encryption;
+  /** The WireGuard device's UDP port (every node listens on the same one). */
+  readonly wireguardPort: number;
   /** Device names, overridable so that tests can run several agents side by side. */
   readonly bridgeName: string;
   readonly vxlanName: string;
+  readonly wireguardName: string;
 }
 
 /** What one sync did, for logs, metrics, readiness and the status API. */

@@ -32,7 +32,7 @@ export interface NodeRecord {
   readonly leaving?: { readonly until: number };
 }
 
-export type RecordBackend = 'auto' | 'hostgw' | 'vxlan';
+export type RecordBackend = 'auto' | 'hostgw' | 'vxlan' | 'wireguard';
 
 /** The fields an owner controls directly (everything but identity and counters). */
 export type OwnFields = Omit<NodeRecord, 'name' | 'incarnation' | 'version' | 'contentVersion' | 'leaving'>;
@@ -55,7 +55,7 @@ export const LIMITS = {
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 const INCARNATION_RE = /^[0-9a-z]{9}-[0-9a-f]{8}$/;
-const BACKENDS: readonly string[] = ['auto', 'hostgw', 'vxlan'];
+const BACKENDS: readonly string[] = ['auto', 'hostgw', 'vxlan', 'wireguard'];
 
 /** A new incarnation for a process starting at `nowMs`, later than `atLeastAfter` if given. */
 export function newIncarnation(nowMs: number, atLeastAfter?: string, random = randomBytes(4)): string {

@@ -1,4 +1,4 @@
-import type { Backend, SelfNode, SyncResult } from '../datapath/types.js';
+import type { Backend, PeerRoute, SelfNode, SyncResult } from '../datapath/types.js';
 import type { MeshView, PeerView } from '../gossip/options.js';
 import type { GossipPhase } from '../gossip/phase.js';
 import type { LocalNetwork } from '../local-network.js';
@@ -45,7 +45,7 @@ export interface StatusPeer {
    * heard of yet; `gossip-off` for every peer while this agent's gossip does not run.
    */
   readonly state: PeerState;
-  readonly route: 'direct' | 'vxlan' | null;
+  readonly route: PeerRoute | null;
   readonly underlayIP: string | null;
   readonly podCIDRs: readonly string[];
   /** Where the cluster view has the node from (`api`, `cache`, `gossip`); null when only gossip knows it. */

@@ -25,7 +25,8 @@ export function computeWgMtu(underlayMtu: number, family: 4 | 6): number {
 export interface WgPeerInput {
   readonly name: string;
   readonly underlayIP: string;
-  readonly podCIDRs: readonly string[];
+  /** The addresses routed to it: its podCIDRs (and its node IP /32, ADR 14). */
+  readonly allowedIPs: readonly string[];
   readonly publicKey: string | undefined;
   /** The peer's listen port; undefined = the own one. */
   readonly listenPort?: number | undefined;
@@ -35,6 +36,8 @@ export interface WgDesiredInput {
   readonly device: string;
   readonly listenPort: number;
   readonly underlayMtu: number;
+  /** The device's own addresses (each own podCIDR's network address /32: the source of host traffic). */
+  readonly addresses: readonly string[];
   /** The address family of the underlay (the node's InternalIP): the outer header's size. */
   readonly underlayFamily: 4 | 6;
   /** Public key of the node's own key pair. */
@@ -87,14 +90,19 @@ export function desiredWireguard(input: WgDesiredInput): WgDesiredResult {
     peers.push({
       publicKey: key,
       endpoint,
-      allowedIPs: p.podCIDRs.map(canonicalAllowedIP).sort(),
+      allowedIPs: p.allowedIPs.map(canonicalAllowedIP).sort(),
       persistentKeepalive: keepalive === 0 ? undefined : keepalive,
     });
   }
   peers.sort((a, b) => (a.publicKey < b.publicKey ? -1 : a.publicKey > b.publicKey ? 1 : 0));
   return {
     desired: {
-      link: { name: input.device, mtu: computeWgMtu(input.underlayMtu, input.underlayFamily), up: true },
+      link: {
+        name: input.device,
+        mtu: computeWgMtu(input.underlayMtu, input.underlayFamily),
+        up: true,
+        addresses: [...input.addresses].sort(),
+      },
       config: { publicKey: input.publicKey, listenPort: input.listenPort, peers },
     },
     skipped,

@@ -61,8 +61,9 @@ describe('WireguardDevice.apply (kernel, recorded commands)', () => {
       listenPort: 51820,
       underlayMtu: 1500,
       underlayFamily: 4,
+      addresses: [],
       publicKey: key.publicKey,
-      peers: [{ name: 'n2', underlayIP: '192.168.71.2', podCIDRs: ['10.244.2.0/24'], publicKey: PEER }],
+      peers: [{ name: 'n2', underlayIP: '192.168.71.2', allowedIPs: ['10.244.2.0/24'], publicKey: PEER }],
     });
     await dev.apply(planWireguard(desired, { link: undefined, config: undefined }), key);
     const secret = key.privateKeyText();

@@ -62,10 +62,12 @@ export class WireguardDevice {
   }
 
   async observe(): Promise<ObservedWireguard> {
-    const link = (await this.netlink.listLinks()).find((l) => l.name === this.device);
+    const [links, addrs] = await Promise.all([this.netlink.listLinks(), this.netlink.listAddrs()]);
+    const link = links.find((l) => l.name === this.device);
     if (link === undefined) return { link: undefined, config: undefined };
     const config = parseWgDump(await this.tool.wg(['show', this.device, 'dump']));
-    return { link: { name: link.name, mtu: link.mtu, up: link.up }, config };
+    const addresses = [...(addrs.find((a) => a.name === this.device)?.cidrs ?? [])].sort();
+    return { link: { name: link.name, mtu: link.mtu, up: link.up, addresses }, config };
   }
 
   /** Runs a plan: the device, then link settings in one `ip -batch`, then one `wg set` (key on stdin). */
@@ -74,6 +76,8 @@ export class WireguardDevice {
     const lines = ops.flatMap((o) => {
       if (o.op === 'link-mtu') return [`link set dev ${o.name} mtu ${o.mtu}`];
       if (o.op === 'link-up') return [`link set dev ${o.name} up`];
+      if (o.op === 'addr-add') return [`addr add ${o.cidr} dev ${o.name}`];
+      if (o.op === 'addr-del') return [`addr del ${o.cidr} dev ${o.name}`];
       return [];
     });
     const failures = await this.netlink.runIpBatch(lines);

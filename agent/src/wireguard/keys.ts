@@ -11,8 +11,8 @@ const KEY_BYTES = 32;
 const REDACTED = '[redacted wireguard private key]';
 
 /** True for the base64 text of exactly 32 bytes, as `wg` writes and reads keys. */
-export function isWireguardKey(text: string): boolean {
-  if (!/^[A-Za-z0-9+/]{43}=$/.test(text)) return false;
+export function isWireguardKey(text: string | undefined): text is string {
+  if (text === undefined || !/^[A-Za-z0-9+/]{43}=$/.test(text)) return false;
   const raw = Buffer.from(text, 'base64');
   return raw.length === KEY_BYTES && raw.toString('base64') === text;
 }

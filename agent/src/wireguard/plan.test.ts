@@ -11,13 +11,13 @@ const K2NEW = 'gN65BkIKy1eCE9pP1wdc8ROUtkHLF2PfAqYdyYBz6EA=';
 const n2: WgPeerInput = {
   name: 'n2',
   underlayIP: '192.168.71.2',
-  podCIDRs: ['10.244.2.0/24'],
+  allowedIPs: ['10.244.2.0/24'],
   publicKey: K2,
 };
 const n3: WgPeerInput = {
   name: 'n3',
   underlayIP: '192.168.72.3',
-  podCIDRs: ['10.244.3.0/24'],
+  allowedIPs: ['10.244.3.0/24'],
   publicKey: K3,
 };
 
@@ -27,6 +27,7 @@ const desired = (peers: WgPeerInput[]) =>
     listenPort: 51820,
     underlayMtu: 1500,
     underlayFamily: 4,
+    addresses: [],
     publicKey: OWN,
     peers,
   });
@@ -118,6 +119,7 @@ describe('desiredWireguard', () => {
       listenPort: 1,
       underlayMtu: 1500,
       underlayFamily: 4,
+      addresses: [],
       publicKey: OWN,
       peers: [n2],
       persistentKeepalive: 0,
@@ -145,7 +147,7 @@ describe('planWireguard', () => {
     [
       'device down with another MTU',
       two,
-      { ...observedOf(two), link: { name: 'weft.wg', mtu: 1420, up: false } },
+      { ...observedOf(two), link: { name: 'weft.wg', mtu: 1420, up: false, addresses: [] } },
       ['link-mtu', 'link-up'],
     ],
     [
@@ -163,7 +165,7 @@ describe('planWireguard', () => {
     ],
     [
       'a peer’s podCIDRs changed',
-      desired([n2, { ...n3, podCIDRs: ['10.244.3.0/24', '10.244.9.0/24'] }]).desired,
+      desired([n2, { ...n3, allowedIPs: ['10.244.3.0/24', '10.244.9.0/24'] }]).desired,
       observedOf(two),
       [`peer-set ${K3}`],
     ],
@@ -190,7 +192,7 @@ describe('planWireguard', () => {
   });
 
   it('allowed IPs compare as sets', () => {
-    const d = desired([{ ...n2, podCIDRs: ['10.244.9.0/24', '10.244.2.0/24'] }]).desired;
+    const d = desired([{ ...n2, allowedIPs: ['10.244.9.0/24', '10.244.2.0/24'] }]).desired;
     const o = observedOf(d);
     const shuffled = {
       ...o,

@@ -6,6 +6,8 @@ export type WgPlanOp =
   | { readonly op: 'device-add'; readonly name: string }
   | { readonly op: 'link-mtu'; readonly name: string; readonly mtu: number }
   | { readonly op: 'link-up'; readonly name: string }
+  | { readonly op: 'addr-add'; readonly name: string; readonly cidr: string }
+  | { readonly op: 'addr-del'; readonly name: string; readonly cidr: string }
   /** Hand the node's private key to the device (on stdin, never on a command line). */
   | { readonly op: 'private-key' }
   | { readonly op: 'listen-port'; readonly port: number }
@@ -35,6 +37,11 @@ export function planWireguard(desired: DesiredWireguard, observed: ObservedWireg
   if (observed.link === undefined) ops.push({ op: 'device-add', name: link.name });
   if (observed.link?.mtu !== link.mtu) ops.push({ op: 'link-mtu', name: link.name, mtu: link.mtu });
   if (observed.link?.up !== true) ops.push({ op: 'link-up', name: link.name });
+  const addrs = new Set(observed.link?.addresses ?? []);
+  for (const cidr of addrs)
+    if (!link.addresses.includes(cidr)) ops.push({ op: 'addr-del', name: link.name, cidr });
+  for (const cidr of link.addresses)
+    if (!addrs.has(cidr)) ops.push({ op: 'addr-add', name: link.name, cidr });
 
   const have = observed.link === undefined ? undefined : observed.config;
   if (have?.publicKey !== desired.config.publicKey) ops.push({ op: 'private-key' });

@@ -36,6 +36,8 @@ export interface WgLinkState {
   readonly name: string;
   readonly mtu: number;
   readonly up: boolean;
+  /** Its own addresses ("10.244.1.0/32"), sorted. */
+  readonly addresses: readonly string[];
 }
 
 export interface DesiredWireguard {

@@ -109,7 +109,7 @@ describe('WireGuard between two nodes (namespaces)', { timeout: 120_000 }, () =>
   const peerOf = (n: Node, publicKey = n.key.publicKey): WgPeerInput => ({
     name: n.name,
     underlayIP: n.underlayIP,
-    podCIDRs: [n.podCIDR],
+    allowedIPs: [n.podCIDR],
     publicKey,
   });
 
@@ -120,6 +120,7 @@ describe('WireGuard between two nodes (namespaces)', { timeout: 120_000 }, () =>
       listenPort: WG_DEFAULT_PORT,
       underlayMtu: 1500,
       underlayFamily: 4,
+      addresses: [],
       publicKey: self.key.publicKey,
       peers,
     });
