@@ -29,6 +29,8 @@ import type { AgentExtension, AgentRuntime } from './runtime.js';
 import { STATUS_PATH, statusHandler } from './status/handler.js';
 import { createStatusSource } from './status/runtime-source.js';
 import { computeDatapathConfig, runUninstall } from './uninstall.js';
+import { WireguardError } from './wireguard/errors.js';
+import { WireguardManager } from './wireguard/manager.js';
 
 const cni = createCniExtension();
 const gossip = createGossipExtension();
@@ -54,17 +56,38 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   }
   const log = root.child({ node: opts.nodeName });
   const registry = createAgentRegistry(readAgentVersion(env));
+  let wireguard: WireguardManager | undefined;
+  try {
+    if (netConf && netConf.encryption !== 'none') wireguard = await createWireguard(opts, log, registry);
+  } catch (err: unknown) {
+    if (!(err instanceof WireguardError)) throw err;
+    log.error({ err: err.message, code: err.code, op: 'start' }, 'cannot set up WireGuard');
+    return EXIT_CONFIG;
+  }
   const datapath = new Datapath({
     netlink: new Netlink(opts.netns ? { netns: opts.netns } : {}),
     log,
     registry,
+    ...(wireguard ? { wireguard } : {}),
   });
   if (opts.uninstall) {
     await runUninstall(opts, datapath, log.child({ component: 'uninstall' }));
     return 0;
   }
   if (!netConf) throw new Error('unreachable: net-conf not loaded');
-  return runAgent({ opts, netConf, log, registry, datapath });
+  return runAgent({ opts, netConf, log, registry, datapath, wireguard });
+}
+
+function createWireguard(opts: AgentOptions, log: Logger, registry: Registry): Promise<WireguardManager> {
+  return WireguardManager.create({
+    device: opts.wireguardName,
+    stateDir: opts.stateDir,
+    wireguardGo: opts.wireguardGo,
+    runDir: opts.wireguardRunDir,
+    netns: opts.netns,
+    log,
+    registry,
+  });
 }
 
 async function runAgent(deps: {
@@ -73,8 +96,9 @@ async function runAgent(deps: {
   log: Logger;
   registry: Registry;
   datapath: Datapath;
+  wireguard: WireguardManager | undefined;
 }): Promise<number> {
-  const { opts, netConf, log, registry, datapath } = deps;
+  const { opts, netConf, log, registry, datapath, wireguard } = deps;
   let kubeTarget: KubeTarget;
   try {
     kubeTarget = loadKubeTarget(opts.kubeconfig, process.env);
@@ -174,6 +198,7 @@ async function runAgent(deps: {
     localNetwork: createLocalNetworkProvider(loop, config),
     ipamUsage: cni.ipamUsage,
     podGate: policy.podGate(netConf),
+    wireguard,
     signal: ac.signal,
   };
   http.addRoute(STATUS_PATH, statusHandler(createStatusSource(runtime, gossip)));
@@ -184,6 +209,7 @@ async function runAgent(deps: {
     ...EXTENSIONS.map((start) => start(runtime)),
   ]);
   await nodeStatus;
+  wireguard?.close();
   await http.close();
   log.info({ op: 'shutdown' }, 'weft agent stopped');
   return 0;

@@ -10,6 +10,7 @@ import type { LocalNetworkProvider } from './local-network.js';
 import type { PeerStore } from './peers/peer-store.js';
 import type { PodGate } from './pod-gate.js';
 import type { ReconcileLoop } from './reconcile/loop.js';
+import type { WireguardManager } from './wireguard/manager.js';
 
 /**
  * Everything an extension (CNI server, gossip, network policy, status API) may
@@ -35,6 +36,8 @@ export interface AgentRuntime {
    * the kernel (ADR 13 point 3). Admits at once when networkPolicy is off.
    */
   readonly podGate: PodGate;
+  /** The WireGuard side (key, device) when the net-conf encrypts; undefined otherwise. */
+  readonly wireguard: WireguardManager | undefined;
   readonly signal: AbortSignal;
 }
 

@@ -79,6 +79,7 @@ export class Datapath {
   private tail: Promise<unknown> = Promise.resolve();
   private loggedSkips = '';
   private loggedNoBrNetfilter = false;
+  private checkedStaleWireguard = false;
   /** The compiled NetworkPolicy part; undefined until the policy engine has synced (then it is kept as is). */
   private policy: PolicyContent | undefined;
   /** desired() that patches its last result when few peers changed (a peer object is never mutated). */
@@ -173,7 +174,7 @@ export class Datapath {
     this.lastPlan = plan;
     this.lastDesired = desired;
     try {
-      await this.syncWireguard(desired);
+      await this.syncWireguard(desired, config);
       await applyPlan(this.netlink, plan, this.protocol);
       this.metrics.changes.inc(plan.length);
       // While the policy part is pending the kernel keeps rules desired() does not know:
@@ -210,15 +211,29 @@ export class Datapath {
     };
   }
 
-  /** The device first: routes through it need it to exist. */
-  private async syncWireguard(desired: DesiredDatapath): Promise<void> {
-    if (this.wireguard) await this.wireguard.sync(desired.wireguard);
-    else if (desired.wireguard) {
+  /**
+   * The device first: routes through it need it to exist. Without encryption, once per process,
+   * a device an earlier config left is removed (its routes went with the plan already).
+   */
+  private async syncWireguard(desired: DesiredDatapath, config: DatapathConfig): Promise<void> {
+    if (this.wireguard) return this.wireguard.sync(desired.wireguard);
+    if (desired.wireguard) {
       throw new DatapathError(
         'ENOWIREGUARD',
         'encryption is configured but the agent has no WireGuard device',
       );
     }
+    if (this.checkedStaleWireguard) return;
+    const links = await this.netlink.listLinks();
+    if (links.some((l) => l.name === config.wireguardName)) {
+      const failures = await this.netlink.runIpBatch([`link del dev ${config.wireguardName}`]);
+      if (failures.length > 0) throw new DatapathApplyError(failures);
+      this.log.info(
+        { dev: config.wireguardName, op: 'link-del' },
+        'WireGuard device of an earlier config removed',
+      );
+    }
+    this.checkedStaleWireguard = true;
   }
 
   private recordRoutes(desired: DesiredDatapath, config: DatapathConfig): void {

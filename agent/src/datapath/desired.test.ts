@@ -87,6 +87,7 @@ describe('desiredDatapath', () => {
           publicKey: key(3),
         },
       ],
+      keyless: [],
     });
     const cross = desiredDatapath(self, keyed, config('auto', { encryption: 'crossSubnet' }), underlay);
     assert.deepEqual(
@@ -121,6 +122,10 @@ describe('desiredDatapath', () => {
       ],
     );
     assert.deepEqual(d.wireguard?.peers, []);
+    assert.deepEqual(d.wireguard?.keyless, [
+      { peer: 'n2', reason: 'no-key' },
+      { peer: 'n3', reason: 'bad-key' },
+    ]);
     assert.deepEqual(
       d.routes.map((r) => [r.dst, r.dev]),
       [['10.244.0.0/16', 'weft.wg']],

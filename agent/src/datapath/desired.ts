@@ -17,6 +17,7 @@ import type {
   DesiredDatapath,
   DesiredWireguardPeers,
   FdbState,
+  KeylessPeer,
   NeighState,
   RouteState,
   UnderlayFacts,
@@ -154,13 +155,20 @@ export function checkPeer(
   const route = routeKindOf(config.backend, config.encryption, direct);
   // Never in clear text instead (issue 16): the cluster routes lead into the device, which drops it.
   if (route === 'wireguard' && !isWireguardKey(peer.wgPublicKey)) {
-    throw new Error(
-      peer.wgPublicKey === undefined
+    throw new PeerKeyError(peer.wgPublicKey === undefined ? 'no-key' : 'bad-key');
+  }
+  return route;
+}
+
+/** A peer to be reached through WireGuard that has published no usable key. */
+export class PeerKeyError extends Error {
+  constructor(readonly reason: 'no-key' | 'bad-key') {
+    super(
+      reason === 'no-key'
         ? 'no WireGuard public key published (not reached: traffic to it is dropped, not sent in clear)'
         : 'its WireGuard public key is malformed (not reached: traffic to it is dropped)',
     );
   }
-  return route;
 }
 
 /** A podCIDR of `cidrs` that overlaps one in `taken`, as an Error message, or undefined. */
@@ -234,9 +242,10 @@ function selectPeers(
   config: DatapathConfig,
   underlay: UnderlayFacts,
   factsOf: (peer: PeerNode) => PeerFacts,
-): { usable: PeerPlan[]; skipped: { peer: string; reason: string }[] } {
+): { usable: PeerPlan[]; skipped: { peer: string; reason: string }[]; keyless: KeylessPeer[] } {
   const usable: PeerPlan[] = [];
   const skipped: { peer: string; reason: string }[] = [];
+  const keyless: KeylessPeer[] = [];
   const taken = new CidrIndex();
   for (const c of own) taken.add(parseCidr(c));
   const subnets = underlay.subnets.map((s) => parseCidr(s, false));
@@ -252,9 +261,10 @@ function selectPeers(
       usable.push({ peer, facts, route });
     } catch (err) {
       skipped.push({ peer: peer.name, reason: errorMessage(err) });
+      if (err instanceof PeerKeyError) keyless.push({ peer: peer.name, reason: err.reason });
     }
   }
-  return { usable, skipped };
+  return { usable, skipped, keyless };
 }
 
 /**
@@ -270,7 +280,7 @@ export function desiredDatapath(
 ): DesiredDatapath {
   const own = ownPodCIDRs(self);
   const factsOf = cache ? (p: PeerNode) => cache.get(p) : computePeerFacts;
-  const { usable, skipped } = selectPeers(self, own, peers, config, underlay, factsOf);
+  const { usable, skipped, keyless } = selectPeers(self, own, peers, config, underlay, factsOf);
   const mtu = computeMtu(config.backend, underlay.mtu, config.mtu, config.encryption);
   const entries = emptyPeerEntries();
   const peerRoutes = new Map<string, PeerRoute>();
@@ -295,7 +305,7 @@ export function desiredDatapath(
       };
   const tunnel = tunnelDevice(config);
   const wireguard =
-    config.encryption === 'none' ? undefined : desiredWireguardPeers(usable, own, config, underlay);
+    config.encryption === 'none' ? undefined : desiredWireguardPeers(usable, keyless, own, config, underlay);
   if (wireguard) entries.routes.push(...wireguardCatchAll(config, entries.routes));
   const cluster = collapseCidrs([...config.clusterCIDRs.filter(isV4Cidr), ...own]);
   const nftInputs: NftInputs = {
@@ -357,6 +367,7 @@ function wireguardCatchAll(config: DatapathConfig, routes: readonly RouteState[]
  */
 function desiredWireguardPeers(
   usable: readonly PeerPlan[],
+  keyless: readonly KeylessPeer[],
   own: readonly string[],
   config: DatapathConfig,
   underlay: UnderlayFacts,
@@ -369,6 +380,7 @@ function desiredWireguardPeers(
     peers: usable
       .filter((u) => u.route === 'wireguard')
       .map(({ peer, facts }) => wireguardPeerOf(peer, facts)),
+    keyless,
   };
 }
 

@@ -139,10 +139,16 @@ export interface DesiredDatapath extends DatapathState {
 }
 
 /** What desired() decides for `weft.wg`; the node's key and the device itself are the hook's (ADR 16). */
-export type DesiredWireguardPeers = Omit<
-  WgDesiredInput,
-  'publicKey' | 'underlayFamily' | 'persistentKeepalive'
->;
+export interface DesiredWireguardPeers
+  extends Omit<WgDesiredInput, 'publicKey' | 'underlayFamily' | 'persistentKeepalive'> {
+  /** Peers to be reached through the device that published no usable key: left out (counted). */
+  readonly keyless: readonly KeylessPeer[];
+}
+
+export interface KeylessPeer {
+  readonly peer: string;
+  readonly reason: 'no-key' | 'bad-key';
+}
 
 /** Facts about the underlay interface that desired() depends on. */
 export interface UnderlayFacts {

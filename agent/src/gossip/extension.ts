@@ -13,7 +13,7 @@ import type { PeerAddress } from './transport.js';
 /** What gossip uses of the agent runtime. */
 export type GossipRuntime = Pick<
   AgentRuntime,
-  'opts' | 'netConf' | 'log' | 'registry' | 'store' | 'loop' | 'localNetwork' | 'signal'
+  'opts' | 'netConf' | 'log' | 'registry' | 'store' | 'loop' | 'localNetwork' | 'signal' | 'wireguard'
 >;
 
 export interface GossipExtensionOptions {
@@ -107,13 +107,18 @@ async function runMesh(
     }),
     rt.loop.onSynced(() => mesh.refreshSelf()),
     mesh.onChange(() => {
-      const peers = mesh.view().peers.map((p) => ({
+      const view = mesh.view().peers;
+      const peers = view.map((p) => ({
         name: p.name,
         underlayIP: p.record.underlayIP,
         podCIDRs: p.record.podCIDRs,
+        wgPublicKey: p.record.wgPublicKey,
         state: p.state,
       }));
       if (rt.store.syncGossip(peers)) log.info({ op: 'merge', source: rt.store.source }, 'peers from gossip');
+      // A tombstone (left) no longer speaks for its key; the node's entry keeps the last one.
+      const keys = new Map(view.filter((p) => p.state !== 'left').map((p) => [p.name, p.record.wgPublicKey]));
+      if (rt.store.syncWireguardKeys(keys)) log.info({ op: 'merge' }, 'WireGuard keys from gossip');
     }),
   ];
   try {
@@ -217,6 +222,7 @@ export function computeSelfReport(rt: GossipRuntime): SelfReport {
     mtu: local?.mtu ?? rt.loop.lastResult?.mtu ?? rt.netConf.mtu ?? 1500,
     ready: local !== undefined,
     agentVersion: readAgentVersion().slice(0, LIMITS.agentVersionLength),
+    ...(rt.wireguard === undefined ? {} : { wgPublicKey: rt.wireguard.publicKey }),
   };
 }
 

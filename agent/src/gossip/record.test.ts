@@ -32,6 +32,8 @@ describe('parseRecord', () => {
     ['reachability bad peer', { reachability: { 'BAD PEER': 1 } }, 'reachability'],
     ['reachability bad RTT', { reachability: { 'node-b': -3 } }, 'reachability.node-b'],
     ['leaving without until', { leaving: {} }, 'leaving.until'],
+    ['WireGuard key too short', { wgPublicKey: 'bm90IGEga2V5' }, 'wgPublicKey'],
+    ['WireGuard key not a string', { wgPublicKey: 42 }, 'wgPublicKey'],
   ];
   for (const [what, over, field] of table) {
     it(`rejects ${what}, naming ${field}`, () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { isIpv4, parseCidr } from '../../../common/cidr.js';
 import { WeftError } from '../../../common/errors.js';
+import { isWireguardKey } from '../wireguard/keys.js';
 
 /**
  * The record one agent publishes about itself. Only its owner writes it; every
@@ -26,6 +27,11 @@ export interface NodeRecord {
   readonly mtu: number;
   readonly ready: boolean;
   readonly agentVersion: string;
+  /**
+   * The node's WireGuard public key (ADR 16), when it encrypts; absent otherwise. Peers take the
+   * endpoint and allowed IPs from the API, never from here.
+   */
+  readonly wgPublicKey?: string;
   /** The owner's view of its peers: RTT in ms (coarse, see quantizeRtt), null = unreachable. */
   readonly reachability: Readonly<Record<string, number | null>>;
   /** Set when the node left gracefully; the record is a tombstone until `until` (epoch ms). */
@@ -148,7 +154,7 @@ export function parseRecord(value: unknown): NodeRecord {
   const backend = need<RecordBackend>(
     typeof v.backend === 'string' && BACKENDS.includes(v.backend),
     'backend',
-    'not auto|hostgw|vxlan',
+    'not auto|hostgw|vxlan|wireguard',
     v.backend,
   );
   const mtu = need<number>(
@@ -177,6 +183,16 @@ export function parseRecord(value: unknown): NodeRecord {
     ready,
     agentVersion,
     reachability: parseReachability(v.reachability),
+    ...(v.wgPublicKey === undefined
+      ? {}
+      : {
+          wgPublicKey: need<string>(
+            isWireguardKey(typeof v.wgPublicKey === 'string' ? v.wgPublicKey : undefined),
+            'wgPublicKey',
+            'not a WireGuard public key (44 characters of base64)',
+            v.wgPublicKey,
+          ),
+        }),
   };
   if (v.leaving === undefined) return record;
   const leaving = v.leaving as { until?: unknown } | null;

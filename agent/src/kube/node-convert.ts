@@ -1,6 +1,7 @@
 import { formatCidr, isIpv4, parseCidr } from '../../../common/cidr.js';
 import { WeftError } from '../../../common/errors.js';
 import type { PeerNode } from '../datapath/types.js';
+import { isWireguardKey } from '../wireguard/keys.js';
 
 /** The parts of a Kubernetes Node the agent reads (everything else is dropped on arrival). */
 export interface KubeNode {
@@ -56,7 +57,12 @@ export function parsePeerRecord(value: unknown): PeerNode {
     throw new NodeParseError(name, 'underlayIP', rec.underlayIP, 'not an IPv4 address');
   }
   if (!Array.isArray(rec.podCIDRs)) throw new NodeParseError(name, 'podCIDRs', rec.podCIDRs, 'not a list');
-  return { name, underlayIP: rec.underlayIP, podCIDRs: parsePodCIDRs(name, 'podCIDRs', rec.podCIDRs) };
+  const node = { name, underlayIP: rec.underlayIP, podCIDRs: parsePodCIDRs(name, 'podCIDRs', rec.podCIDRs) };
+  if (rec.wgPublicKey === undefined) return node;
+  if (typeof rec.wgPublicKey !== 'string' || !isWireguardKey(rec.wgPublicKey)) {
+    throw new NodeParseError(name, 'wgPublicKey', rec.wgPublicKey, 'not a WireGuard public key');
+  }
+  return { ...node, wgPublicKey: rec.wgPublicKey };
 }
 
 function parsePodCIDRs(name: string, field: string, values: readonly unknown[]): string[] {

@@ -41,7 +41,12 @@ export function planGossipMerge(
       if (!entry && p.state !== 'alive') continue;
       keep.add(p.name);
       if (!entry || !sameNode(entry.node, p)) {
-        put.push({ name: p.name, underlayIP: p.underlayIP, podCIDRs: [...p.podCIDRs] });
+        put.push({
+          name: p.name,
+          underlayIP: p.underlayIP,
+          podCIDRs: [...p.podCIDRs],
+          ...(p.wgPublicKey === undefined ? {} : { wgPublicKey: p.wgPublicKey }),
+        });
       }
     }
   }
@@ -54,6 +59,7 @@ export function planGossipMerge(
 export function sameNode(a: PeerNode, b: PeerNode): boolean {
   return (
     a.underlayIP === b.underlayIP &&
+    a.wgPublicKey === b.wgPublicKey &&
     a.podCIDRs.length === b.podCIDRs.length &&
     a.podCIDRs.every((cidr, i) => cidr === b.podCIDRs[i])
   );

@@ -66,4 +66,33 @@ describe('PeerStore', () => {
     store.upsert(a);
     assert.notEqual(store.view(), first);
   });
+
+  it('WireGuard keys from gossip ride on the API node objects; a key change is a new object', () => {
+    const store = new PeerStore('self');
+    const events = counted(store);
+    store.replaceAll([a, b], 'api');
+    const k1 = Buffer.alloc(32, 1).toString('base64');
+    const k2 = Buffer.alloc(32, 2).toString('base64');
+    assert.equal(store.syncWireguardKeys(new Map([['b', k1]])), true);
+    const before = store.get('b');
+    assert.equal(before?.wgPublicKey, k1);
+    assert.equal(store.get('a')?.wgPublicKey, undefined);
+    assert.equal(store.syncWireguardKeys(new Map([['b', k1]])), false, 'same key: no change');
+    store.upsert({ ...b }); // the API knows no key: the one from gossip stays
+    assert.equal(store.get('b'), before, 'an unchanged API update keeps the object');
+    assert.equal(store.syncWireguardKeys(new Map([['b', k2]])), true);
+    assert.notEqual(store.get('b'), before, 'rotated key: a new object (the datapath recomputes the peer)');
+    assert.equal(store.get('b')?.wgPublicKey, k2);
+    assert.equal(store.syncWireguardKeys(new Map([['b', undefined]])), true, 'the record dropped its key');
+    assert.equal(store.get('b')?.wgPublicKey, undefined);
+    assert.equal(events.count(), 4);
+  });
+
+  it('a cached WireGuard key is kept when the API lists the node without one', () => {
+    const store = new PeerStore('self');
+    const k = Buffer.alloc(32, 3).toString('base64');
+    store.replaceAll([{ ...b, wgPublicKey: k }], 'cache');
+    store.replaceAll([b], 'api');
+    assert.equal(store.get('b')?.wgPublicKey, k);
+  });
 });

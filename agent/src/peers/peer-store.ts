@@ -29,6 +29,11 @@ export class PeerStore {
   readonly #listeners = new Set<ChangeListener>();
   /** Names whose entry came from gossip (only while the API has not listed). */
   readonly #fromGossip = new Set<string>();
+  /**
+   * WireGuard public keys by node name (ADR 16): from gossip records, or from a cache or gossip
+   * entry that carried one. Every node object of that name carries its key; the API has none.
+   */
+  readonly #wgKeys = new Map<string, string>();
   #source: ViewSource = 'empty';
   #view: ClusterView | undefined;
   #version = 0;
@@ -75,6 +80,7 @@ export class PeerStore {
 
   remove(name: string): boolean {
     this.#fromGossip.delete(name);
+    this.#wgKeys.delete(name);
     if (!this.#nodes.delete(name)) return false;
     this.#changed();
     return true;
@@ -127,6 +133,25 @@ export class PeerStore {
     return changed;
   }
 
+  /**
+   * Takes the WireGuard keys gossip records carry (name → key; undefined = the record has none)
+   * for the nodes named; other names keep theirs. One change event when a node's key changed.
+   */
+  syncWireguardKeys(keys: ReadonlyMap<string, string | undefined>): boolean {
+    let changed = false;
+    for (const [name, key] of keys) {
+      if (name === this.selfName || this.#wgKeys.get(name) === key) continue;
+      if (key === undefined) this.#wgKeys.delete(name);
+      else this.#wgKeys.set(name, key);
+      const node = this.#nodes.get(name);
+      if (node === undefined) continue;
+      this.#nodes.set(name, this.#withKey(node));
+      changed = true;
+    }
+    if (changed) this.#changed();
+    return changed;
+  }
+
   /** The current view; cached until the next change, so calling it often is cheap. */
   view(): ClusterView {
     if (this.#view) return this.#view;
@@ -138,14 +163,19 @@ export class PeerStore {
   }
 
   #put(node: PeerNode): boolean {
+    if (node.wgPublicKey !== undefined) this.#wgKeys.set(node.name, node.wgPublicKey);
+    const next = this.#withKey(node);
     const old = this.#nodes.get(node.name);
-    if (old && sameNode(old, node)) return false;
-    this.#nodes.set(node.name, {
-      name: node.name,
-      underlayIP: node.underlayIP,
-      podCIDRs: [...node.podCIDRs],
-    });
+    if (old && sameNode(old, next)) return false;
+    this.#nodes.set(node.name, { ...next, podCIDRs: [...node.podCIDRs] });
     return true;
+  }
+
+  /** A new object for `node` with the key known for its name (none: no property). */
+  #withKey(node: PeerNode): PeerNode {
+    const key = this.#wgKeys.get(node.name);
+    const base = { name: node.name, underlayIP: node.underlayIP, podCIDRs: node.podCIDRs };
+    return key === undefined ? base : { ...base, wgPublicKey: key };
   }
 
   #changed(): void {

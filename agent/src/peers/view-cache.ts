@@ -58,7 +58,13 @@ export class ViewCache {
       version: SCHEMA_VERSION,
       nodeName,
       writtenAt: new Date().toISOString(),
-      nodes: nodes.map((n) => ({ name: n.name, underlayIP: n.underlayIP, podCIDRs: n.podCIDRs })),
+      // The WireGuard key too: a restarted agent keeps encrypting to its peers before gossip answers.
+      nodes: nodes.map((n) => ({
+        name: n.name,
+        underlayIP: n.underlayIP,
+        podCIDRs: n.podCIDRs,
+        ...(n.wgPublicKey === undefined ? {} : { wgPublicKey: n.wgPublicKey }),
+      })),
     };
     await mkdir(this.#stateDir, { recursive: true });
     await writeFileAtomic(this.path, `${JSON.stringify(body)}\n`);

@@ -38,6 +38,7 @@ export function renderStatus(s: StatusJson): string {
   if (n.viewSource !== 'api') lines.push(`View:     ${VIEW_SOURCE_TEXT[n.viewSource]}`);
   if (s.ipam) lines.push(`IPAM:     ${s.ipam.allocated}/${s.ipam.capacity} addresses in use`);
   lines.push(`Gossip:   ${s.gossip.state} — ${s.gossip.detail}`);
+  if (s.wireguard) lines.push(...renderWireguard(s.wireguard));
   lines.push('', `Peers: ${s.peers.length}${peerSummary(s)}`);
   if (s.peers.length > 0) {
     const rows = s.peers.map((p) => [
@@ -51,6 +52,20 @@ export function renderStatus(s: StatusJson): string {
     lines.push(...table(['NAME', 'STATE', 'ROUTE', 'UNDERLAY', 'LAST SEEN', 'RTT'], rows));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** "WireGuard: userspace (wireguard-go v0.0.…) weft.wg :51820 key …" and one line per peer. */
+function renderWireguard(w: NonNullable<StatusJson['wireguard']>): string[] {
+  const lines = [
+    `WireGuard: ${w.implementation} (${w.detail})   ${w.device} :${cell(w.listenPort)}   key ${w.publicKey}`,
+  ];
+  for (const p of w.peers) {
+    const hs =
+      p.handshakeAgoS === null ? 'no handshake yet' : `handshake ${formatDuration(p.handshakeAgoS * 1000)}`;
+    lines.push(`  ${p.name}  ${cell(p.endpoint)}  ${hs}  rx ${p.rxBytes} B  tx ${p.txBytes} B`);
+  }
+  for (const s of w.skipped) lines.push(`  ${s.peer}  left out: ${s.reason} (not sent in clear)`);
+  return lines;
 }
 
 const VIEW_SOURCE_TEXT = {

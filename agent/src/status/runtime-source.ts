@@ -9,7 +9,7 @@ import type { IpamStats } from './status.js';
 /** What the status API reads of the agent runtime. */
 export type StatusRuntime = Pick<
   AgentRuntime,
-  'opts' | 'netConf' | 'store' | 'loop' | 'localNetwork' | 'ipamUsage'
+  'opts' | 'netConf' | 'store' | 'loop' | 'localNetwork' | 'ipamUsage' | 'wireguard'
 >;
 
 /**
@@ -37,6 +37,7 @@ export function createStatusSource(
     ipam: sumIpam(rt.ipamUsage()),
     gossip: gossip.phase(),
     mesh: gossip.view(),
+    wireguard: rt.wireguard?.status(),
   });
 }
 

@@ -93,6 +93,7 @@ function inputs(over: Partial<StatusInputs> = {}): StatusInputs {
     ipam: { allocated: 3, capacity: 254 },
     gossip: RUNNING,
     mesh,
+    wireguard: undefined,
     nowMs: NOW,
     ...over,
   };
@@ -222,6 +223,53 @@ describe('status', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  it('WireGuard: implementation, key, peers with their handshake age, peers left out', () => {
+    const key = Buffer.alloc(32, 9).toString('base64');
+    const s = computeStatus(
+      inputs({
+        backend: 'wireguard',
+        wireguard: {
+          device: 'weft.wg',
+          implementation: 'userspace',
+          detail: 'wireguard-go v0.0.20250522',
+          publicKey: key,
+          listenPort: 51820,
+          peers: [
+            {
+              name: 'node-b',
+              publicKey: key,
+              endpoint: '10.0.0.2:51820',
+              latestHandshake: NOW / 1000 - 7,
+              rxBytes: 5,
+              txBytes: 6,
+            },
+            {
+              name: 'node-c',
+              publicKey: key,
+              endpoint: '10.0.1.3:51820',
+              latestHandshake: 0,
+              rxBytes: 0,
+              txBytes: 0,
+            },
+          ],
+          skipped: [{ peer: 'node-d', reason: 'no-key' }],
+        },
+      }),
+    );
+    assert.deepEqual(
+      s.wireguard?.peers.map((p) => [p.name, p.handshakeAgoS]),
+      [
+        ['node-b', 7],
+        ['node-c', null],
+      ],
+    );
+    const text = renderStatus(s);
+    assert.match(text, /WireGuard: userspace \(wireguard-go v0\.0\.20250522\)\s+weft\.wg :51820/);
+    assert.match(text, /node-b {2}10\.0\.0\.2:51820 {2}handshake 7s ago/);
+    assert.match(text, /node-d {2}left out: no-key \(not sent in clear\)/);
+    assert.equal(computeStatus(inputs()).wireguard, undefined, 'absent without encryption');
   });
 
   it('a node only gossip knows is listed with its record and no view source', () => {

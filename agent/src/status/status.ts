@@ -5,6 +5,7 @@ import type { LocalNetwork } from '../local-network.js';
 import type { NodeSource } from '../peers/gossip-merge.js';
 import type { ClusterView, ViewSource } from '../peers/peer-store.js';
 import type { Readiness } from '../reconcile/readiness.js';
+import type { WireguardStatus } from '../wireguard/manager.js';
 import { computeGossipStatus, type StatusGossip } from './gossip-status.js';
 
 /** The JSON served at /api/v1/status and printed by `weft status --json`. */
@@ -33,7 +34,28 @@ export interface StatusJson {
   /** Absent when the IPAM has not reported yet. */
   readonly ipam?: { readonly allocated: number; readonly capacity: number };
   readonly peers: readonly StatusPeer[];
+  /** The WireGuard device (ADR 16); absent when the net-conf does not encrypt. */
+  readonly wireguard?: StatusWireguard;
   readonly generatedAt: string;
+}
+
+export interface StatusWireguard {
+  readonly device: string;
+  /** kernel, userspace (wireguard-go) or none (then encrypted peers are not reached). */
+  readonly implementation: WireguardStatus['implementation'];
+  readonly detail: string;
+  readonly publicKey: string;
+  readonly listenPort: number | null;
+  readonly peers: readonly {
+    readonly name: string;
+    readonly endpoint: string | null;
+    /** Seconds since the last completed handshake; null = none yet. */
+    readonly handshakeAgoS: number | null;
+    readonly rxBytes: number;
+    readonly txBytes: number;
+  }[];
+  /** Peers left out of the device (never reached in clear text instead), with the reason. */
+  readonly skipped: readonly { readonly peer: string; readonly reason: string }[];
 }
 
 export type PeerState = PeerView['state'] | 'unknown' | 'gossip-off';
@@ -76,6 +98,7 @@ export interface StatusInputs {
   readonly ipam: IpamStats | undefined;
   readonly gossip: GossipPhase;
   readonly mesh: MeshView | undefined;
+  readonly wireguard: WireguardStatus | undefined;
   readonly nowMs: number;
 }
 
@@ -100,7 +123,29 @@ export function computeStatus(i: StatusInputs): StatusJson {
     peers: computePeers(i),
     generatedAt: new Date(i.nowMs).toISOString(),
   };
-  return i.ipam ? { ...status, ipam: { allocated: i.ipam.allocated, capacity: i.ipam.capacity } } : status;
+  const withWg = i.wireguard
+    ? { ...status, wireguard: computeWireguardStatus(i.wireguard, i.nowMs) }
+    : status;
+  return i.ipam ? { ...withWg, ipam: { allocated: i.ipam.allocated, capacity: i.ipam.capacity } } : withWg;
+}
+
+function computeWireguardStatus(w: WireguardStatus, nowMs: number): StatusWireguard {
+  return {
+    device: w.device,
+    implementation: w.implementation,
+    detail: w.detail,
+    publicKey: w.publicKey,
+    listenPort: w.listenPort ?? null,
+    peers: w.peers.map((p) => ({
+      name: p.name,
+      endpoint: p.endpoint ?? null,
+      handshakeAgoS:
+        p.latestHandshake === 0 ? null : Math.max(0, Math.round(nowMs / 1000 - p.latestHandshake)),
+      rxBytes: p.rxBytes,
+      txBytes: p.txBytes,
+    })),
+    skipped: w.skipped.map((s) => ({ peer: s.peer, reason: s.reason })),
+  };
 }
 
 /** Every node of the cluster view, every routed peer and every node gossip knows, by name. */
