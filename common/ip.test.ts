@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { CidrError } from './cidr.js';
-import { formatIp, ipFamilyOf, offsetIp, parseIp } from './ip.js';
+import { formatIp, ipFamilyOf, parseIp } from './ip.js';
 
 describe('parseIp / formatIp', () => {
   it('parses both families and formats them canonically (RFC 5952 for IPv6)', () => {
@@ -85,16 +84,5 @@ describe('ipFamilyOf', () => {
       ['garbage', undefined],
     ];
     for (const [text, family] of table) assert.equal(ipFamilyOf(text), family, text);
-  });
-});
-
-describe('offsetIp', () => {
-  it('adds within the family and refuses to wrap', () => {
-    assert.equal(formatIp(offsetIp(parseIp('10.0.0.255'), 1n)), '10.0.1.0');
-    assert.equal(formatIp(offsetIp(parseIp('fd00::ffff'), 1n)), 'fd00::1:0');
-    assert.equal(formatIp(offsetIp(parseIp('fd00::1'), -1n)), 'fd00::');
-    assert.throws(() => offsetIp(parseIp('255.255.255.255'), 1n), CidrError);
-    assert.throws(() => offsetIp(parseIp('::'), -1n), CidrError);
-    assert.throws(() => offsetIp(parseIp('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff'), 1n), CidrError);
   });
 });

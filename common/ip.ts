@@ -1,5 +1,6 @@
 import { Address4, Address6 } from 'ip-address';
 import { CidrError } from './cidr.js';
+import { errorMessage } from './errors.js';
 
 /** An address family, as Kubernetes and the kernel number them (AF_INET / AF_INET6 aside). */
 export type IpFamily = 4 | 6;
@@ -9,8 +10,6 @@ export interface IpAddress {
   readonly family: IpFamily;
   readonly value: bigint;
 }
-
-export const IP_FAMILIES: readonly IpFamily[] = [4, 6];
 
 export function familyBits(family: IpFamily): number {
   return family === 4 ? 32 : 128;
@@ -54,7 +53,7 @@ function libraryValue(parse: () => bigint): bigint | string {
   try {
     return parse();
   } catch (err: unknown) {
-    return err instanceof Error ? err.message : String(err);
+    return errorMessage(err);
   }
 }
 
@@ -80,13 +79,4 @@ export function ipFamilyOf(text: string): IpFamily | undefined {
   const parsed = parseIpOrReason(addr);
   if (typeof parsed === 'string') return undefined;
   return length === undefined || Number(length) <= familyBits(parsed.family) ? parsed.family : undefined;
-}
-
-/** Address + n within the family's range; throws a CidrError past the end. */
-export function offsetIp(ip: IpAddress, n: bigint): IpAddress {
-  const value = ip.value + n;
-  if (value < 0n || value >= 1n << BigInt(familyBits(ip.family))) {
-    throw new CidrError(`${formatIp(ip)} + ${n} is outside IPv${ip.family}`);
-  }
-  return { family: ip.family, value };
 }
