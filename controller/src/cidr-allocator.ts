@@ -1,14 +1,17 @@
-import {
-  cidrContainsCidr,
-  cidrSize,
-  formatCidr,
-  type Ipv4Cidr,
-  nthSubnet,
-  parseCidr,
-} from '../../common/cidr.js';
+import { type Ipv4Cidr, parseCidr } from '../../common/cidr.js';
 import { errorMessage, WeftError } from '../../common/errors.js';
-
-export type IpFamily = 'ipv4' | 'ipv6';
+import { familyBits, type IpFamily } from '../../common/ip.js';
+import {
+  formatIpPrefix,
+  type IpPrefix,
+  nthSubprefix,
+  parseIpPrefix,
+  prefixContainsPrefix,
+  prefixFromIpv4Cidr,
+  prefixSize,
+  subprefixCount,
+  subprefixIndexOf,
+} from '../../common/ip-prefix.js';
 
 /** A Node as the allocator knows it: the uid tells a re-created Node from the old one. */
 export interface CidrOwner {
@@ -62,7 +65,7 @@ export class CidrExhaustedError extends WeftError {
 }
 
 interface Pool {
-  readonly cidr: Ipv4Cidr;
+  readonly cidr: IpPrefix;
   readonly count: number;
   /** subnet index -> names of the Nodes holding it */
   readonly owners: Map<number, Set<string>>;
@@ -74,40 +77,62 @@ interface Holding {
   readonly slots: Array<{ readonly pool: Pool; readonly index: number }>;
 }
 
-/** The IPv4 allocator: cluster CIDRs split into /maskSize subnets, lowest free first. */
-export class Ipv4PodCidrAllocator implements PodCidrAllocator {
-  readonly family = 'ipv4';
+/** Most subnets one pool may have (subnet indices stay exact JavaScript numbers). */
+const MAX_POOL_SUBNETS = 2n ** 32n;
+
+/**
+ * One family's allocator: cluster CIDRs split into /maskSize subnets, lowest free first.
+ * Subnet indices are numbers (net-conf allows at most 65536 per cluster CIDR); the
+ * address math is bigint, so an IPv6 /48 split into /64s is the same code as IPv4.
+ */
+export class FamilyPodCidrAllocator implements PodCidrAllocator {
+  readonly family: IpFamily;
   readonly #pools: Pool[];
   readonly #maskSize: number;
   readonly #byName = new Map<string, Holding>();
 
-  constructor(clusterCidrs: readonly Ipv4Cidr[], maskSize: number) {
-    if (clusterCidrs.length === 0) throw new WeftError('ECONFIG', 'no IPv4 cluster CIDR to allocate from');
+  constructor(family: IpFamily, clusterCidrs: readonly IpPrefix[], maskSize: number) {
+    if (clusterCidrs.length === 0) {
+      throw new WeftError('ECONFIG', `no IPv${family} cluster CIDR to allocate from`);
+    }
     for (const c of clusterCidrs) {
-      if (maskSize < c.prefix || maskSize > 32) {
-        throw new WeftError('ECONFIG', `node mask /${maskSize} does not fit cluster CIDR ${formatCidr(c)}`);
+      if (c.family !== family) {
+        throw new WeftError('ECONFIG', `cluster CIDR ${formatIpPrefix(c)} is not IPv${family}`);
+      }
+      if (maskSize < c.length || maskSize > familyBits(family)) {
+        throw new WeftError(
+          'ECONFIG',
+          `node mask /${maskSize} does not fit cluster CIDR ${formatIpPrefix(c)}`,
+        );
+      }
+      if (subprefixCount(c, maskSize) > MAX_POOL_SUBNETS) {
+        throw new WeftError(
+          'ECONFIG',
+          `node mask /${maskSize} splits ${formatIpPrefix(c)} into too many subnets`,
+        );
       }
     }
+    this.family = family;
     this.#maskSize = maskSize;
     this.#pools = clusterCidrs.map((cidr) => ({
       cidr,
-      count: 2 ** (maskSize - cidr.prefix),
+      count: Number(subprefixCount(cidr, maskSize)),
       owners: new Map(),
     }));
   }
 
   handles(cidr: string): boolean {
-    return !cidr.includes(':');
+    return cidr.includes(':') === (this.family === 6);
   }
 
   claim(owner: CidrOwner, cidr: string): ClaimOutcome {
-    let parsed: Ipv4Cidr;
+    let parsed: IpPrefix;
     try {
-      parsed = parseCidr(cidr, false);
+      parsed = parseHeldCidr(this.family, cidr);
     } catch (err: unknown) {
       return { kind: 'invalid', cidr, reason: errorMessage(err) };
     }
-    const text = formatCidr(parsed);
+    const text = formatIpPrefix(parsed);
     const held = this.#byName.get(owner.name);
     if (held !== undefined && held.uid !== owner.uid) this.release(owner.name);
     else if (held?.cidrs.includes(text)) return { kind: 'claimed', cidr: text };
@@ -131,12 +156,12 @@ export class Ipv4PodCidrAllocator implements PodCidrAllocator {
     for (const pool of this.#pools) {
       for (let index = 0; index < pool.count; index++) {
         if (pool.owners.has(index)) continue;
-        const cidr = formatCidr(nthSubnet(pool.cidr, this.#maskSize, index));
+        const cidr = formatIpPrefix(nthSubprefix(pool.cidr, this.#maskSize, BigInt(index)));
         this.#record(owner, cidr, [{ pool, index }]);
         return cidr;
       }
     }
-    const pools = this.#pools.map((p) => formatCidr(p.cidr)).join(', ');
+    const pools = this.#pools.map((p) => formatIpPrefix(p.cidr)).join(', ');
     throw new CidrExhaustedError(
       `no free /${this.#maskSize} left in ${pools} for node ${owner.name} (${this.usage().inUse} in use)`,
     );
@@ -193,21 +218,41 @@ export class Ipv4PodCidrAllocator implements PodCidrAllocator {
   }
 }
 
+/** The IPv4 allocator, built from common/cidr.ts prefixes. */
+export class Ipv4PodCidrAllocator extends FamilyPodCidrAllocator {
+  constructor(clusterCidrs: readonly Ipv4Cidr[], maskSize: number) {
+    super(4, clusterCidrs.map(prefixFromIpv4Cidr), maskSize);
+  }
+}
+
+/**
+ * Reads a podCIDR a Node already has, leniently (host bits cleared): whatever the API
+ * server accepted must be counted, or it could be handed out twice. IPv4 goes through
+ * common/cidr.ts, which, like the API server's ParseCIDRSloppy, reads "010.244.1.0/24"
+ * as 10.244.1.0/24; the strict parser would refuse the leading zero.
+ */
+function parseHeldCidr(family: IpFamily, text: string): IpPrefix {
+  if (family === 4) return prefixFromIpv4Cidr(parseCidr(text, false));
+  const parsed = parseIpPrefix(text, { strict: false });
+  if (parsed.family !== family) throw new WeftError('ECIDR', `${text} is not IPv${family}`);
+  return parsed;
+}
+
 /** The pool's /maskSize subnets that `cidr` overlaps (all of them when it covers the pool). */
 function slotsOverlapping(
   pool: Pool,
-  cidr: Ipv4Cidr,
+  cidr: IpPrefix,
   maskSize: number,
 ): Array<{ pool: Pool; index: number }> {
   let first: number;
   let count: number;
-  if (cidrContainsCidr(cidr, pool.cidr)) {
+  if (prefixContainsPrefix(cidr, pool.cidr)) {
     first = 0;
     count = pool.count;
-  } else if (cidrContainsCidr(pool.cidr, cidr)) {
-    const slotSize = 2 ** (32 - maskSize);
-    first = Math.floor((cidr.network - pool.cidr.network) / slotSize);
-    count = Math.max(1, cidrSize(cidr) / slotSize);
+  } else if (prefixContainsPrefix(pool.cidr, cidr)) {
+    const slotSize = 1n << BigInt(familyBits(cidr.family) - maskSize);
+    first = Number(subprefixIndexOf(pool.cidr, maskSize, cidr));
+    count = Math.max(1, Number(prefixSize(cidr) / slotSize));
   } else {
     return [];
   }

@@ -3,9 +3,9 @@ import { readFileSync } from 'node:fs';
 import { Registry } from 'prom-client';
 import { ConfigError } from '../../agent/src/config/config-error.js';
 import { errorMessage } from '../../common/errors.js';
+import { formatIpPrefix } from '../../common/ip-prefix.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { runLeaderChores } from './chores.js';
-import { Ipv4PodCidrAllocator } from './cidr-allocator.js';
 import { startHttpServer } from './http.js';
 import { createControllerApis, LEASE_NAME, loadControllerKubeConfig } from './kube-apis.js';
 import { DEFAULT_LEASE_TIMING, LeaseElector } from './leader.js';
@@ -13,6 +13,7 @@ import { createControllerMetrics } from './metrics.js';
 import { loadControllerNetConf, parseControllerNetConf } from './net-conf.js';
 import { NodeCidrController } from './node-cidr-controller.js';
 import { parseControllerEnv } from './options.js';
+import { createPodCidrAllocators } from './pod-cidr-allocators.js';
 import { computeReadiness } from './probes.js';
 
 const EXIT_LOST_LEADERSHIP = 1;
@@ -37,7 +38,7 @@ async function main(): Promise<number> {
   const nodeCidrs = new NodeCidrController({
     nodes: apis.nodes,
     makeInformer: apis.makeNodeInformer,
-    allocators: [new Ipv4PodCidrAllocator(netConf.ipv4ClusterCidrs, netConf.nodeCidrMaskSize)],
+    allocators: createPodCidrAllocators(netConf),
     metrics,
     log: log.child({ component: 'node-cidrs' }),
   });
@@ -78,7 +79,11 @@ async function main(): Promise<number> {
     log,
   );
   log.info(
-    { identity: opts.identity, namespace: opts.namespace, clusterCIDRs: netConf.ipv4ClusterCidrs.length },
+    {
+      identity: opts.identity,
+      namespace: opts.namespace,
+      clusterCIDRs: netConf.clusterCidrs.map(formatIpPrefix).join(','),
+    },
     'weft-controller started',
   );
   const stop = new AbortController();

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type Registry } from 'prom-client';
-import type { CidrUsage, IpFamily } from './cidr-allocator.js';
+import { familyName, type IpFamily } from '../../common/ip.js';
+import type { CidrUsage } from './cidr-allocator.js';
 
 export type AllocationResult = 'success' | 'exhausted' | 'conflict' | 'error';
 export type ControllerOp = 'lease' | 'node_sync' | 'node_informer' | 'gossip_key';
@@ -10,6 +11,7 @@ export interface ControllerMetrics {
   readonly cidrAllocations: Counter<'result'>;
   readonly cidrsInUse: Gauge<'family'>;
   readonly cidrsFree: Gauge<'family'>;
+  readonly nodesMissingFamily: Gauge<'family'>;
   readonly errors: Counter<'op'>;
   readonly nodeSyncDuration: Histogram;
   readonly informerRestarts: Counter;
@@ -53,6 +55,12 @@ export function createControllerMetrics(registry: Registry, build: { version: st
       labelNames: ['family'],
       registers,
     }),
+    nodesMissingFamily: new Gauge({
+      name: 'weft_controller_nodes_missing_podcidr_family',
+      help: 'Nodes that have a podCIDR but none of this configured family; spec.podCIDRs cannot be extended once set.',
+      labelNames: ['family'],
+      registers,
+    }),
     errors: new Counter({
       name: 'weft_controller_errors_total',
       help: 'Failed API operations by loop (lease, node_sync, node_informer, gossip_key).',
@@ -78,8 +86,15 @@ export function createControllerMetrics(registry: Registry, build: { version: st
   };
 }
 
-/** Publishes one allocator's usage. */
-export function recordCidrUsage(metrics: ControllerMetrics, family: IpFamily, usage: CidrUsage): void {
-  metrics.cidrsInUse.set({ family }, usage.inUse);
-  metrics.cidrsFree.set({ family }, usage.free);
+/** Publishes one allocator's usage and how many Nodes lack a podCIDR of its family for good. */
+export function recordCidrUsage(
+  metrics: ControllerMetrics,
+  family: IpFamily,
+  usage: CidrUsage,
+  nodesMissingFamily: number,
+): void {
+  const labels = { family: familyName(family) };
+  metrics.cidrsInUse.set(labels, usage.inUse);
+  metrics.cidrsFree.set(labels, usage.free);
+  metrics.nodesMissingFamily.set(labels, nodesMissingFamily);
 }

@@ -4,10 +4,16 @@ import type { V1Node } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { parseCidr } from '../../common/cidr.js';
 import { silentLogger } from '../../common/log.js';
-import { Ipv4PodCidrAllocator } from './cidr-allocator.js';
+import { Ipv4PodCidrAllocator, type PodCidrAllocator } from './cidr-allocator.js';
 import { createControllerMetrics } from './metrics.js';
+import { parseControllerNetConf } from './net-conf.js';
 import { type NodeApi, NodeCidrController, podCidrsOfNode } from './node-cidr-controller.js';
+import { createPodCidrAllocators } from './pod-cidr-allocators.js';
 import type { CachedInformer } from './restarting-informer.js';
+
+function dualStack(clusterCIDRs: string[]): PodCidrAllocator[] {
+  return createPodCidrAllocators(parseControllerNetConf(JSON.stringify({ clusterCIDRs })));
+}
 
 class ApiError extends Error {
   constructor(readonly code: number) {
@@ -26,10 +32,11 @@ class FakeNodes {
   /** called before a patch is applied; may change the store (a racing writer) */
   beforePatch: ((name: string) => void) | undefined;
 
-  put(name: string, podCIDR?: string, uid = `uid-${name}`): void {
+  put(name: string, podCIDR?: string | readonly string[], uid = `uid-${name}`): void {
+    const podCIDRs = podCIDR === undefined ? [] : typeof podCIDR === 'string' ? [podCIDR] : [...podCIDR];
     const node: V1Node = {
       metadata: { name, uid, resourceVersion: String(++this.version) },
-      spec: podCIDR === undefined ? {} : { podCIDR, podCIDRs: [podCIDR] },
+      spec: podCIDRs.length === 0 ? {} : { podCIDR: podCIDRs[0] ?? '', podCIDRs },
     };
     const verb = this.nodes.has(name) ? 'update' : 'add';
     this.nodes.set(name, node);
@@ -112,13 +119,18 @@ async function waitFor(
   }
 }
 
-function start(fake: FakeNodes, clusterCidr = '10.244.0.0/16', mask = 24) {
+function start(
+  fake: FakeNodes,
+  clusterCidr = '10.244.0.0/16',
+  mask = 24,
+  allocators: readonly PodCidrAllocator[] = [new Ipv4PodCidrAllocator([parseCidr(clusterCidr)], mask)],
+) {
   const registry = new Registry();
   const metrics = createControllerMetrics(registry, { version: 'test' });
   const controller = new NodeCidrController({
     nodes: fake.api(),
     makeInformer: fake.makeInformer,
-    allocators: [new Ipv4PodCidrAllocator([parseCidr(clusterCidr)], mask)],
+    allocators,
     metrics,
     log: silentLogger(),
     retry: { baseMs: 2, capMs: 10 },
@@ -267,6 +279,55 @@ describe('NodeCidrController', () => {
       await waitFor('a re-allocated', () => fake.patches.length === 2);
       assert.equal(fake.podCidr('a'), '10.244.1.0/24');
       assert.equal(await c.metric('weft_controller_cidrs_in_use', { family: 'ipv4' }), 2);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('gives a Node one podCIDR per family in the order of clusterCIDRs', async () => {
+    const table: Array<{ clusterCIDRs: string[]; podCIDRs: string[] }> = [
+      { clusterCIDRs: ['10.244.0.0/16', 'fd00:10::/48'], podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'] },
+      { clusterCIDRs: ['fd00:10::/48', '10.244.0.0/16'], podCIDRs: ['fd00:10:0:1::/64', '10.244.1.0/24'] },
+      { clusterCIDRs: ['fd00:10::/48'], podCIDRs: ['fd00:10:0:1::/64'] },
+    ];
+    for (const row of table) {
+      const fake = new FakeNodes();
+      fake.put('a', ['10.244.0.0/24', 'fd00:10::/64']);
+      fake.put('b');
+      const c = start(fake, undefined, undefined, dualStack(row.clusterCIDRs));
+      try {
+        await waitFor('b allocated', () => fake.podCidr('b') !== undefined);
+        assert.deepEqual(fake.patches, [{ name: 'b', cidrs: row.podCIDRs }], row.clusterCIDRs.join());
+        assert.equal(fake.podCidr('b'), row.podCIDRs[0]);
+        for (const family of row.clusterCIDRs.map((x) => (x.includes(':') ? 'ipv6' : 'ipv4'))) {
+          assert.equal(await c.metric('weft_controller_cidrs_in_use', { family }), 2, family);
+        }
+      } finally {
+        await c.stop();
+      }
+    }
+  });
+
+  it('counts and never patches a Node whose podCIDRs lack a configured family', async () => {
+    const fake = new FakeNodes();
+    fake.put('old', '10.244.0.0/24'); // allocated before the cluster became dual-stack
+    fake.put('new');
+    const c = start(fake, undefined, undefined, dualStack(['10.244.0.0/16', 'fd00:10::/48']));
+    try {
+      await waitFor('new allocated', () => fake.podCidr('new') !== undefined);
+      assert.deepEqual(fake.patches, [{ name: 'new', cidrs: ['10.244.1.0/24', 'fd00:10::/64'] }]);
+      assert.equal(await c.metric('weft_controller_nodes_missing_podcidr_family', { family: 'ipv6' }), 1);
+      assert.equal(await c.metric('weft_controller_nodes_missing_podcidr_family', { family: 'ipv4' }), 0);
+      fake.put('old', '10.244.0.0/24'); // an unrelated update: still not patched
+      await new Promise((r) => setTimeout(r, 30));
+      assert.equal(fake.patches.length, 1);
+      assert.equal(await c.metric('weft_controller_cidr_allocations_total', { result: 'conflict' }), 0);
+      fake.remove('old');
+      await waitFor(
+        'gauge back to 0',
+        async () =>
+          (await c.metric('weft_controller_nodes_missing_podcidr_family', { family: 'ipv6' })) === 0,
+      );
     } finally {
       await c.stop();
     }

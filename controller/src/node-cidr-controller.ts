@@ -1,5 +1,6 @@
 import type { ObjectCache, V1Node } from '@kubernetes/client-node';
 import { backoffDelay } from '../../common/backoff.js';
+import { familyName, type IpFamily } from '../../common/ip.js';
 import type { Logger } from '../../common/log.js';
 import { apiErrorSummary, isConflict, isInvalid, isNotFound } from './api-errors.js';
 import {
@@ -11,6 +12,7 @@ import {
   type UncleanClaim,
 } from './cidr-allocator.js';
 import { type ControllerMetrics, recordCidrUsage } from './metrics.js';
+import { missingFamilies } from './pod-cidr-allocators.js';
 import { type CachedInformer, type InformerSink, runRestartingInformer } from './restarting-informer.js';
 
 /** The Node API, narrowed to what the controller does (a fake in unit tests). */
@@ -24,7 +26,7 @@ export interface NodeApi {
 export interface NodeCidrControllerDeps {
   readonly nodes: NodeApi;
   readonly makeInformer: () => CachedInformer<V1Node>;
-  /** One per address family, in the order of spec.podCIDRs (IPv4 first today). */
+  /** One per address family, in the order of spec.podCIDRs (the order of clusterCIDRs). */
   readonly allocators: readonly PodCidrAllocator[];
   readonly metrics: ControllerMetrics;
   readonly log: Logger;
@@ -55,6 +57,8 @@ export class NodeCidrController {
   readonly #dirty = new Set<string>();
   readonly #waitingForSpace = new Set<string>();
   readonly #attempts = new Map<string, number>();
+  /** Nodes with podCIDRs but none of some configured family (they cannot be given one). */
+  readonly #incomplete = new Map<string, readonly IpFamily[]>();
   readonly #timers = new Set<NodeJS.Timeout>();
   #wake: (() => void) | undefined;
 
@@ -99,6 +103,8 @@ export class NodeCidrController {
   #onSynced(cache: ObjectCache<V1Node>): void {
     const nodes = cache.list().map(nodeCidrs);
     for (const allocator of this.#deps.allocators) this.#logUnclean(rebuildAllocator(allocator, nodes));
+    this.#incomplete.clear();
+    for (const node of nodes) this.#checkFamilies(node);
     this.#publishUsage();
     this.#waitingForSpace.clear();
     this.#cache = cache;
@@ -202,12 +208,41 @@ export class NodeCidrController {
   }
 
   #record(node: V1Node): void {
-    for (const allocator of this.#deps.allocators)
-      this.#logUnclean(recordNodeCidrs(allocator, nodeCidrs(node)));
+    const cidrs = nodeCidrs(node);
+    for (const allocator of this.#deps.allocators) this.#logUnclean(recordNodeCidrs(allocator, cidrs));
+    this.#checkFamilies(cidrs);
     this.#publishUsage();
   }
 
+  /**
+   * A Node that has podCIDRs but none of some configured family (typically one that got
+   * its IPv4 podCIDR before clusterCIDRs became dual-stack) is logged once and counted,
+   * never patched: the API server refuses any change to a non-empty spec.podCIDRs
+   * (ValidateNodeUpdate), so a patch would only fail forever. Re-creating the Node
+   * object (kubelet registers it again) gets it a podCIDR of every family.
+   */
+  #checkFamilies(node: NodeCidrs): void {
+    const missing = node.podCIDRs.length === 0 ? [] : missingFamilies(this.#deps.allocators, node.podCIDRs);
+    const before = this.#incomplete.get(node.name);
+    if (missing.length === 0) {
+      this.#incomplete.delete(node.name);
+      return;
+    }
+    this.#incomplete.set(node.name, missing);
+    if (before !== undefined && before.join() === missing.join()) return;
+    this.#deps.log.warn(
+      {
+        op: 'record',
+        node: node.name,
+        cidr: node.podCIDRs.join(','),
+        family: missing.map(familyName).join(','),
+      },
+      'node has no podCIDR of a configured family; spec.podCIDRs is immutable once set',
+    );
+  }
+
   #forget(name: string): void {
+    this.#incomplete.delete(name);
     const freed = this.#releaseAll(name);
     this.#attempts.delete(name);
     this.#waitingForSpace.delete(name);
@@ -236,7 +271,11 @@ export class NodeCidrController {
   }
 
   #publishUsage(): void {
-    for (const a of this.#deps.allocators) recordCidrUsage(this.#deps.metrics, a.family, a.usage());
+    const incomplete = [...this.#incomplete.values()];
+    for (const a of this.#deps.allocators) {
+      const missing = incomplete.filter((families) => families.includes(a.family)).length;
+      recordCidrUsage(this.#deps.metrics, a.family, a.usage(), missing);
+    }
   }
 
   #logUnclean(unclean: readonly UncleanClaim[]): void {
