@@ -238,7 +238,9 @@ export class Datapath {
 
   private recordRoutes(desired: DesiredDatapath, config: DatapathConfig): void {
     const counts = new Map<PeerRoute, number>();
+    const catchAll = new Set(config.encryption === 'none' ? [] : config.clusterCIDRs);
     for (const r of desired.routes) {
+      if (catchAll.has(r.dst) && r.dev === config.wireguardName) continue;
       const kind: PeerRoute =
         r.dev === config.vxlanName ? 'vxlan' : r.dev === config.wireguardName ? 'wireguard' : 'direct';
       counts.set(kind, (counts.get(kind) ?? 0) + 1);

@@ -87,7 +87,9 @@ describe('IncrementalDesired', () => {
           `${backend} #${round}`,
         );
       }
-      assert.ok(incremental.patchedCount > 100, `${backend}: patched ${incremental.patchedCount} of 400`);
+      // crossSubnet recomputes every change of a direct peer (their podCIDRs are an nft set).
+      const least = backend === 'crossSubnet' ? 50 : 100;
+      assert.ok(incremental.patchedCount > least, `${backend}: patched ${incremental.patchedCount} of 400`);
     }
   });
 

@@ -198,6 +198,8 @@ export class IncrementalDesired {
       pushPeerEntries(removed, peer, facts, route, config, underlay);
       for (const c of facts.cidrs) taken.delete(c);
       peerRoutes.delete(peer.name);
+      // crossSubnet: the direct peers' podCIDRs are the clear-guard's set (nft): the full path.
+      if (route === 'direct' && config.encryption === 'crossSubnet') return undefined;
       if (route === 'direct') continue;
       const users = (macUsers.get(facts.mac) ?? 0) - 1;
       // Another peer with this underlay IP stays: which one gives the reply route its gateway is desired()'s call.
@@ -213,6 +215,7 @@ export class IncrementalDesired {
         const facts = this.facts.get(peer);
         if (findClash(taken, facts.cidrs) !== undefined) return undefined;
         route = checkPeer(self, peer, facts, config, underlay, subnets);
+        if (route === 'direct' && config.encryption === 'crossSubnet') return undefined;
         for (const c of facts.cidrs) taken.add(c);
         pushPeerEntries(added, peer, facts, route, config, underlay);
         if (route !== 'direct') {

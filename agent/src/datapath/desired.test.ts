@@ -102,6 +102,13 @@ describe('desiredDatapath', () => {
       ['n3'],
     );
     assert.equal(cross.mtu, 1440);
+    const clear4 = (d: typeof wg) => d.nft?.sets.find((s) => s.name === 'clear4')?.elements;
+    assert.deepEqual(clear4(wg), [], 'backend wireguard: nothing of the cluster in clear');
+    assert.deepEqual(clear4(cross), ['10.244.2.0/24'], 'crossSubnet: the direct peer only');
+    assert.match(
+      cross.nftRules.get('weft-clear-guard weft.wg,weft0') ?? '',
+      /^ip daddr @cluster4 oifname != \{ "weft\.wg", "weft0" \} ip daddr != @clear4 drop$/,
+    );
     const none = desiredDatapath(self, keyed, config('auto'), underlay);
     assert.equal(none.wireguard, undefined);
     assert.equal(none.routes.filter((r) => r.dev === 'weft.wg').length, 0);

@@ -315,6 +315,14 @@ export function desiredDatapath(
       : undefined,
     networkPolicy: config.networkPolicy,
     ...(tunnel ? { tunnel: { underlayIP: self.underlayIP, vxlanName: tunnel } } : {}),
+    ...(wireguard
+      ? {
+          clearGuard: {
+            devices: [config.wireguardName, config.bridgeName],
+            clear: usable.filter((u) => u.route === 'direct').flatMap((u) => u.facts.dsts),
+          },
+        }
+      : {}),
   };
   const sysctls = new Map([[IP_FORWARD, '1']]);
   if (config.networkPolicy) sysctls.set(BRIDGE_NF_CALL, '1');

@@ -25,6 +25,7 @@ export const ruleNodeSnat = (underlayIP: string, vxlanName: string) =>
   `weft-node-snat ${underlayIP} ${vxlanName} mark-0`;
 export const ruleTunnelMark = (vxlanName: string) => `weft-tunnel-mark ${vxlanName} ${markHex(TUNNEL_MARK)}`;
 export const RULE_TUNNEL_REPLY = `weft-tunnel-reply ${markHex(TUNNEL_MARK)}`;
+export const ruleClearGuard = (devs: readonly string[]) => `weft-clear-guard ${devs.join(',')}`;
 
 /** nft's spelling of the mark in rules. */
 const NFT_MARK = `0x${TUNNEL_MARK.toString(16).padStart(8, '0')}`;
@@ -60,6 +61,15 @@ export interface NftInputs {
   readonly networkPolicy: boolean;
   /** The node's underlay IP and VXLAN device, when it has one: the node-IP-over-VXLAN chains (ADR 14). */
   readonly tunnel?: TunnelInputs;
+  /** With encryption: pod traffic may leave only by these devices, or in clear to these podCIDRs. */
+  readonly clearGuard?: ClearGuardInputs;
+}
+
+export interface ClearGuardInputs {
+  /** The WireGuard device and the bridge. */
+  readonly devices: readonly string[];
+  /** podCIDRs reached in clear by configuration (crossSubnet: the direct peers'); sorted. */
+  readonly clear: readonly string[];
 }
 
 export interface TunnelInputs {
@@ -142,6 +152,19 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
     });
   }
   if (inputs.tunnel) chains.push(...tunnelChains(inputs.tunnel));
+  if (inputs.clearGuard) {
+    // Whatever the routes say — the device gone with its routes while the agent restarts, a
+    // hand-made route — nothing for the cluster leaves this node in clear unless configured.
+    sets.push(ipv4Set('clear4', collapseCidrs(inputs.clearGuard.clear)));
+    chains.push({
+      name: 'clear-guard',
+      type: 'filter',
+      hook: 'postrouting',
+      prio: 0,
+      policy: 'accept',
+      rules: [ruleClearGuard(inputs.clearGuard.devices)],
+    });
+  }
   if (inputs.noMasquerade !== undefined) {
     sets.push(ipv4Set('nomasq4', collapseCidrs(inputs.noMasquerade)));
     chains.push({
@@ -170,10 +193,21 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
 /** Rule identity → text for the rules desiredNftTable(inputs) names (the policy part's come with it). */
 export function nftRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
   const t = inputs.tunnel;
-  if (!t) return BASE_RULE_TEXT;
+  const g = inputs.clearGuard;
+  if (!t && !g) return BASE_RULE_TEXT;
+  const guard: [string, string][] = g
+    ? [
+        [
+          ruleClearGuard(g.devices),
+          `ip daddr @cluster4 oifname != { ${g.devices.map((d) => JSON.stringify(d)).join(', ')} } ip daddr != @clear4 drop`,
+        ],
+      ]
+    : [];
+  if (!t) return new Map([...BASE_RULE_TEXT, ...guard]);
   const dev = JSON.stringify(t.vxlanName);
   return new Map([
     ...BASE_RULE_TEXT,
+    ...guard,
     [
       ruleNodeSnat(t.underlayIP, t.vxlanName),
       `oifname ${dev} ip saddr ${t.underlayIP} meta mark set 0x00000000 snat ip to ${t.underlayIP}`,

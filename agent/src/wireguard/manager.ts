@@ -1,3 +1,5 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../common/log.js';
 import type { WireguardHook } from '../datapath/datapath.js';
@@ -96,6 +98,9 @@ export class WireguardManager implements WireguardHook {
   static async create(opts: WireguardManagerOptions): Promise<WireguardManager> {
     const log = opts.log.child({ component: 'wireguard' });
     const loaded = await loadOrCreateNodeKey(opts.stateDir);
+    // wg and wireguard-go see runDir as /run: their UAPI sockets go to <runDir>/wireguard.
+    if (opts.runDir !== undefined)
+      await mkdir(join(opts.runDir, 'wireguard'), { recursive: true, mode: 0o700 });
     const impl = opts.implementation ?? (await detectWireguard({ wireguardGo: opts.wireguardGo }));
     const fields = { dev: opts.device, implementation: impl.kind, detail: detailOf(impl) };
     if (impl.kind === 'none')

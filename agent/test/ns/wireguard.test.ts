@@ -26,6 +26,7 @@ import {
 import { detectWireguard, type WgImplementation } from '../../src/wireguard/detect.js';
 import { WireguardDevice } from '../../src/wireguard/device.js';
 import { loadOrCreateNodeKey, rotateNodeKey, type WireguardKeyPair } from '../../src/wireguard/keys.js';
+import { captureOn } from './capture.js';
 import { addVethPair, canPing, NetnsSet, nsIpBatch, nsRun, run } from './netns-helpers.js';
 
 const PEER = fileURLToPath(new URL('./policy-peer.js', import.meta.url));
@@ -54,51 +55,7 @@ async function endLeftovers(): Promise<void> {
   }
 }
 
-/** Packets tcpdump saw on `dev` in `ns` while `body` ran: the pcap bytes and tcpdump's text of them. */
-async function capture(
-  ns: string,
-  dev: string,
-  body: () => Promise<void>,
-): Promise<{ raw: Buffer; text: string }> {
-  const file = join(SCRATCH, `${ns}-${dev}.pcap`);
-  const child = spawn(
-    'ip',
-    [
-      'netns',
-      'exec',
-      ns,
-      'tcpdump',
-      '-Z',
-      'root',
-      '--immediate-mode',
-      '-i',
-      dev,
-      '-n',
-      '-U',
-      '-w',
-      file,
-      'ip or ip6',
-    ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
-  );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  try {
-    await new Promise<void>((resolve, reject) => {
-      const lines = createInterface({ input: child.stderr });
-      lines.on('line', (l) => l.includes('listening on') && resolve());
-      child.once('exit', (code) => reject(new Error(`tcpdump exited (${code}) before it listened`)));
-    });
-    await body();
-    await new Promise((r) => setTimeout(r, 300));
-  } finally {
-    child.kill('SIGINT');
-    await exited;
-  }
-  const raw = await readFile(file);
-  return { raw, text: await run('tcpdump', ['-r', file, '-n', '-q']) };
-}
+const capture = (ns: string, dev: string, body: () => Promise<void>) => captureOn(ns, dev, SCRATCH, body);
 
 describe('WireGuard between two nodes (namespaces)', { timeout: 120_000 }, () => {
   const set = new NetnsSet('wtwg');
