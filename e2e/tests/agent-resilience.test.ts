@@ -23,6 +23,7 @@ import {
   routes,
   startAgent,
   stopAll,
+  uninstallEnv,
   waitAgentReady,
   waitFor,
   writeNetConf,
@@ -127,14 +128,7 @@ describe('agent resilience in a local cluster', { timeout: 300_000 }, () => {
     writeFileSync(join(n1.dirs.cniConf, '99-other.conflist'), '{}');
     writeFileSync(join(n1.dirs.cniBin, 'weft'), '');
     assert.ok(await hasLink(n1, 'weft0'));
-    const env = {
-      WEFT_NET_CONF: conf,
-      WEFT_CNI_BIN_DIR: n1.dirs.cniBin,
-      WEFT_CNI_CONF_DIR: n1.dirs.cniConf,
-      WEFT_RUN_DIR: n1.dirs.run,
-      WEFT_STATE_DIR: n1.dirs.state,
-      NODE_TEST_CONTEXT: '',
-    };
+    const env = uninstallEnv(n1, conf);
     for (const round of [1, 2]) {
       const r = await cluster.execInNode(n1, [NODE_BIN, AGENT_MAIN, '--uninstall'], {
         env,

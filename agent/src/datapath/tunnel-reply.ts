@@ -49,7 +49,8 @@ export function desiredReplyRule(bridgeName: string): IpRuleState {
 
 /** The table-87 route to a VXLAN peer's underlay IP through the peer's VTEP gateway. */
 export function replyRoute(peerIP: string, gateway: string, vxlanName: string): RouteState {
-  return { dst: `${peerIP}/32`, gateway, dev: vxlanName, onlink: true, metric: 0 };
+  // VXLAN: onlink via the peer VTEP's address; WireGuard (layer 3, no gateway): the device alone.
+  return { dst: `${peerIP}/32`, gateway, dev: vxlanName, onlink: gateway !== '', metric: 0 };
 }
 
 /**

@@ -48,6 +48,7 @@ export interface StatusWireguard {
   readonly listenPort: number | null;
   readonly peers: readonly {
     readonly name: string;
+    readonly publicKey: string;
     readonly endpoint: string | null;
     /** Seconds since the last completed handshake; null = none yet. */
     readonly handshakeAgoS: number | null;
@@ -138,6 +139,7 @@ function computeWireguardStatus(w: WireguardStatus, nowMs: number): StatusWiregu
     listenPort: w.listenPort ?? null,
     peers: w.peers.map((p) => ({
       name: p.name,
+      publicKey: p.publicKey,
       endpoint: p.endpoint ?? null,
       handshakeAgoS:
         p.latestHandshake === 0 ? null : Math.max(0, Math.round(nowMs / 1000 - p.latestHandshake)),
