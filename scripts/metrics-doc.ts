@@ -11,6 +11,7 @@ import { createGossipMetrics } from '../agent/src/gossip/metrics.js';
 import { createAgentRegistry } from '../agent/src/metrics.js';
 import { PolicyMetrics } from '../agent/src/policy/metrics.js';
 import { ReconcileMetrics } from '../agent/src/reconcile/metrics.js';
+import { WireguardMetrics } from '../agent/src/wireguard/metrics.js';
 import { createControllerMetrics } from '../controller/src/metrics.js';
 
 export interface MetricInfo {
@@ -35,6 +36,7 @@ export function agentRegistryForDocs(): Registry {
   new CniMetrics(registry, () => []);
   createGossipMetrics(registry);
   new PolicyMetrics(registry, async () => new Map());
+  new WireguardMetrics(registry, 'none');
   return registry;
 }
 
