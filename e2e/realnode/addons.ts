@@ -86,8 +86,9 @@ export function chartImageValues(image: { name: string; tag: string }): string[]
 export async function installWeftChart(
   cluster: Cluster,
   image = { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
+  values: readonly string[] = [],
 ): Promise<void> {
-  const rendered = await helmTemplate({ set: chartImageValues(image) });
+  const rendered = await helmTemplate({ set: [...chartImageValues(image), ...values] });
   const file = join(cluster.runDir, 'weft-chart.yaml');
   writeFileSync(file, rendered);
   await cluster.kubectl(['apply', '-f', file]);
