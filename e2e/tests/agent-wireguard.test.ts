@@ -195,6 +195,18 @@ describe('WireGuard between agents in a local cluster', { timeout: 420_000 }, ()
     const n3 = node(3);
     const before = (await statusOf(n3)).wireguard?.publicKey;
     await runs.get(n3.name)?.proc.stop('SIGTERM', 10_000);
+    // The agent and its wireguard-go are gone, weft.wg and its routes with them: the clear-guard
+    // chain (still in the kernel) keeps node3's pod traffic from leaving by the default route.
+    const gone = await cluster.execInNode(n3, ['ip', 'link', 'show', 'weft.wg']);
+    assert.notEqual(gone.code, 0, 'weft.wg went with wireguard-go');
+    const { raw } = await captureOn(n3.netns, 'eth0', scratch(), async () => {
+      assert.equal(await pingWithPattern(podOf(n3), podOf(node(1)).ip), false, 'no tunnel, no answer');
+    });
+    assert.equal(
+      raw.indexOf(Buffer.from(PATTERN, 'hex')),
+      -1,
+      'pod traffic left in clear while the agent was down',
+    );
     rmSync(join(n3.dirs.state, 'wireguard.key'));
     const t0 = Date.now();
     start(n3);
@@ -264,6 +276,43 @@ describe('WireGuard between agents in a local cluster', { timeout: 420_000 }, ()
       await device.uninstall().catch(() => undefined);
       device.close();
     }
+  });
+
+  it('auto + encryption crossSubnet: the same-subnet peer direct, the other through weft.wg', async () => {
+    await stopAll(runs.values());
+    conf = writeNetConf(cluster, 'crosssubnet', {
+      network: '10.244.0.0/16',
+      encryption: { type: 'wireguard', peers: 'crossSubnet' },
+      resyncSeconds: 1,
+    });
+    for (const n of cluster.nodes) start(n);
+    await Promise.all(cluster.nodes.map((n) => waitAgentReady(cluster, n, 60_000)));
+    const s1 = await waitFor(
+      'node1: node3 through weft.wg with a handshake',
+      async () => {
+        const s = await statusOf(node(1));
+        return s.wireguard?.peers.length === 1 && s.wireguard.peers[0]?.handshakeAgoS !== null
+          ? s
+          : undefined;
+      },
+      30_000,
+      200,
+    );
+    assert.deepEqual(
+      s1.peers.map((p) => [p.name, p.route]),
+      [
+        [node(2).name, 'direct'],
+        [node(3).name, 'wireguard'],
+      ],
+    );
+    const table = await routes(cluster, node(1));
+    assert.equal(table.find((r) => r.dst === cidrs.get(node(2).name)?.[0])?.gateway, node(2).ip);
+    assert.equal(table.find((r) => r.dst === cidrs.get(node(3).name)?.[0])?.dev, 'weft.wg');
+    const matrix = await podPingMatrix(cluster, [...pods.values()]);
+    assert.deepEqual(
+      matrix.filter((m) => !m.ok),
+      [],
+    );
   });
 
   it('--uninstall removes weft.wg, its wireguard-go and the key', async () => {

@@ -60,7 +60,16 @@ describe('Weft with WireGuard on real nodes', { timeout: 1_200_000 }, () => {
 
   it('every agent runs userspace WireGuard with a handshake to both peers', async () => {
     const agents = parsePods(
-      await kubectl(['-n', 'weft-system', 'get', 'pods', '-l', 'app.kubernetes.io/name=weft-agent', '-o', 'json']),
+      await kubectl([
+        '-n',
+        'weft-system',
+        'get',
+        'pods',
+        '-l',
+        'app.kubernetes.io/name=weft-agent',
+        '-o',
+        'json',
+      ]),
     );
     assert.equal(agents.length, 3);
     for (const a of agents) {
