@@ -10,6 +10,7 @@ import { WireguardDevice } from './device.js';
 import { WireguardError } from './errors.js';
 import { loadOrCreateNodeKey, type WireguardKeyPair } from './keys.js';
 import { WireguardMetrics } from './metrics.js';
+import { planWireguard } from './plan.js';
 import type { WgObservedPeer } from './state.js';
 
 export interface WireguardManagerOptions {
@@ -135,14 +136,17 @@ export class WireguardManager implements WireguardHook {
     const want = result.desired;
     const skipped = [...keyless, ...result.skipped];
     this.logSkips(skipped);
-    const ops = await this.device.sync(want, this.key);
+    // One observe per pass when nothing changes (the usual case), a second only after a change.
+    const before = await this.device.observe();
+    const ops = planWireguard(want, before);
+    if (ops.length > 0) await this.device.apply(ops, this.key);
     if (ops.length > 0) {
       this.log.info(
         { dev: desired.device, changes: ops.length, op: ops.map((o) => o.op).join(',') },
         'WireGuard device changed',
       );
     }
-    const observed = await this.device.observe();
+    const observed = ops.length > 0 ? await this.device.observe() : before;
     const nameOf = new Map(desired.peers.map((p) => [p.publicKey, p.name]));
     const peers = (observed.config?.peers ?? []).map((p) => peerStatus(p, nameOf.get(p.publicKey) ?? '?'));
     this.lastStatus = { ...this.lastStatus, listenPort: observed.config?.listenPort, peers, skipped };
