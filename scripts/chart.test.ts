@@ -18,6 +18,7 @@ import { currentManifests, expectedManifests } from './manifests-from-chart.js';
 // biome-ignore lint/suspicious/noExplicitAny: rendered Kubernetes objects, read by path in assertions
 type Obj = Record<string, any>;
 const CUSTOM = 'charts/weft/ci/custom-values.yaml';
+const ENCRYPTION = 'charts/weft/ci/encryption-values.yaml';
 const root = repoRoot();
 
 function byKindName(objects: Obj[], kind: string, name: string): Obj {
@@ -27,11 +28,14 @@ function byKindName(objects: Obj[], kind: string, name: string): Obj {
 }
 const container = (o: Obj): Obj => o.spec.template.spec.containers[0];
 const env = (c: Obj, name: string): unknown => c.env.find((e: Obj) => e.name === name)?.value;
+const netConfText = (objects: Obj[]): string =>
+  byKindName(objects, 'ConfigMap', 'weft-config').data['net-conf.json'];
 
 describe('charts/weft', () => {
   it('passes helm lint --strict, with defaults and with every value changed', async () => {
     await runHelm(['lint', '--strict', join(root, CHART_DIR)]);
     await runHelm(['lint', '--strict', join(root, CHART_DIR), '--values', join(root, CUSTOM)]);
+    await runHelm(['lint', '--strict', join(root, CHART_DIR), '--values', join(root, ENCRYPTION)]);
   });
 
   it('manifests/ is exactly the chart rendered with its defaults (regenerate: node dist/scripts/manifests-from-chart.js --write)', async () => {
@@ -57,9 +61,14 @@ describe('charts/weft', () => {
       'ServiceAccount/weft-agent',
       'ServiceAccount/weft-controller',
     ]);
-    const conf = parseNetConf(byKindName(objects, 'ConfigMap', 'weft-config').data['net-conf.json']);
+    const text = netConfText(objects);
+    const conf = parseNetConf(text);
     assert.deepEqual(conf.clusterCIDRs, ['10.244.0.0/16']);
     assert.equal(conf.mtu, undefined, 'no mtu by default: derived from the node');
+    assert.equal(conf.encryption, 'none');
+    assert.equal(JSON.parse(text).encryption, undefined, 'no encryption key unless enabled');
+    const ports = container(byKindName(objects, 'DaemonSet', 'weft-agent')).ports.map((p: Obj) => p.name);
+    assert.deepEqual(ports, ['http', 'gossip'], 'no WireGuard port without WireGuard');
   });
 
   it('carries every non-default value into the objects', async () => {
@@ -72,13 +81,15 @@ describe('charts/weft', () => {
       assert.equal(c.imagePullPolicy, 'Always');
     }
 
-    const text = byKindName(objects, 'ConfigMap', 'weft-config').data['net-conf.json'];
+    const text = netConfText(objects);
     const conf = parseNetConf(text);
     assert.deepEqual(conf, {
       clusterCIDRs: ['10.42.0.0/16', '10.43.0.0/16'],
       backend: 'vxlan',
       vxlanVNI: 4097,
       vxlanPort: 4789,
+      encryption: 'none',
+      wireguardPort: 51820,
       mtu: 1400,
       masquerade: false,
       nonMasqueradeCIDRs: ['192.168.0.0/16'],
@@ -117,6 +128,41 @@ describe('charts/weft', () => {
     });
     assert.deepEqual(deploy.spec.template.spec.tolerations, [{ operator: 'Exists' }]);
     assert.deepEqual(deploy.spec.template.spec.nodeSelector, { 'node-role.kubernetes.io/control-plane': '' });
+  });
+
+  it('renders backend wireguard: no VXLAN fields, encryption.port as its port, a UDP port on the agent', async () => {
+    const objects = renderedObjects(
+      await helmTemplate({ set: ['network.backend.type=wireguard', 'network.encryption.port=51822'] }),
+    ) as Obj[];
+    const text = netConfText(objects);
+    assert.deepEqual(JSON.parse(text).backend, { type: 'wireguard', port: 51822 });
+    const conf = parseNetConf(text);
+    assert.equal(conf.backend, 'wireguard');
+    assert.equal(conf.encryption, 'all');
+    assert.equal(conf.wireguardPort, 51822);
+    const ports = container(byKindName(objects, 'DaemonSet', 'weft-agent')).ports;
+    assert.deepEqual(ports.at(-1), { name: 'wireguard', containerPort: 51822, protocol: 'UDP' });
+  });
+
+  it('renders encryption with backend auto (charts/weft/ci/encryption-values.yaml: crossSubnet, port 51821)', async () => {
+    const objects = renderedObjects(await helmTemplate({ valuesFiles: [ENCRYPTION] })) as Obj[];
+    const text = netConfText(objects);
+    assert.deepEqual(JSON.parse(text).encryption, { type: 'wireguard', peers: 'crossSubnet', port: 51821 });
+    const conf = parseNetConf(text);
+    assert.equal(conf.backend, 'auto');
+    assert.equal(conf.encryption, 'crossSubnet');
+    assert.equal(conf.wireguardPort, 51821);
+    assert.equal(conf.vxlanPort, 8472, 'VXLAN stays as it is');
+    const ds = byKindName(objects, 'DaemonSet', 'weft-agent');
+    assert.deepEqual(container(ds).ports.at(-1), {
+      name: 'wireguard',
+      containerPort: 51821,
+      protocol: 'UDP',
+    });
+    // The agent reads the change only when restarted: the pods' checksum must change with it.
+    const defaults = byKindName(renderedObjects(await helmTemplate()) as Obj[], 'DaemonSet', 'weft-agent');
+    const checksum = (o: Obj) => o.spec.template.metadata.annotations['checksum/net-conf'];
+    assert.notEqual(checksum(ds), checksum(defaults));
   });
 
   it('the real-node e2e install (image values only) differs from manifests/ in the image alone', async () => {
@@ -165,6 +211,11 @@ describe('charts/weft', () => {
     for (const [set, field] of [
       ['network.backend.type=geneve', '/network/backend/type'],
       ['network.mtu=100', '/network/mtu'],
+      ['network.encryption.peers=everyone', '/network/encryption/peers'],
+      ['network.encryption.port=70000', '/network/encryption/port'],
+      // encryption only with backend auto (vxlan/hostgw fix the route kind, wireguard already encrypts)
+      ['network.encryption.enabled=true,network.backend.type=vxlan', '/network/backend/type'],
+      ['network.encryption.enabled=true,network.backend.type=wireguard', '/network/backend/type'],
       ['network.clusterCIDRs={10.0.0.0}', '/network/clusterCIDRs/0'],
       ['agent.metricsPort=0', '/agent/metricsPort'],
       ['agent.replicas=2', 'replicas'],

@@ -8,11 +8,12 @@
 # and tagged with the exact name the FROM line uses. That base is cached by the hash of
 # its inputs, so later runs only rebuild the project layers.
 #
-# The Dockerfile's Go stage (the CNI plugins portmap and loopback) gets the same treatment: its
+# The Dockerfile's Go stage (the CNI plugins portmap and loopback, wireguard-go) gets the same treatment: its
 # base (`ARG GO_IMAGE`) is made locally from the machine's Go when no registry has it.
 #
 # Then it checks the image: no compiler, no apt lists, no npm cache, no npm, the three
-# commands start, and portmap and loopback speak CNI 1.1.0. Prints build times and the image size.
+# commands start, portmap and loopback speak CNI 1.1.0, and WireGuard's tools run (`wg`, the
+# static wireguard-go, unshare/nsenter/mount). Prints build times and the image size.
 #
 # Env: WEFT_IMAGE (tag, default ghcr.io/weft-net/weft:<package.json version>),
 #      WEFT_IMAGE_CACHE (default /var/cache/weft-image), WEFT_IMAGE_PULL=0 (never try
@@ -200,7 +201,7 @@ if [[ -n $cafile && $cafile != null && $cafile != undefined && -f $cafile ]]; th
 fi
 
 # The Go stage uses this machine's module proxy setting and module cache (no download when the
-# node binaries' build already fetched the CNI plugins).
+# node binaries' and e2e/wireguard's builds already fetched the CNI plugins and wireguard-go).
 go_args=()
 if command -v go >/dev/null; then
   go_args=(--build-arg "GOPROXY=$(go env GOPROXY)" --volume "$(go env GOMODCACHE):/go/pkg/mod")
@@ -235,6 +236,15 @@ for plugin in portmap loopback; do
   versions=$(run sh -c "CNI_COMMAND=VERSION /usr/lib/cni/$plugin" 2>&1 || true)
   grep -q '"1.1.0"' <<<"$versions" || die "/usr/lib/cni/$plugin does not speak CNI 1.1.0: $versions"
 done
+# WireGuard (weft.wg): `wg` for both implementations, wireguard-go static at the agent's default
+# WEFT_WIREGUARD_GO and printing the version line the agent's detection reads, the probe's tools.
+for cmd in 'wg --version' 'unshare --version' 'nsenter --version' 'mount --version'; do
+  out=$(run sh -c "$cmd" 2>&1) || die "$cmd fails in the image: $(tail -n 3 <<<"$out")"
+done
+wgo=$(run /usr/local/bin/wireguard-go --version 2>&1 || true)
+grep -q '^wireguard-go v' <<<"$wgo" || die "/usr/local/bin/wireguard-go --version: $(head -n 3 <<<"$wgo")"
+linked=$(run ldd /usr/local/bin/wireguard-go 2>&1 || true)
+grep -q 'not a dynamic executable' <<<"$linked" || die "/usr/local/bin/wireguard-go is not static: $linked"
 [[ $(podman image inspect --format '{{.Config.User}}' "$image") == 65532:65532 ]] ||
   die "image user is not 65532:65532"
-say "verified: no compiler, package manager or caches; weft-agent, weft, weft-controller start"
+say "verified: no compiler, package manager or caches; weft-agent, weft, weft-controller start; $(head -n 1 <<<"$wgo"), wg, unshare run"

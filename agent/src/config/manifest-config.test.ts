@@ -24,6 +24,7 @@ describe('the shipped ConfigMap', () => {
     const agent = parseNetConf(text);
     assert.deepEqual(agent.clusterCIDRs, ['10.244.0.0/16']);
     assert.equal(agent.backend, 'auto');
+    assert.equal(agent.encryption, 'none', 'WireGuard only when the chart enables it');
     const controller = parseControllerNetConf(text);
     assert.equal(controller.nodeCidrMaskSize, 24);
   });

@@ -9,7 +9,14 @@
 {{- $n := .Values.network -}}
 {
   "clusterCIDRs": {{ toJson $n.clusterCIDRs }},
+{{- if eq $n.backend.type "wireguard" }}
+  "backend": { "type": "wireguard", "port": {{ toJson $n.encryption.port }} },
+{{- else }}
   "backend": { "type": {{ toJson $n.backend.type }}, "vni": {{ toJson $n.backend.vni }}, "port": {{ toJson $n.backend.port }} },
+{{- end }}
+{{- if $n.encryption.enabled }}
+  "encryption": { "type": "wireguard", "peers": {{ toJson $n.encryption.peers }}, "port": {{ toJson $n.encryption.port }} },
+{{- end }}
 {{- if not (kindIs "invalid" $n.mtu) }}
   "mtu": {{ toJson $n.mtu }},
 {{- end }}
@@ -19,6 +26,11 @@
   "networkPolicy": {{ toJson $n.networkPolicy }},
   "nodeCIDRMaskSize": {{ toJson $n.nodeCIDRMaskSize }}
 }
+{{- end }}
+
+{{/* "true" when the agents run WireGuard (backend wireguard, or encryption with auto), else empty. */}}
+{{- define "weft.wireguard" -}}
+{{- if or (eq .Values.network.backend.type "wireguard") .Values.network.encryption.enabled }}true{{ end }}
 {{- end }}
 
 {{/* Pod annotations: Prometheus scraping on the given port, and the config checksum that makes helm upgrade restart the pods when net-conf.json changes. */}}
