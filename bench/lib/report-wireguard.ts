@@ -56,6 +56,6 @@ export function wireguardSection(r: WireguardDatapathResult): string {
     '',
     table(['backend', 'underlay MTU', 'device MTU', 'pod MTU'], mtuRows),
     '',
-    `Before measuring, a capture on the client node's underlay while ${cell(s.connections)} connections and a ping crossed: WireGuard — between the nodes ${cell(e.wireguard.classes)}, ${e.wireguard.podInClear} packets showing a pod address; VXLAN (the check's control) — ${cell(e.vxlan.classes)}, ${e.vxlan.podInClear} showing one. Over the measurement weft.wg on the client node sent ${num(t.deviceTx / MB)} MB, its underlay ${num(t.underlayTx / MB)} MB. wireguard-go during TCP ×1: ${spread(r.wireguardGoCpuPercent.client)} % of one core on the client node, ${spread(r.wireguardGoCpuPercent.server)} % on the server node.`,
+    `Before measuring, a capture on the client node's underlay while ${cell(s.connections)} connections and a ping crossed: WireGuard — between the nodes ${cell(e.wireguard.classes)}, ${e.wireguard.podInClear} packets showing a pod address; VXLAN (the check's control) — ${cell(e.vxlan.classes)}, ${e.vxlan.podInClear} showing one. Over the measurement weft.wg on the client node sent ${num(t.deviceTx / MB)} MB, its underlay ${num(t.underlayTx / MB)} MB. wireguard-go during TCP ×1: ${spread(r.wireguardGoCpuPercent.client)} % of one core on the client node, ${spread(r.wireguardGoCpuPercent.server)} % on the server node. Load average (1 min) at the end: ${num(r.loadAvg1m)}.`,
   ].join('\n');
 }
