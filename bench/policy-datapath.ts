@@ -70,9 +70,10 @@ import {
   recordLevel,
   summarizePolicySamples,
 } from './lib/policy-results.js';
-import { median, quantile, round } from './lib/stats.js';
-import { buildTcpCrr, runTcpCrr } from './lib/tcp-crr.js';
-import { type NsServer, retryOnce, runIperf, runSockperf } from './lib/traffic.js';
+import { measureRoundTrips } from './lib/round-trips.js';
+import { round } from './lib/stats.js';
+import { buildTcpCrr } from './lib/tcp-crr.js';
+import { type NsServer, retryOnce, runIperf } from './lib/traffic.js';
 import {
   applyLevel,
   buildPolicyVariant,
@@ -99,25 +100,7 @@ async function measureCell(
   const tcp = await attempt(`${what} tcp1`, () =>
     runIperf(cli.ns, srv.ip, { seconds: o.seconds, port: PORTS.iperf }),
   );
-  const p50: number[] = [];
-  const p99: number[] = [];
-  for (let r = 0; r < o.rttRounds; r++) {
-    const rtt = await attempt(`${what} rtt`, () =>
-      runSockperf(cli.ns, srv.ip, PORTS.sockperf, o.rttSeconds, o.rttCpu),
-    );
-    p50.push(rtt.p50Us);
-    p99.push(rtt.p99Us);
-  }
-  const conn = await attempt(`${what} connect`, () =>
-    runTcpCrr(crr, cli.ns, srv.ip, PORTS.echo, o.connections, o.rttCpu),
-  );
-  return {
-    tcp1Gbps: tcp.gbps,
-    rttP50Us: median(p50),
-    rttP99Us: median(p99),
-    connectP50Us: quantile(conn, 0.5),
-    connectP99Us: quantile(conn, 0.99),
-  };
+  return { tcp1Gbps: tcp.gbps, ...(await measureRoundTrips(cli.ns, srv.ip, PORTS, o, crr, what, progress)) };
 }
 
 async function measure(

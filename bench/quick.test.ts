@@ -9,20 +9,26 @@ import { listNetns } from '../agent/test/ns/netns-helpers.js';
 import { METRICS, PATHS } from './datapath-net.js';
 import { renderBarChartSvg } from './lib/charts.js';
 import { LEVELS, POLICY_BACKENDS, POLICY_METRICS, type PolicyDatapathResult } from './lib/policy-results.js';
-import { type BenchResults, datapathCharts, renderReport, SECTIONS } from './lib/report.js';
+import { type BenchResults, datapathCharts, renderReport, SECTIONS, type SectionName } from './lib/report.js';
 import { isSpread } from './lib/report-format.js';
 import { benchNetnsPrefixes, benchTag } from './lib/run-tag.js';
+import { WG_BACKENDS, WG_METRICS, type WireguardDatapathResult } from './lib/wireguard-results.js';
 import { mergeResults, parseRunArgs } from './run.js';
 
 const RUN = fileURLToPath(new URL('./run.js', import.meta.url));
 /** This test's pid as the run's tag: its names differ from any other run's on the machine. */
 const TAG = benchTag({}, process.pid);
 
+/** $WEFT_BENCH_QUICK_ONLY (e.g. `wireguardDatapath`) runs and checks only those sections. */
+const ONLY = parseRunArgs(
+  process.env.WEFT_BENCH_QUICK_ONLY ? ['--only', process.env.WEFT_BENCH_QUICK_ONLY] : [],
+).only;
+
 function runQuick(out: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
-      [RUN, '--quick', '--no-docs', '--out', out],
+      [RUN, '--quick', '--no-docs', '--out', out, '--only', ONLY.join(',')],
       { timeout: 12 * 60_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, WEFT_BENCH_TAG: TAG } },
       (err, stdout, stderr) =>
         err ? reject(new Error(`${err.message}\n${stderr.slice(-3000)}`)) : resolve(stdout),
@@ -39,6 +45,97 @@ function spreadsIn(x: unknown): { median: number }[] {
 
 const positive = (x: unknown, what: string) =>
   assert.ok(typeof x === 'number' && Number.isFinite(x) && x > 0, `${what} is ${JSON.stringify(x)}`);
+
+/** Per section: its figures are there and sane, and the report's heading for it. */
+const CHECKS: Record<SectionName, { heading: string; check: (r: unknown) => void | Promise<void> }> = {
+  datapath: {
+    heading: '## Datapath',
+    check: async (r) => {
+      const dp = r as { paths: Record<string, Record<string, { median: number }>> };
+      for (const p of PATHS)
+        for (const m of METRICS) positive(dp.paths[p]?.[m]?.median, `datapath ${p} ${m}`);
+      positive(spreadsIn(dp.paths['weft-vxlan']?.ratioToNodeNode)[0]?.median, 'vxlan ratio to node→node');
+      // The hand-built paths carry flanneld's --ip-masq rules (4 postrouting + 2 forward).
+      const facts = (r as { variantFacts: Record<string, { nftRules: number }> }).variantFacts;
+      assert.equal(facts['hand-hostgw']?.nftRules, 6);
+      assert.equal(facts['hand-vxlan']?.nftRules, 6);
+      const charts = datapathCharts(r as Parameters<typeof datapathCharts>[0]);
+      for (const c of Object.values(charts)) assert.match(await renderBarChartSvg(c), /^<svg /);
+    },
+  },
+  cniLatency: {
+    heading: '## CNI',
+    check: (r) => {
+      const cni = r as { weft: { add: { p50: number } }; reference: { add: { p50: number } } };
+      positive(cni.weft.add.p50, 'CNI Weft ADD p50');
+      positive(cni.reference.add.p50, 'CNI reference ADD p50');
+    },
+  },
+  agentScale: { heading: '## Control-plane scale', check: (r) => finiteMedians('agentScale', r) },
+  gossip: { heading: '## Gossip', check: (r) => finiteMedians('gossip', r) },
+  agentFootprint: {
+    heading: '## Agent footprint',
+    check: (r) => {
+      const fp = r as { rssMiB: { median: number }; cpuPercentOfOneCore: number };
+      positive(fp.rssMiB.median, 'agent RSS');
+      assert.ok(Number.isFinite(fp.cpuPercentOfOneCore));
+    },
+  },
+  policyDatapath: {
+    heading: '## NetworkPolicy on the datapath',
+    check: (r) => {
+      const pd = r as PolicyDatapathResult;
+      for (const b of POLICY_BACKENDS) {
+        for (const l of LEVELS) {
+          for (const m of POLICY_METRICS)
+            positive(pd.backends[b][`${l}`][m].median, `policy datapath ${b} ${l} ${m}`);
+        }
+        const k = pd.kernel[b]['1000'];
+        assert.equal(k.n2.enforcedPolicies, 1000, `${b}: policies enforced on n2 at level 1000`);
+        assert.ok(k.refused.ingressAtN2 && k.refused.egressAtN1, `${b}: denied probes at level 1000`);
+      }
+    },
+  },
+  policyScale: {
+    heading: '## NetworkPolicy at scale',
+    check: (r) => {
+      const ps = r as {
+        agents: { rssMiB: number; kernel: { chains: number; setElements: number } }[];
+        changes: Record<string, { samples: number; timeouts: number; p99Ms: number }>;
+      };
+      assert.equal(ps.agents.length, 3);
+      for (const a of ps.agents) {
+        positive(a.rssMiB, 'policy agent RSS');
+        positive(a.kernel.chains, 'policy verdict chains in the kernel');
+      }
+      for (const kind of ['labelAdd', 'labelRemove', 'policyAdd', 'policyDelete']) {
+        const c = ps.changes[kind];
+        assert.equal(c?.timeouts, 0, `policy ${kind}: a node never took the change`);
+        positive(c?.samples, `policy ${kind} samples`);
+        positive(c?.p99Ms, `policy ${kind} p99`);
+      }
+    },
+  },
+  wireguardDatapath: {
+    heading: '## WireGuard on the datapath',
+    check: (r) => {
+      const wg = r as WireguardDatapathResult;
+      for (const b of WG_BACKENDS)
+        for (const m of WG_METRICS) positive(wg.backends[b][m].median, `wireguard datapath ${b} ${m}`);
+      positive(wg.wireguardOverVxlan.tcp1Gbps.median, 'WireGuard ÷ VXLAN TCP ×1');
+      assert.match(wg.implementation.kind, /^(kernel|userspace)$/);
+      assert.equal(wg.encryption.wireguard.podInClear, 0, 'a pod address in clear on the underlay');
+      positive(wg.encryption.vxlan.podInClear, 'the control capture shows the VXLAN pods');
+      assert.equal(wg.mtu.wireguard.deviceMtu, wg.mtu.wireguard.underlay - 60);
+      positive(wg.tunnelBytes.deviceTx, 'bytes through weft.wg');
+    },
+  },
+};
+
+function finiteMedians(s: string, r: unknown): void {
+  const medians = spreadsIn(r).map((x) => x.median);
+  assert.ok(medians.length > 0 && medians.every(Number.isFinite), `${s}: ${JSON.stringify(medians)}`);
+}
 
 describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-quick-'));
@@ -75,6 +172,7 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
         agentFootprint: ok(1),
         policyDatapath: ok(1),
         policyScale: ok(1),
+        wireguardDatapath: ok(1),
       },
     };
     const b = {
@@ -90,85 +188,23 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
     assert.equal(m.durationS, 20);
   });
 
-  it('runs every benchmark, writes every section with figures and leaves no namespaces', async () => {
+  it('runs the benchmarks, writes every section with figures and leaves no namespaces', async () => {
     const out = join(dir, 'quick.json');
     const stdout = await runQuick(out);
     assert.match(stdout, /"results"/);
     const res = JSON.parse(readFileSync(out, 'utf8')) as BenchResults;
-    for (const s of SECTIONS) assert.ok(res.sections[s].ok, `${s} failed: ${res.sections[s].error}`);
+    for (const s of ONLY) assert.ok(res.sections[s].ok, `${s} failed: ${res.sections[s].error}`);
     assert.equal(res.machine.cores > 0, true);
     assert.deepEqual(res.leftoverNamespaces, []);
     assert.match(res.machine.kernel, /\d+\.\d+/);
-
-    const dp = res.sections.datapath.result as { paths: Record<string, Record<string, { median: number }>> };
-    for (const p of PATHS) for (const m of METRICS) positive(dp.paths[p]?.[m]?.median, `datapath ${p} ${m}`);
-    positive(spreadsIn(dp.paths['weft-vxlan']?.ratioToNodeNode)[0]?.median, 'vxlan ratio to node→node');
-    // The hand-built paths carry flanneld's --ip-masq rules (4 postrouting + 2 forward).
-    const facts = (res.sections.datapath.result as { variantFacts: Record<string, { nftRules: number }> })
-      .variantFacts;
-    assert.equal(facts['hand-hostgw']?.nftRules, 6);
-    assert.equal(facts['hand-vxlan']?.nftRules, 6);
-
-    const cni = res.sections.cniLatency.result as {
-      weft: { add: { p50: number } };
-      reference: { add: { p50: number } };
-    };
-    positive(cni.weft.add.p50, 'CNI Weft ADD p50');
-    positive(cni.reference.add.p50, 'CNI reference ADD p50');
-    for (const s of ['agentScale', 'gossip'] as const) {
-      const medians = spreadsIn(res.sections[s].result).map((x) => x.median);
-      assert.ok(medians.length > 0 && medians.every(Number.isFinite), `${s}: ${JSON.stringify(medians)}`);
-    }
-    const fp = res.sections.agentFootprint.result as {
-      rssMiB: { median: number };
-      cpuPercentOfOneCore: number;
-    };
-    positive(fp.rssMiB.median, 'agent RSS');
-    assert.ok(Number.isFinite(fp.cpuPercentOfOneCore));
-
-    const ps = res.sections.policyScale.result as {
-      agents: { rssMiB: number; kernel: { chains: number; setElements: number } }[];
-      changes: Record<string, { samples: number; timeouts: number; p99Ms: number }>;
-    };
-    assert.equal(ps.agents.length, 3);
-    for (const a of ps.agents) {
-      positive(a.rssMiB, 'policy agent RSS');
-      positive(a.kernel.chains, 'policy verdict chains in the kernel');
-    }
-    for (const kind of ['labelAdd', 'labelRemove', 'policyAdd', 'policyDelete']) {
-      const c = ps.changes[kind];
-      assert.equal(c?.timeouts, 0, `policy ${kind}: a node never took the change`);
-      positive(c?.samples, `policy ${kind} samples`);
-      positive(c?.p99Ms, `policy ${kind} p99`);
-    }
-
-    const pd = res.sections.policyDatapath.result as PolicyDatapathResult;
-    for (const b of POLICY_BACKENDS) {
-      for (const l of LEVELS) {
-        for (const m of POLICY_METRICS)
-          positive(pd.backends[b][`${l}`][m].median, `policy datapath ${b} ${l} ${m}`);
-      }
-      const k = pd.kernel[b]['1000'];
-      assert.equal(k.n2.enforcedPolicies, 1000, `${b}: policies enforced on n2 at level 1000`);
-      assert.ok(k.refused.ingressAtN2 && k.refused.egressAtN1, `${b}: denied probes at level 1000`);
-    }
+    for (const s of ONLY) await CHECKS[s].check(res.sections[s].result);
 
     const md = renderReport(res, 'benchmarks');
-    for (const h of [
-      '## Targets',
-      '## Datapath',
-      '## CNI',
-      '## Control-plane scale',
-      '## Gossip',
-      '## Agent footprint',
-      '## NetworkPolicy on the datapath',
-      '## NetworkPolicy at scale',
-    ]) {
-      assert.ok(md.includes(h), `report lacks ${h}`);
+    if (ONLY.length === SECTIONS.length) {
+      assert.ok(md.includes('## Targets'), 'report lacks ## Targets');
+      assert.ok(!md.includes('Did not complete'));
     }
-    assert.ok(!md.includes('Did not complete'));
-    const charts = datapathCharts(res.sections.datapath.result as Parameters<typeof datapathCharts>[0]);
-    for (const c of Object.values(charts)) assert.match(await renderBarChartSvg(c), /^<svg /);
+    for (const s of ONLY) assert.ok(md.includes(CHECKS[s].heading), `report lacks ${CHECKS[s].heading}`);
 
     const prefixes = benchNetnsPrefixes(TAG);
     const mine = (await listNetns()).filter((n) => prefixes.some((p) => n.startsWith(p)));

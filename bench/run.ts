@@ -7,7 +7,8 @@
  *   npm run bench                       full run (≈ 40 min on 2 cores)
  *   node dist/bench/run.js --quick      every benchmark at tiny sizes (proves they run; figures not judged)
  *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
- *          datapath,cniLatency,agentScale,gossip,agentFootprint,policyDatapath,policyScale), --from A.json,B.json --out C.json
+ *          datapath,cniLatency,agentScale,gossip,agentFootprint,policyDatapath,policyScale,
+ *          wireguardDatapath), --from A.json,B.json --out C.json
  *          (run nothing: merge earlier results, each section from the last file where it completed)
  *   env WEFT_BENCH_ARGS_<SECTION> (e.g. WEFT_BENCH_ARGS_DATAPATH="--reps 3 --seconds 3") replaces a section's args.
  * Results: bench/results/<date>.json (full) or $TMPDIR/weft-bench-quick.json (quick) unless --out.
@@ -23,7 +24,16 @@ import { renderBarChartSvg } from './lib/charts.js';
 import { type ChildResult, runBenchChild } from './lib/child.js';
 import { collectMachineFacts } from './lib/machine.js';
 import { type BenchResults, datapathCharts, renderReport, SECTIONS, type SectionName } from './lib/report.js';
-import { benchNames, benchNetnsPrefixes, benchTag, pidAlive, staleBenchTags } from './lib/run-tag.js';
+import {
+  benchNames,
+  benchNetnsPrefixes,
+  benchTag,
+  pidAlive,
+  recordRunDone,
+  recordRunStarted,
+  staleBenchTags,
+  startedRuns,
+} from './lib/run-tag.js';
 import { cleanupPolicyVariants } from './policy-topology.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -80,6 +90,11 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       args: quick ? ['--quick'] : ['--pods', '10000', '--policies', '1000', '--changes', '40'],
       timeoutMs: quick ? 4 * MIN : 20 * MIN,
     },
+    wireguardDatapath: {
+      script: 'wireguard-datapath.js',
+      args: quick ? ['--quick'] : ['--reps', '10'],
+      timeoutMs: quick ? 4 * MIN : 20 * MIN,
+    },
   };
 }
 
@@ -111,12 +126,12 @@ export function parseRunArgs(argv: readonly string[]) {
 }
 
 /**
- * Removes what crashed or killed runs left (their tag's process is gone):
- * datapath namespaces, the CNI node's namespaces and the two local clusters.
- * Namespaces of runs still going are left alone.
+ * Removes what crashed or killed runs left (recorded as started, not done, and
+ * their tag's process is gone): datapath namespaces, the CNI node's namespaces
+ * and the local clusters. Runs still going and other people's clusters are left alone.
  */
 async function sweepStaleRuns(): Promise<void> {
-  for (const tag of staleBenchTags(await listNetns(), pidAlive)) {
+  for (const tag of staleBenchTags(await listNetns(), pidAlive, startedRuns())) {
     process.stderr.write(`== removing what an earlier benchmark run (tag ${tag}) left behind\n`);
     const n = benchNames(tag);
     await cleanupAllVariants(n.datapathPrefix);
@@ -125,7 +140,9 @@ async function sweepStaleRuns(): Promise<void> {
     await destroyCluster(n.scaleCluster);
     await destroyCluster(n.footprintCluster);
     await destroyCluster(n.policyCluster);
+    await destroyCluster(n.wireguardCluster);
   }
+  for (const tag of startedRuns()) if (!pidAlive(Number.parseInt(tag, 36))) recordRunDone(tag);
 }
 
 async function writeDocs(res: BenchResults): Promise<void> {
@@ -187,6 +204,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   const tag = benchTag();
   await sweepStaleRuns();
+  recordRunStarted(tag);
   const date = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
   const machine = await collectMachineFacts();
   const plans = planSections(args.quick);
@@ -221,6 +239,7 @@ async function main(): Promise<void> {
   const leftovers = (await listNetns()).filter((n) => prefixes.some((p) => n.startsWith(p)));
   if (leftovers.length > 0)
     process.stderr.write(`== WARNING: namespaces left behind: ${leftovers.join(' ')}\n`);
+  else recordRunDone(tag);
   const flags = [
     ...(args.quick ? ['--quick'] : []),
     ...(args.only.length < SECTIONS.length ? ['--only', args.only.join(',')] : []),

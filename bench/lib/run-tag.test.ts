@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { benchNames, benchNetnsPrefixes, benchTag, staleBenchTags } from './run-tag.js';
+import {
+  benchNames,
+  benchNetnsPrefixes,
+  benchTag,
+  recordRunDone,
+  recordRunStarted,
+  staleBenchTags,
+  startedRuns,
+} from './run-tag.js';
 
 describe('benchmark run tag', () => {
   it('comes from WEFT_BENCH_TAG, else the pid in base 36, and is validated', () => {
@@ -14,7 +25,15 @@ describe('benchmark run tag', () => {
     const n = benchNames('zzzzz');
     assert.ok(`${n.datapathPrefix}-wg`.length <= 13);
     assert.ok(n.scaleCluster.length <= 10 && n.footprintCluster.length <= 10 && n.policyCluster.length <= 10);
-    assert.deepEqual(benchNetnsPrefixes('a1'), ['wtbna1-', 'wtcni-ba1-', 'wcaga1-', 'wcfpa1-', 'wcnpa1-']);
+    assert.ok(n.wireguardCluster.length <= 10);
+    assert.deepEqual(benchNetnsPrefixes('a1'), [
+      'wtbna1-',
+      'wtcni-ba1-',
+      'wcaga1-',
+      'wcfpa1-',
+      'wcnpa1-',
+      'wcwga1-',
+    ]);
   });
 
   it('finds the tags of runs whose process is gone, and only those', () => {
@@ -32,8 +51,35 @@ describe('benchmark run tag', () => {
       'unrelated',
     ];
     assert.deepEqual(
-      staleBenchTags(netns, (pid) => pid === 1296),
+      staleBenchTags(netns, (pid) => pid === 1296, new Set([dead, live])),
       [dead],
     );
+  });
+
+  it('never takes a foreign name for a dead run: only recorded runs count', () => {
+    // The e2e cluster agwg reads as scale cluster ag + tag wg, whose pid is gone.
+    const netns = ['wcagwg-cp', 'wcagwg-node1', `wcwg${(42).toString(36)}-node1`];
+    assert.deepEqual(
+      staleBenchTags(netns, () => false, new Set()),
+      [],
+    );
+    assert.deepEqual(
+      staleBenchTags(netns, () => false, new Set(['16'])),
+      ['16'],
+    );
+  });
+
+  it('records runs started and forgets them when done', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-bench-runs-'));
+    try {
+      assert.deepEqual([...startedRuns(join(dir, 'none'))], []);
+      recordRunStarted('k3x', dir);
+      recordRunStarted('a1', dir);
+      recordRunDone('a1', dir);
+      recordRunDone('zz', dir);
+      assert.deepEqual([...startedRuns(dir)], ['k3x']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
