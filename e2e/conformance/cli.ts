@@ -19,7 +19,7 @@ import { ConformanceError, parseSelections, resolveSelection, type Selections } 
 
 const USAGE = `usage: conformance list
        conformance command <selection> --kubeconfig FILE --report-dir DIR [--nodes 4] [--provider local]
-       conformance run <selection> [--nodes 3] [--backend auto|vxlan|hostgw] [--report-dir DIR] [--doc FILE|--no-doc]`;
+       conformance run <selection> [--nodes 3] [--backend auto|vxlan|hostgw|wireguard] [--report-dir DIR] [--doc FILE|--no-doc]`;
 
 const here = conformanceDir;
 
@@ -77,7 +77,7 @@ async function command(args: string[]): Promise<number> {
   return 0;
 }
 
-const BACKENDS: readonly WeftBackend[] = ['auto', 'vxlan', 'hostgw'];
+const BACKENDS: readonly WeftBackend[] = ['auto', 'vxlan', 'hostgw', 'wireguard'];
 
 async function run(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({

@@ -12,7 +12,7 @@ export function weftImageTag(root = repoRoot()): string {
   return (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
-export type WeftBackend = 'auto' | 'hostgw' | 'vxlan';
+export type WeftBackend = 'auto' | 'hostgw' | 'vxlan' | 'wireguard';
 
 /**
  * The shipped net-conf.json (the weft-config ConfigMap of manifests/03-config.yaml) with only
@@ -23,7 +23,8 @@ export function netConfWithBackend(configYaml: string, backend: WeftBackend): st
   const text = cm.data?.['net-conf.json'];
   if (text === undefined) throw new Error('03-config.yaml has no data.net-conf.json');
   const conf = JSON.parse(text) as { backend?: Record<string, unknown> };
-  conf.backend = { ...conf.backend, type: backend };
+  // WireGuard has no VNI, and its port is its own (51820 by default), not VXLAN's.
+  conf.backend = backend === 'wireguard' ? { type: backend } : { ...conf.backend, type: backend };
   return `${JSON.stringify(conf, null, 2)}\n`;
 }
 

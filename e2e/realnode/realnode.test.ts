@@ -165,6 +165,7 @@ describe('node component configuration', () => {
     const shipped = readFileSync(join(repoRoot(), 'manifests', '03-config.yaml'), 'utf8');
     const conf = JSON.parse(netConfWithBackend(shipped, 'vxlan'));
     assert.deepEqual(conf.backend, { type: 'vxlan', vni: 1, port: 8472 });
+    assert.deepEqual(JSON.parse(netConfWithBackend(shipped, 'wireguard')).backend, { type: 'wireguard' });
     assert.deepEqual(conf.clusterCIDRs, ['10.244.0.0/16']);
     const k = JSON.parse(renderWeftOverlay('/o', '/m', { name: 'w', tag: 't' }, JSON.stringify(conf)));
     const patch = JSON.parse(k.patches[0].patch);
