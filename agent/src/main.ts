@@ -138,6 +138,9 @@ async function runAgent(deps: {
     log: log.child({ component: 'reconcile' }),
     metrics: new ReconcileMetrics(registry),
   });
+  const onHup = () => rotateWireguardKey(wireguard, loop, log);
+  process.on('SIGHUP', onHup);
+  ac.signal.addEventListener('abort', () => process.off('SIGHUP', onHup), { once: true });
   const http = new AgentHttpServer({
     registry,
     log: log.child({ component: 'http' }),
@@ -213,6 +216,18 @@ async function runAgent(deps: {
   await http.close();
   log.info({ op: 'shutdown' }, 'weft agent stopped');
   return 0;
+}
+
+/** SIGHUP: a new WireGuard key pair, applied by a pass at once (gossip publishes it after the pass). */
+function rotateWireguardKey(wireguard: WireguardManager | undefined, loop: ReconcileLoop, log: Logger): void {
+  if (wireguard === undefined) {
+    log.warn({ op: 'rotate', signal: 'SIGHUP' }, 'SIGHUP ignored: WireGuard is not configured');
+    return;
+  }
+  wireguard.rotate().then(
+    () => loop.trigger(),
+    (err: unknown) => log.error({ op: 'rotate', err }, 'WireGuard key rotation failed; the old key stays'),
+  );
 }
 
 function reportConfigError(log: Logger, err: unknown): number {

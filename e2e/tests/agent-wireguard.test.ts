@@ -233,6 +233,46 @@ describe('WireGuard between agents in a local cluster', { timeout: 420_000 }, ()
     await waitHandshakes();
   });
 
+  it('SIGHUP rotates the key on the live device: a 50 ms ping stream loses at most 3 s of echoes', async (t) => {
+    const n3 = node(3);
+    const run = runs.get(n3.name);
+    assert.ok(run);
+    const before = (await statusOf(n3)).wireguard?.publicKey;
+    // 160 echo requests 50 ms apart (8 s); the key changes after 2 s.
+    const stream = cluster.execInNode(
+      podOf(node(1)).netns,
+      ['ping', '-n', '-i', '0.05', '-c', '160', '-W', '1', podOf(n3).ip],
+      {
+        timeoutMs: 30_000,
+      },
+    );
+    await new Promise((r) => setTimeout(r, 2000));
+    process.kill(run.proc.pid, 'SIGHUP');
+    const out = (await stream).stdout;
+    const m = /(\d+) packets transmitted, (\d+) received/.exec(out);
+    assert.ok(m, out);
+    const lost = Number(m[1]) - Number(m[2]);
+    const after = (await statusOf(n3)).wireguard?.publicKey;
+    t.diagnostic(
+      `rotation by SIGHUP: ${lost} of ${m[1]} echo requests lost (≈ ${lost * 50} ms without traffic)`,
+    );
+    assert.ok(after !== undefined && after !== before, 'a new key on the running agent');
+    await waitFor(
+      'node1 holds node3’s rotated key (and its old one no more)',
+      async () => {
+        const keys = (await statusOf(node(1))).wireguard?.peers.map((p) => p.publicKey) ?? [];
+        return keys.includes(after as string) && !keys.includes(before as string);
+      },
+      10_000,
+    );
+    const rtt = /rtt min\/avg\/max\/mdev = [\d.]+\/[\d.]+\/([\d.]+)/.exec(out)?.[1];
+    t.diagnostic(
+      `longest echo round trip during the run: ${rtt} ms (packets held while the new handshake ran)`,
+    );
+    assert.ok(lost * 50 <= 3000, `${lost} echo requests lost`);
+    assert.ok(Number(m[2]) > 0 && /icmp_seq=1(5\d) /.test(out), 'echoes came back after the rotation');
+  });
+
   it('a sender with a key no node published gets nothing through', async () => {
     const ext = cluster.external.netns;
     const runDir = join(scratch(), 'attacker-run');
