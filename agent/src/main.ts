@@ -138,6 +138,7 @@ async function runAgent(deps: {
     log: log.child({ component: 'reconcile' }),
     metrics: new ReconcileMetrics(registry),
   });
+  wireguard?.onDeviceLost(() => loop.triggerFull());
   const onHup = () => rotateWireguardKey(wireguard, loop, log);
   process.on('SIGHUP', onHup);
   ac.signal.addEventListener('abort', () => process.off('SIGHUP', onHup), { once: true });

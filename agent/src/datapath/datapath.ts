@@ -54,12 +54,11 @@ export interface DatapathOptions {
 
 /**
  * What the datapath asks of the WireGuard device: bring it to `desired` before the routes
- * through it are applied (undefined = no encryption: remove a device left by an earlier
- * config), and remove it on uninstall.
+ * through it are applied. `trusted` as SyncOptions.trustLastApplied: an event-driven pass, which
+ * may skip reading the device when its part is what the last successful sync applied.
  */
 export interface WireguardHook {
-  sync(desired: DesiredWireguardPeers | undefined): Promise<void>;
-  uninstall(): Promise<void>;
+  sync(desired: DesiredWireguardPeers, trusted: boolean): Promise<void>;
 }
 
 /**
@@ -174,7 +173,7 @@ export class Datapath {
     this.lastPlan = plan;
     this.lastDesired = desired;
     try {
-      await this.syncWireguard(desired, config);
+      await this.syncWireguard(desired, config, trusted !== undefined);
       await applyPlan(this.netlink, plan, this.protocol);
       this.metrics.changes.inc(plan.length);
       // While the policy part is pending the kernel keeps rules desired() does not know:
@@ -215,9 +214,13 @@ export class Datapath {
    * The device first: routes through it need it to exist. Without encryption, once per process,
    * a device an earlier config left is removed (its routes went with the plan already).
    */
-  private async syncWireguard(desired: DesiredDatapath, config: DatapathConfig): Promise<void> {
-    if (this.wireguard) return this.wireguard.sync(desired.wireguard);
+  private async syncWireguard(
+    desired: DesiredDatapath,
+    config: DatapathConfig,
+    trusted: boolean,
+  ): Promise<void> {
     if (desired.wireguard) {
+      if (this.wireguard) return this.wireguard.sync(desired.wireguard, trusted);
       throw new DatapathError(
         'ENOWIREGUARD',
         'encryption is configured but the agent has no WireGuard device',
@@ -295,7 +298,6 @@ export class Datapath {
     if (ruleFailures.length > 0) throw new DatapathApplyError(ruleFailures);
     if (await this.netlink.readNftTable(NFT_FAMILY, NFT_TABLE))
       await this.netlink.runNftScript(renderNftDelete());
-    await this.wireguard?.uninstall();
     this.metrics.recordRoutes(new Map());
     this.lastPlan = undefined;
     this.lastDesired = undefined;

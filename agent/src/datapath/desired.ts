@@ -7,7 +7,7 @@ import {
   parseIpv4,
 } from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
-import type { WgPeerInput } from '../wireguard/desired.js';
+import { computeWgMtu, type WgPeerInput } from '../wireguard/desired.js';
 import { isWireguardKey } from '../wireguard/keys.js';
 import { CidrIndex } from './cidr-index.js';
 import { DatapathError } from './errors.js';
@@ -31,8 +31,6 @@ export const IP_FORWARD = 'net.ipv4.ip_forward';
 export const BRIDGE_NF_CALL = 'net.bridge.bridge-nf-call-iptables';
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;
-/** Outer IPv4 (20) + UDP (8) + WireGuard (32: header, counter, tag) over an IPv4 underlay. */
-export const WIREGUARD_OVERHEAD = 60;
 
 /**
  * Pod MTU. An override wins. Otherwise hostgw uses the underlay MTU, and vxlan and
@@ -50,7 +48,7 @@ export function computeMtu(
 ): number {
   if (override !== undefined) return override;
   // With encryption the same reasoning as auto's: the tunnel's size, whichever peers use it.
-  if (encryption !== 'none') return underlayMtu - WIREGUARD_OVERHEAD;
+  if (encryption !== 'none') return computeWgMtu(underlayMtu, 4);
   return backend === 'hostgw' ? underlayMtu : underlayMtu - VXLAN_OVERHEAD;
 }
 

@@ -190,6 +190,23 @@ describe('ReconcileLoop', () => {
     }
   });
 
+  it('triggerFull asks for a pass that reads the kernel', async () => {
+    const t = setup(60_000, [self]);
+    try {
+      await until(() => t.datapath.calls.length === 1 && t.datapath.active === 0);
+      t.store.upsert(peer(1));
+      await until(() => t.datapath.calls.length === 2 && t.datapath.active === 0);
+      t.loop.triggerFull();
+      await until(() => t.datapath.calls.length === 3 && t.datapath.active === 0);
+      assert.deepEqual(
+        t.datapath.calls.map((c) => c.trusted),
+        [false, true, false],
+      );
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('stops promptly on abort, also mid-backoff', async () => {
     const t = setup();
     t.datapath.failNext = 100;

@@ -100,6 +100,12 @@ export class ReconcileLoop {
     this.#trigger.fire();
   }
 
+  /** Requests a pass that reads the kernel in full (something outside the plans changed it). */
+  triggerFull(): void {
+    this.#fullObserve = true;
+    this.#trigger.fire();
+  }
+
   async run(signal: AbortSignal): Promise<void> {
     const off = this.#opts.store.onChange(() => this.#trigger.fire());
     this.#trigger.fire();

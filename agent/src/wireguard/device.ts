@@ -92,9 +92,19 @@ export class WireguardDevice {
 
   /** Plan against the device as it is and apply; returns the plan (empty = nothing to do). */
   async sync(desired: DesiredWireguard, key: WireguardKeyPair): Promise<WgPlanOp[]> {
-    const ops = planWireguard(desired, await this.observe());
-    if (ops.length > 0) await this.apply(ops, key);
-    return ops;
+    return (await this.syncObserved(desired, key)).ops;
+  }
+
+  /** sync, also returning the device as it is afterwards (observed again only when ops ran). */
+  async syncObserved(
+    desired: DesiredWireguard,
+    key: WireguardKeyPair,
+  ): Promise<{ ops: WgPlanOp[]; observed: ObservedWireguard }> {
+    const before = await this.observe();
+    const ops = planWireguard(desired, before);
+    if (ops.length === 0) return { ops, observed: before };
+    await this.apply(ops, key);
+    return { ops, observed: await this.observe() };
   }
 
   private async create(): Promise<void> {

@@ -32,14 +32,17 @@ describe('WireguardManager', () => {
     assert.match(text, /weft_wireguard_implementation\{implementation="none"\} 1/);
     assert.match(text, /weft_wireguard_implementation\{implementation="userspace"\} 0/);
     await assert.rejects(
-      m.sync({
-        device: 'weft.wg',
-        listenPort: 51820,
-        underlayMtu: 1500,
-        addresses: [],
-        peers: [],
-        keyless: [],
-      }),
+      m.sync(
+        {
+          device: 'weft.wg',
+          listenPort: 51820,
+          underlayMtu: 1500,
+          addresses: [],
+          peers: [],
+          keyless: [],
+        },
+        true,
+      ),
       (err: unknown) => err instanceof Error && 'code' in err && err.code === 'ENOIMPL',
     );
     assert.equal(m.status().implementation, 'none');
