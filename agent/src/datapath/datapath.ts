@@ -205,6 +205,7 @@ export class Datapath {
     return {
       changes: plan.length,
       peerRoutes: new Map(desired.peerRoutes),
+      peerRoutes6: new Map(desired.peerRoutes6),
       mtu: desired.mtu,
       underlayInterface: underlay.iface,
     };

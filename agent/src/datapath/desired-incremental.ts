@@ -250,6 +250,7 @@ export class IncrementalDesired {
         (r: RouteState) => r.dst,
       ),
       peerRoutes,
+      peerRoutes6: new Map(),
       skipped: [],
       wireguard: patchWireguard(result.wireguard, gone, come, peerRoutes, (p) => this.facts.get(p)),
     };

@@ -347,6 +347,7 @@ export function desiredDatapath(
     policyPending: false,
     mtu,
     peerRoutes,
+    peerRoutes6: new Map(),
     skipped,
     wireguard,
   };

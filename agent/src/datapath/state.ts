@@ -125,6 +125,8 @@ export interface DatapathState {
 export interface DesiredDatapath extends DatapathState {
   readonly mtu: number;
   readonly peerRoutes: ReadonlyMap<string, PeerRoute>;
+  /** Route kind per peer for its IPv6 podCIDRs (see SyncResult.peerRoutes6). */
+  readonly peerRoutes6: ReadonlyMap<string, PeerRoute>;
   /** Rule identity → rule text, for every rule of `nft` (what a rewrite of a chain needs). */
   readonly nftRules: ReadonlyMap<string, string>;
   /**

@@ -18,16 +18,26 @@ export type PeerRoute = 'direct' | 'vxlan' | 'wireguard';
 /** This node, as the datapath needs it. */
 export interface SelfNode {
   readonly name: string;
-  /** The node's InternalIP (underlay address). */
+  /** The node's IPv4 InternalIP (underlay address). */
   readonly underlayIP: string;
-  /** This node's podCIDRs ("10.244.1.0/24"); empty while not yet assigned. */
+  /**
+   * The node's IPv6 InternalIP (RFC 5952 text) when it has one besides the IPv4 one: the
+   * direct (host-gw) next hop for IPv6 podCIDRs. undefined = IPv6 pods of this node are
+   * reached through the tunnel over the IPv4 underlay only (ADR 18).
+   */
+  readonly underlayIP6?: string | undefined;
+  /** This node's podCIDRs of both families, canonical, IPv4 first; empty while not yet assigned. */
   readonly podCIDRs: readonly string[];
 }
 
 /** Another node whose pods this node must reach. */
 export interface PeerNode {
   readonly name: string;
+  /** IPv4 InternalIP. */
   readonly underlayIP: string;
+  /** IPv6 InternalIP besides the IPv4 one (see SelfNode.underlayIP6). */
+  readonly underlayIP6?: string | undefined;
+  /** podCIDRs of both families, canonical, IPv4 first. */
   readonly podCIDRs: readonly string[];
   /** The WireGuard public key the node publishes in its gossip record (ADR 16); undefined = none. */
   readonly wgPublicKey?: string | undefined;
@@ -36,6 +46,7 @@ export interface PeerNode {
 /** The datapath part of net-conf, already validated. */
 export interface DatapathConfig {
   readonly backend: Backend;
+  /** One per family at most, canonical, IPv4 first (net-conf validated it). */
   readonly clusterCIDRs: readonly string[];
   readonly vxlanVNI: number;
   readonly vxlanPort: number;
@@ -60,8 +71,14 @@ export interface DatapathConfig {
 export interface SyncResult {
   /** Number of changes applied (0 on an already-correct kernel). */
   readonly changes: number;
-  /** Route kind chosen per peer name. */
+  /** Route kind chosen per peer name, for its IPv4 podCIDRs. */
   readonly peerRoutes: ReadonlyMap<string, PeerRoute>;
+  /**
+   * Route kind chosen per peer name for its IPv6 podCIDRs (auto decides per family: a peer
+   * can be direct for IPv4 and VXLAN for IPv6). No entry = the peer has no usable IPv6 podCIDR
+   * or this node has none.
+   */
+  readonly peerRoutes6: ReadonlyMap<string, PeerRoute>;
   /** Pod MTU in force. */
   readonly mtu: number;
   /** The underlay interface found for SelfNode.underlayIP. */

@@ -43,6 +43,7 @@ class FakeDatapath {
       return {
         changes: peers.length,
         peerRoutes: new Map(peers.map((p) => [p.name, 'vxlan' as const])),
+        peerRoutes6: new Map(),
         mtu: 1450,
         underlayInterface: 'eth0',
       };

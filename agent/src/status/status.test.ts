@@ -41,6 +41,7 @@ const sync: SyncResult = {
     ['node-c', 'vxlan'],
     ['node-d', 'vxlan'],
   ]),
+  peerRoutes6: new Map(),
   mtu: 1450,
   underlayInterface: 'eth0',
 };
