@@ -1,12 +1,12 @@
 import { parseArgs } from 'node:util';
-import { ClusterError, type ClusterSpec, parseClusterSpec } from './spec.js';
+import { ClusterError, type ClusterSpec, type IpFamilyMode, parseClusterSpec } from './spec.js';
 
 export type CliCommand =
   | { cmd: 'up'; spec: Partial<ClusterSpec> }
   | { cmd: 'down'; name: string; runRoot?: string; keepLogs: boolean }
   | { cmd: 'status'; name: string; runRoot?: string };
 
-export const USAGE = `usage: cluster up [--name e2e] [--nodes 3] [--subnets 2] [--no-allocate-node-cidrs] [--kubelet] [--admin-port 0] [--run-root /tmp/weft-e2e]
+export const USAGE = `usage: cluster up [--name e2e] [--nodes 3] [--subnets 2] [--no-allocate-node-cidrs] [--kubelet] [--ip-family ipv4|dual] [--admin-port 0] [--run-root /tmp/weft-e2e]
        cluster down [--name e2e] [--keep-logs] [--run-root …]
        cluster status [--name e2e] [--run-root …]`;
 
@@ -33,6 +33,7 @@ export function parseCliArgs(argv: string[]): CliCommand {
         kubelet: v.kubelet === true,
         ...where,
       };
+      if (v['ip-family'] !== undefined) spec.ipFamily = v['ip-family'] as IpFamilyMode;
       if (v.nodes !== undefined) spec.nodes = toInt('--nodes', v.nodes);
       if (v.subnets !== undefined) spec.subnets = toInt('--subnets', v.subnets) as 1 | 2;
       if (v['admin-port'] !== undefined) spec.adminPort = toInt('--admin-port', v['admin-port']);
@@ -56,6 +57,7 @@ const OPTIONS = {
   subnets: { type: 'string' },
   'no-allocate-node-cidrs': { type: 'boolean' },
   kubelet: { type: 'boolean' },
+  'ip-family': { type: 'string' },
   'admin-port': { type: 'string' },
   'run-root': { type: 'string' },
   'keep-logs': { type: 'boolean' },

@@ -43,7 +43,7 @@ async function up(c: Extract<CliCommand, { cmd: 'up' }>, log: Logger): Promise<n
       `  API server (from node namespaces): ${cluster.apiServerURL}`,
       ...cluster.nodes.map(
         (n) =>
-          `  ${n.name}  netns ${n.netns}  ${n.ip} (${n.subnet})  podCIDR ${cidrs?.get(n.name)?.join(',') ?? '-'}`,
+          `  ${n.name}  netns ${n.netns}  ${n.ip} (${n.subnet})${n.ip6 ? ` ${n.ip6}` : ''}  podCIDR ${cidrs?.get(n.name)?.join(',') ?? '-'}`,
       ),
       `  external host: netns ${cluster.external.netns} ${cluster.external.ip}`,
       `remove with: npm run cluster -- down --name ${cluster.name}`,

@@ -87,7 +87,7 @@ export function componentCommand(
       return {
         argv: [
           join(ctx.binDir, 'kube-controller-manager'),
-          ...controllerManagerArgs(f, ctx.allocateNodeCidrs, ctx.kubelet),
+          ...controllerManagerArgs(f, ctx.allocateNodeCidrs, ctx.kubelet, ctx.plan.ipFamily),
         ],
         netns: cp,
       };

@@ -10,7 +10,7 @@ import type { Cluster } from './cluster.js';
 const SCRIPT = `
 const port = Number(process.argv[1]);
 const server = require('node:http').createServer((req, res) => res.end(req.socket.remoteAddress.replace(/^::ffff:/, '')));
-server.listen(port, '0.0.0.0', () => process.stdout.write('listening\\n'));
+server.listen(port, process.argv[2], () => process.stdout.write('listening\\n'));
 process.on('SIGTERM', () => process.exit(0));
 `;
 
@@ -20,11 +20,21 @@ export interface EchoServer {
   stop(): Promise<void>;
 }
 
-/** Starts the server in `netns` on `port`; resolves once it listens. */
-export function startEchoServer(netns: string, port: number, timeoutMs = 10_000): Promise<EchoServer> {
-  const child: ChildProcess = spawn('ip', ['netns', 'exec', netns, NODE_BIN, '-e', SCRIPT, String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+/**
+ * Starts the server in `netns` on `port`; resolves once it listens. `host` '::' serves both
+ * families (IPv4 clients are seen as their IPv4 address), the default '0.0.0.0' IPv4 only.
+ */
+export function startEchoServer(
+  netns: string,
+  port: number,
+  timeoutMs = 10_000,
+  host: '0.0.0.0' | '::' = '0.0.0.0',
+): Promise<EchoServer> {
+  const child: ChildProcess = spawn(
+    'ip',
+    ['netns', 'exec', netns, NODE_BIN, '-e', SCRIPT, String(port), host],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const stop = async () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
@@ -58,6 +68,7 @@ export async function seenSource(
   ip: string,
   port: number,
 ): Promise<string | undefined> {
-  const r = await cluster.execInNode(netns, ['curl', '-s', '-m', '3', `http://${ip}:${port}/`]);
+  const host = ip.includes(':') ? `[${ip}]` : ip;
+  const r = await cluster.execInNode(netns, ['curl', '-s', '-m', '3', `http://${host}:${port}/`]);
   return r.code === 0 ? r.stdout.trim() : undefined;
 }

@@ -50,6 +50,26 @@ describe('control-plane flags', () => {
     assert.ok(desiredControllers(false).includes('namespace-controller'));
   });
 
+  it('dual-stack: service and cluster CIDRs of both families, IPv4 first, with per-family podCIDR sizes', () => {
+    const dual = computeClusterPlan(parseClusterSpec({ name: 'ds', ipFamily: 'dual' }));
+    assert.equal(
+      flag(apiServerArgs(dual, files), 'service-cluster-ip-range'),
+      '10.96.0.0/16,fd00:10:96::/112',
+    );
+    assert.equal(flag(apiServerArgs(plan, files), 'service-cluster-ip-range'), '10.96.0.0/16');
+    const kcm = controllerManagerArgs(files, true, false, 'dual');
+    assert.equal(flag(kcm, 'cluster-cidr'), '10.244.0.0/16,fd00:10:244::/56');
+    assert.equal(flag(kcm, 'service-cluster-ip-range'), '10.96.0.0/16,fd00:10:96::/112');
+    assert.deepEqual(
+      [
+        flag(kcm, 'node-cidr-mask-size'),
+        flag(kcm, 'node-cidr-mask-size-ipv4'),
+        flag(kcm, 'node-cidr-mask-size-ipv6'),
+      ],
+      [undefined, '24', '64'],
+    );
+  });
+
   it('runs every component but the root forwarder inside the control-plane namespace', () => {
     const ctx: ComponentContext = {
       plan,

@@ -1,5 +1,20 @@
 import { join } from 'node:path';
-import { API_PORT, CLUSTER_CIDR, type ClusterPlan, NODE_CIDR_MASK, SERVICE_CIDR } from './plan.js';
+import {
+  API_PORT,
+  CLUSTER_CIDR,
+  CLUSTER_CIDR6,
+  type ClusterPlan,
+  NODE_CIDR_MASK,
+  NODE_CIDR_MASK6,
+  SERVICE_CIDR,
+  SERVICE_CIDR6,
+} from './plan.js';
+import type { IpFamilyMode } from './spec.js';
+
+/** `--service-cluster-ip-range`: IPv4 first, as kubeadm writes a dual-stack one. */
+export function serviceCidrs(ipFamily: IpFamilyMode | undefined): string {
+  return ipFamily === 'dual' ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR;
+}
 
 /** Where a cluster keeps its control-plane files, all under the run dir (pure). */
 export interface ControlPlaneFiles {
@@ -93,7 +108,7 @@ export function apiServerArgs(plan: ClusterPlan, files: ControlPlaneFiles, kubel
     `--tls-cert-file=${files.servingCert}`,
     `--tls-private-key-file=${files.servingKey}`,
     `--client-ca-file=${files.caCert}`,
-    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    `--service-cluster-ip-range=${serviceCidrs(plan.ipFamily)}`,
     `--service-account-issuer=${SA_ISSUER}`,
     `--service-account-key-file=${files.saPub}`,
     `--service-account-signing-key-file=${files.saKey}`,
@@ -109,6 +124,7 @@ export function controllerManagerArgs(
   files: ControlPlaneFiles,
   allocateNodeCidrs: boolean,
   kubelet = false,
+  ipFamily: IpFamilyMode = 'ipv4',
 ): string[] {
   // With kubelets, every default controller runs (Deployments, DaemonSets, EndpointSlices,
   // node lifecycle, garbage collection …), as kubeadm runs them.
@@ -119,9 +135,15 @@ export function controllerManagerArgs(
     `--controllers=${controllers.join(',')}`,
     ...(kubelet ? [`--service-account-private-key-file=${files.saKey}`] : []),
     `--allocate-node-cidrs=${String(allocateNodeCidrs)}`,
-    `--cluster-cidr=${CLUSTER_CIDR}`,
-    `--node-cidr-mask-size=${NODE_CIDR_MASK}`,
-    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    // Dual-stack: one CIDR per family, and the per-family mask flags (the single one is refused).
+    ...(ipFamily === 'dual'
+      ? [
+          `--cluster-cidr=${CLUSTER_CIDR},${CLUSTER_CIDR6}`,
+          `--node-cidr-mask-size-ipv4=${NODE_CIDR_MASK}`,
+          `--node-cidr-mask-size-ipv6=${NODE_CIDR_MASK6}`,
+        ]
+      : [`--cluster-cidr=${CLUSTER_CIDR}`, `--node-cidr-mask-size=${NODE_CIDR_MASK}`]),
+    `--service-cluster-ip-range=${serviceCidrs(ipFamily)}`,
     '--use-service-account-credentials=false',
     `--root-ca-file=${files.caCert}`,
     '--secure-port=0', // no health endpoint to serve: the harness watches the process and node podCIDRs

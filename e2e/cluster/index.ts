@@ -11,17 +11,23 @@ export type { ClusterNode } from './nodes.js';
 export {
   API_PORT,
   CLUSTER_CIDR,
+  CLUSTER_CIDR6,
   CONTROL_PLANE_IP,
   EXTERNAL,
+  EXTERNAL6,
   NODE_CIDR_MASK,
+  NODE_CIDR_MASK6,
   netnsPrefix,
   podNetnsName,
   SERVICE_CIDR,
+  SERVICE_CIDR6,
   SUBNET_A,
+  SUBNET_A6,
   SUBNET_B,
+  SUBNET_B6,
 } from './plan.js';
 export { resolveBinDir } from './prereq.js';
 export type { NodeProcess, ProcessExit } from './processes.js';
-export { ClusterError, type ClusterSpec, DEFAULT_RUN_ROOT } from './spec.js';
+export { ClusterError, type ClusterSpec, DEFAULT_RUN_ROOT, type IpFamilyMode } from './spec.js';
 export { attachCluster, startCluster } from './start.js';
 export { destroyCluster } from './teardown.js';

@@ -22,6 +22,7 @@ export function desiredNodeObjects(plan: ClusterPlan): object {
       status: {
         addresses: [
           { type: 'InternalIP', address: n.ip },
+          ...(n.ip6 ? [{ type: 'InternalIP', address: n.ip6 }] : []),
           { type: 'Hostname', address: n.name },
         ],
       },

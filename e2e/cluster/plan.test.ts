@@ -11,6 +11,7 @@ describe('parseClusterSpec', () => {
       subnets: 2,
       allocateNodeCidrs: true,
       kubelet: false,
+      ipFamily: 'ipv4',
       runRoot: '/tmp/weft-e2e',
       adminPort: 0,
     });
@@ -24,6 +25,7 @@ describe('parseClusterSpec', () => {
     ['spec.subnets', { subnets: 3 }],
     ['spec.runRoot', { runRoot: 'relative/dir' }],
     ['spec.adminPort', { adminPort: 70000 }],
+    ['spec.ipFamily', { ipFamily: 'ipv6' }],
   ];
   for (const [field, input] of bad) {
     it(`rejects ${JSON.stringify(input)} naming ${field}`, () => {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { ResolvedClusterSpec } from './spec.js';
+import type { IpFamilyMode, ResolvedClusterSpec } from './spec.js';
 
 /**
  * The address plan of a local cluster (pure; see README.md for the picture).
@@ -24,6 +24,31 @@ export const EXTERNAL = {
   prefix: 24,
 } as const;
 export const CONTROL_PLANE_IP = '172.28.1.2';
+
+/**
+ * The IPv6 side of a dual-stack cluster (spec.ipFamily 'dual'): the same picture with ULA
+ * underlay subnets fd00:28:1::/64 (A) and fd00:28:2::/64 (B), the router ::1 on each, node i
+ * ::<10+i in decimal digits> (node1 fd00:28:1::11), and the external host on 2001:db8:113::/64 (documentation
+ * prefix, reachable only inside the cluster's namespaces).
+ */
+export const CLUSTER_CIDR6 = 'fd00:10:244::/56';
+export const NODE_CIDR_MASK6 = 64;
+export const SERVICE_CIDR6 = 'fd00:10:96::/112';
+export const UNDERLAY_SUPERNET6 = 'fd00:28::/32';
+export const SUBNET_A6 = { cidr: 'fd00:28:1::/64', gateway: 'fd00:28:1::1', prefix: 64 } as const;
+export const SUBNET_B6 = { cidr: 'fd00:28:2::/64', gateway: 'fd00:28:2::1', prefix: 64 } as const;
+export const EXTERNAL6 = {
+  cidr: '2001:db8:113::/64',
+  routerIp: '2001:db8:113::1',
+  ip: '2001:db8:113::2',
+  prefix: 64,
+} as const;
+export const CONTROL_PLANE_IP6 = 'fd00:28:1::2';
+
+/** The IPv6 subnet beside an IPv4 one. */
+export function subnet6Of(subnet: SubnetPlan): typeof SUBNET_A6 | typeof SUBNET_B6 {
+  return subnet === SUBNET_B ? SUBNET_B6 : SUBNET_A6;
+}
 /** Interface name of the underlay inside every node/control-plane/external namespace. */
 export const UNDERLAY_IFACE = 'eth0';
 
@@ -36,6 +61,9 @@ export interface NodePlan {
   ip: string;
   subnet: string; // CIDR of its underlay subnet
   gateway: string;
+  /** Dual-stack: the node's IPv6 underlay address and its router (undefined with ipFamily ipv4). */
+  ip6?: string;
+  gateway6?: string;
   bridge: string; // bridge in the router namespace it is attached to
   routerPort: string; // veth end in the router namespace
   iface: string; // veth end inside the node namespace
@@ -46,6 +74,8 @@ export interface ClusterPlan {
   name: string;
   runDir: string;
   nsPrefix: string;
+  /** 'ipv4' or 'dual' (spec.ipFamily); plans written before it existed are ipv4. */
+  ipFamily?: IpFamilyMode;
   routerNetns: string;
   controlPlaneNetns: string;
   externalNetns: string;
@@ -99,6 +129,9 @@ export function computeClusterPlan(spec: ResolvedClusterSpec): ClusterPlan {
       ip: `${subnet.cidr.split('.').slice(0, 3).join('.')}.${10 + i}`,
       subnet: subnet.cidr,
       gateway: subnet.gateway,
+      ...(spec.ipFamily === 'dual'
+        ? { ip6: `${subnet6Of(subnet).gateway.slice(0, -1)}${10 + i}`, gateway6: subnet6Of(subnet).gateway }
+        : {}),
       bridge: subnet.bridge,
       routerPort: `vn${i}`,
       iface: UNDERLAY_IFACE,
@@ -109,6 +142,7 @@ export function computeClusterPlan(spec: ResolvedClusterSpec): ClusterPlan {
     name: spec.name,
     runDir,
     nsPrefix: prefix,
+    ipFamily: spec.ipFamily,
     routerNetns: `${prefix}rt`,
     controlPlaneNetns: `${prefix}cp`,
     externalNetns: `${prefix}ext`,

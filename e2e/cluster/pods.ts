@@ -27,6 +27,8 @@ export interface Pod {
   readonly netns: string;
   /** The pod's IPv4 address (from the CNI result). */
   readonly ip: string;
+  /** Its IPv6 address on a dual-stack node (undefined on an IPv4 one). */
+  readonly ip6?: string | undefined;
   readonly attachment: RuntimeAttachment;
   /** The chain's final result, kept for CHECK and DEL as a runtime keeps it. */
   readonly result: Record<string, unknown>;
@@ -41,12 +43,17 @@ export function nodeRuntime(node: ClusterNode): Promise<CniRuntime> {
   );
 }
 
-/** The first IPv4 address of a CNI result ("10.244.1.2/24" → "10.244.1.2"). */
+/** The first address of a CNI result ("10.244.1.2/24" → "10.244.1.2"), IPv4 first by Weft's order. */
 export function resultIp(result: Record<string, unknown>): string {
-  const ips = result.ips as { address?: string }[] | undefined;
-  const address = ips?.[0]?.address;
+  const address = resultAddresses(result)[0];
   if (!address) throw new Error(`CNI result has no address: ${JSON.stringify(result)}`);
-  return address.split('/')[0] as string;
+  return address;
+}
+
+/** Every address of a CNI result without its length, in the result's order. */
+export function resultAddresses(result: Record<string, unknown>): string[] {
+  const ips = result.ips as { address?: string }[] | undefined;
+  return (ips ?? []).flatMap((i) => (i.address ? [i.address.split('/')[0] as string] : []));
 }
 
 /** Runs argv in the root namespace (where `ip netns add/del` belong); throws with its stderr. */
@@ -71,7 +78,8 @@ export async function addPod(
   };
   try {
     const result = await (await nodeRuntime(node)).add(attachment);
-    return { node, id, netns, ip: resultIp(result), attachment, result };
+    const ip6 = resultAddresses(result).find((a) => a.includes(':'));
+    return { node, id, netns, ip: resultIp(result), ip6, attachment, result };
   } catch (err) {
     await mustRun(['ip', 'netns', 'del', netns]).catch(() => undefined);
     throw err;

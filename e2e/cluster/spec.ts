@@ -12,6 +12,12 @@ export interface ClusterSpec {
    * namespaces with harness-made Node objects.
    */
   kubelet: boolean;
+  /**
+   * Address families: 'ipv4' (default) or 'dual' — underlay addresses of both families on both
+   * subnets (and the external host), a dual-stack control plane (service and cluster CIDRs of
+   * both families), Nodes with an InternalIP of each family.
+   */
+  ipFamily: IpFamilyMode;
   /** Parent of the run dir (default /tmp/weft-e2e); the run dir is `<runRoot>/<name>`. */
   runRoot?: string;
   /** Port on 127.0.0.1 in the root netns for the admin endpoint; 0 (default) picks a free one. */
@@ -19,6 +25,9 @@ export interface ClusterSpec {
   /** Directory with etcd, kube-apiserver, kube-controller-manager, kubectl (default: WEFT_K8S_BIN_DIR or build.sh). */
   binDir?: string;
 }
+
+export type IpFamilyMode = 'ipv4' | 'dual';
+export const IP_FAMILY_MODES: readonly IpFamilyMode[] = ['ipv4', 'dual'];
 
 export type ResolvedClusterSpec = Required<Omit<ClusterSpec, 'binDir'>> & { binDir?: string };
 
@@ -57,6 +66,13 @@ export function parseClusterSpec(input: Partial<ClusterSpec>): ResolvedClusterSp
   if (typeof kubelet !== 'boolean') {
     throw new ClusterError('EBADSPEC', `spec.kubelet must be a boolean`);
   }
+  const ipFamily = input.ipFamily ?? 'ipv4';
+  if (!IP_FAMILY_MODES.includes(ipFamily)) {
+    throw new ClusterError(
+      'EBADSPEC',
+      `spec.ipFamily must be one of ${IP_FAMILY_MODES.join(', ')}, got ${JSON.stringify(ipFamily)} (IPv6-only clusters are not supported yet)`,
+    );
+  }
   const runRoot = input.runRoot ?? DEFAULT_RUN_ROOT;
   if (typeof runRoot !== 'string' || !runRoot.startsWith('/')) {
     throw new ClusterError(
@@ -71,7 +87,16 @@ export function parseClusterSpec(input: Partial<ClusterSpec>): ResolvedClusterSp
       `spec.adminPort must be an integer in 0..65535, got ${String(adminPort)}`,
     );
   }
-  const spec: ResolvedClusterSpec = { name, nodes, subnets, allocateNodeCidrs, kubelet, runRoot, adminPort };
+  const spec: ResolvedClusterSpec = {
+    name,
+    nodes,
+    subnets,
+    allocateNodeCidrs,
+    kubelet,
+    ipFamily,
+    runRoot,
+    adminPort,
+  };
   if (input.binDir !== undefined) spec.binDir = input.binDir;
   return spec;
 }

@@ -41,3 +41,36 @@ describe('planTopologyCommands', () => {
     assert.equal(single.filter((c) => c.includes('bridge')).length, 1);
   });
 });
+
+describe('planTopologyCommands, dual-stack', () => {
+  const plan = computeClusterPlan(parseClusterSpec({ name: 'ds', ipFamily: 'dual' }));
+  const lines = planTopologyCommands(plan).map((c) => c.join(' '));
+
+  it('gives every node an IPv6 underlay address on its subnet (no DAD) and a default route via its router', () => {
+    assert.deepEqual(
+      plan.nodes.map((n) => [n.ip6, n.gateway6]),
+      [
+        ['fd00:28:1::11', 'fd00:28:1::1'],
+        ['fd00:28:1::12', 'fd00:28:1::1'],
+        ['fd00:28:2::13', 'fd00:28:2::1'],
+      ],
+    );
+    assert.ok(lines.includes('ip -n wcds-node3 addr add fd00:28:2::13/64 dev eth0 nodad'));
+    assert.ok(lines.includes('ip -n wcds-node3 -6 route add default via fd00:28:2::1'));
+    assert.ok(lines.includes('ip -n wcds-rt addr add fd00:28:2::1/64 dev brb nodad'));
+  });
+
+  it('forwards IPv6 in the router only (the agents turn it on in the nodes) and routes the external host back', () => {
+    const v6 = lines.filter((l) => l.includes('net.ipv6'));
+    assert.deepEqual(v6, ['ip netns exec wcds-rt sysctl -q -w net.ipv6.conf.all.forwarding=1']);
+    assert.ok(lines.includes('ip -n wcds-ext -6 route add fd00:28::/32 via 2001:db8:113::1'));
+  });
+
+  it('an IPv4 cluster has no IPv6 address anywhere', () => {
+    const v4 = planTopologyCommands(computeClusterPlan(parseClusterSpec({ name: 'v4' })));
+    assert.ok(
+      !v4.some((c) => c.some((a) => a.includes(':') && !a.startsWith('net.'))),
+      'IPv6 in an ipv4 plan',
+    );
+  });
+});

@@ -1,4 +1,15 @@
-import { type ClusterPlan, EXTERNAL, SUBNET_A, UNDERLAY_IFACE, UNDERLAY_SUPERNET } from './plan.js';
+import {
+  type ClusterPlan,
+  CONTROL_PLANE_IP6,
+  EXTERNAL,
+  EXTERNAL6,
+  SUBNET_A,
+  SUBNET_A6,
+  subnet6Of,
+  UNDERLAY_IFACE,
+  UNDERLAY_SUPERNET,
+  UNDERLAY_SUPERNET6,
+} from './plan.js';
 
 /**
  * The `ip`/`sysctl` commands that build a plan's underlay, in order (pure).
@@ -8,14 +19,17 @@ import { type ClusterPlan, EXTERNAL, SUBNET_A, UNDERLAY_IFACE, UNDERLAY_SUPERNET
  */
 export function planTopologyCommands(plan: ClusterPlan): string[][] {
   const rt = plan.routerNetns;
+  const dual = plan.ipFamily === 'dual';
   const cmds: string[][] = [
     ['ip', '-n', rt, 'link', 'set', 'lo', 'up'],
     sysctl(rt, 'net.ipv4.ip_forward', '1'),
+    ...(dual ? [sysctl(rt, 'net.ipv6.conf.all.forwarding', '1')] : []),
   ];
   for (const s of plan.subnets) {
     cmds.push(
       ['ip', '-n', rt, 'link', 'add', s.bridge, 'type', 'bridge'],
       ['ip', '-n', rt, 'addr', 'add', `${s.gateway}/${s.prefix}`, 'dev', s.bridge],
+      ...(dual ? [['ip', '-n', rt, ...addr6(subnet6Of(s).gateway, s.bridge)]] : []),
       ['ip', '-n', rt, 'link', 'set', s.bridge, 'up'],
     );
   }
@@ -23,6 +37,12 @@ export function planTopologyCommands(plan: ClusterPlan): string[][] {
     ...planHostLink(plan, plan.controlPlaneNetns, plan.controlPlane.routerPort, SUBNET_A.bridge, [
       ['addr', 'add', `${plan.controlPlane.ip}/${SUBNET_A.prefix}`, 'dev', UNDERLAY_IFACE],
       ['route', 'add', 'default', 'via', SUBNET_A.gateway],
+      ...(dual
+        ? [
+            addr6(CONTROL_PLANE_IP6, UNDERLAY_IFACE),
+            ['-6', 'route', 'add', 'default', 'via', SUBNET_A6.gateway],
+          ]
+        : []),
     ]),
   );
   for (const n of plan.nodes) {
@@ -30,6 +50,9 @@ export function planTopologyCommands(plan: ClusterPlan): string[][] {
       ...planHostLink(plan, n.netns, n.routerPort, n.bridge, [
         ['addr', 'add', `${n.ip}/24`, 'dev', UNDERLAY_IFACE],
         ['route', 'add', 'default', 'via', n.gateway],
+        ...(n.ip6 && n.gateway6
+          ? [addr6(n.ip6, UNDERLAY_IFACE), ['-6', 'route', 'add', 'default', 'via', n.gateway6]]
+          : []),
       ]),
       sysctl(n.netns, 'net.ipv4.ip_forward', '1'),
     );
@@ -69,7 +92,22 @@ export function planTopologyCommands(plan: ClusterPlan): string[][] {
     ['ip', '-n', ext, 'link', 'set', UNDERLAY_IFACE, 'up'],
     ['ip', '-n', ext, 'route', 'add', UNDERLAY_SUPERNET, 'via', EXTERNAL.routerIp],
   );
+  if (dual) {
+    cmds.push(
+      ['ip', '-n', rt, ...addr6(`${EXTERNAL6.routerIp}`, plan.external.routerPort, EXTERNAL6.prefix)],
+      ['ip', '-n', ext, ...addr6(EXTERNAL6.ip, UNDERLAY_IFACE, EXTERNAL6.prefix)],
+      ['ip', '-n', ext, '-6', 'route', 'add', UNDERLAY_SUPERNET6, 'via', EXTERNAL6.routerIp],
+    );
+  }
   return cmds;
+}
+
+/**
+ * `addr add <ip>/<len> dev <dev> nodad`: the addresses are unique by plan, and without duplicate
+ * address detection they are usable at once (no "tentative" second that fails the first pings).
+ */
+function addr6(ip: string, dev: string, prefix = 64): string[] {
+  return ['addr', 'add', `${ip}/${prefix}`, 'dev', dev, 'nodad'];
 }
 
 /** A veth from the router's bridge `bridge` to `UNDERLAY_IFACE` inside `netns`, plus its own addressing. */
