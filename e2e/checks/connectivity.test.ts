@@ -41,4 +41,38 @@ describe('connectivity check parsing', () => {
     );
     assert.deepEqual([...ips], [['n1', '172.28.1.11']]);
   });
+
+  it('dual-stack: the pod IPv6 address from status.podIPs, node addresses per family', () => {
+    const pods = parsePods(
+      JSON.stringify({
+        items: [
+          {
+            metadata: { name: 'a' },
+            spec: { nodeName: 'n1' },
+            status: {
+              podIP: '10.0.0.1',
+              podIPs: [{ ip: '10.0.0.1' }, { ip: 'fd00:10:244::5' }],
+              hostIP: '1.1.1.1',
+            },
+          },
+        ],
+      }),
+    );
+    assert.equal(pods[0]?.ip6, 'fd00:10:244::5');
+    const nodes = JSON.stringify({
+      items: [
+        {
+          metadata: { name: 'n1' },
+          status: {
+            addresses: [
+              { type: 'InternalIP', address: '172.28.1.11' },
+              { type: 'InternalIP', address: 'fd00:28:1::11' },
+            ],
+          },
+        },
+      ],
+    });
+    assert.deepEqual([...parseNodeIps(nodes)], [['n1', '172.28.1.11']]);
+    assert.deepEqual([...parseNodeIps(nodes, 6)], [['n1', 'fd00:28:1::11']]);
+  });
 });

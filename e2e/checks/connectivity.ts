@@ -9,6 +9,9 @@
  * - NodePort and hostPort of another node;
  * - egress to a host outside the cluster, seen there as the client's node address;
  * - kubectl logs of a pod.
+ * On a dual-stack cluster (every check pod has an IPv6 address too) the same list runs again over
+ * IPv6: pod → pod, the Service's IPv6 ClusterIP and AAAA record, NodePort and hostPort on the
+ * nodes' IPv6 addresses, egress to an IPv6 URL seen as the node's IPv6 address.
  */
 export type Kubectl = (args: string[]) => Promise<string>;
 
@@ -21,6 +24,8 @@ export interface PodInfo {
   node: string;
   ip: string;
   hostIp: string;
+  /** The pod's IPv6 address on a dual-stack cluster (status.podIPs); absent otherwise. */
+  ip6?: string;
 }
 
 export interface CheckResult {
@@ -34,6 +39,10 @@ export interface ConnectivityOptions {
   externalUrl?: string;
   /** InternalIP of each node, by node name (for the egress and NodePort checks). */
   nodeIps: Map<string, string>;
+  /** Dual-stack: the IPv6 InternalIP of each node (parseNodeIps(json, 6)), for the IPv6 checks. */
+  nodeIps6?: Map<string, string>;
+  /** Dual-stack: the same outside server's IPv6 URL. */
+  externalUrl6?: string;
   timeoutSeconds?: number;
 }
 
@@ -43,16 +52,23 @@ export function parsePods(json: string): PodInfo[] {
     items?: Array<{
       metadata?: { name?: string };
       spec?: { nodeName?: string };
-      status?: { podIP?: string; hostIP?: string };
+      status?: { podIP?: string; hostIP?: string; podIPs?: Array<{ ip?: string }> };
     }>;
   };
-  return (list.items ?? []).map((p) => ({
-    name: p.metadata?.name ?? '',
-    node: p.spec?.nodeName ?? '',
-    ip: p.status?.podIP ?? '',
-    hostIp: p.status?.hostIP ?? '',
-  }));
+  return (list.items ?? []).map((p) => {
+    const ip6 = p.status?.podIPs?.map((i) => i.ip ?? '').find((ip) => ip.includes(':'));
+    return {
+      name: p.metadata?.name ?? '',
+      node: p.spec?.nodeName ?? '',
+      ip: p.status?.podIP ?? '',
+      hostIp: p.status?.hostIP ?? '',
+      ...(ip6 ? { ip6 } : {}),
+    };
+  });
 }
+
+/** "[addr]" for an IPv6 address in a URL, the address itself otherwise. */
+const urlHost = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
 /** The address part of what a server echoed: "10.244.1.5:43122" or "10.244.1.5" (pure). */
 export function echoedAddress(text: string): string {
@@ -162,6 +178,8 @@ export async function runConnectivityChecks(
       });
     }
   }
+  const dual = [...clients, ...echos].every((p) => p.ip6 !== undefined);
+  if (dual) await ipv6Checks(kubectl, o, clients, echos, { curl, exec, check, expect });
   const e0 = echos[0];
   if (e0) {
     await check('kubectl logs', async () => {
@@ -173,8 +191,83 @@ export async function runConnectivityChecks(
   return results;
 }
 
-/** InternalIP per node name from `kubectl get nodes -o json` (pure). */
-export function parseNodeIps(json: string): Map<string, string> {
+interface CheckTools {
+  curl: (pod: string, url: string) => Promise<string>;
+  exec: (pod: string, argv: string[]) => Promise<string>;
+  check: (name: string, fn: () => Promise<string>) => Promise<void>;
+  expect: (cond: boolean, what: string) => void;
+}
+
+/** The IPv6 half of a dual-stack cluster's checks; each result goes in through `check`. */
+async function ipv6Checks(
+  kubectl: Kubectl,
+  o: ConnectivityOptions,
+  clients: PodInfo[],
+  echos: PodInfo[],
+  { curl, exec, check, expect }: CheckTools,
+): Promise<void> {
+  for (const c of clients) {
+    for (const e of echos) {
+      await check(`IPv6 pod ${c.node} -> pod ${e.node}`, async () => {
+        const seen = echoedAddress(await curl(c.name, `http://[${e.ip6}]:8080/clientip`));
+        expect(seen === c.ip6, `server ${e.ip6} saw ${seen}, want the client pod's ${c.ip6} (no NAT)`);
+        return `${c.ip6} -> ${e.ip6}, source kept`;
+      });
+    }
+  }
+  const first = clients[0] as PodInfo;
+  const ips = (
+    await kubectl(['-n', CHECKS_NAMESPACE, 'get', 'svc', 'echo', '-o', 'jsonpath={.spec.clusterIPs}'])
+  ).trim();
+  const svc6 = (JSON.parse(ips || '[]') as string[]).find((ip) => ip.includes(':'));
+  await check('IPv6 pod -> Service ClusterIP', async () => {
+    expect(svc6 !== undefined, `Service echo has no IPv6 ClusterIP: ${ips}`);
+    const host = (await curl(first.name, `http://[${svc6}]/hostname`)).trim();
+    expect(
+      echos.some((e) => e.name === host),
+      `ClusterIP ${svc6} answered ${JSON.stringify(host)}`,
+    );
+    return `${svc6} -> ${host}`;
+  });
+  await check('DNS Service name AAAA', async () => {
+    const name = `echo.${CHECKS_NAMESPACE}.svc.cluster.local`;
+    const out = await exec(first.name, ['nslookup', '-type=AAAA', name]);
+    expect(svc6 !== undefined && out.includes(svc6), `AAAA of ${name} is not ${svc6}: ${out.trim()}`);
+    return `${name} -> ${svc6}`;
+  });
+  for (const [node, ip] of o.nodeIps6 ?? new Map<string, string>()) {
+    const from = clients.find((c) => c.node !== node) ?? first;
+    await check(`IPv6 NodePort on ${node}`, async () => {
+      const host = (await curl(from.name, `http://${urlHost(ip)}:${ECHO_NODE_PORT}/hostname`)).trim();
+      expect(
+        echos.some((e) => e.name === host),
+        `[${ip}]:${ECHO_NODE_PORT} answered ${JSON.stringify(host)}`,
+      );
+      return `${from.node} -> [${ip}]:${ECHO_NODE_PORT} -> ${host}`;
+    });
+    const e = echos.find((p) => p.node === node);
+    if (e === undefined) continue;
+    await check(`IPv6 hostPort on ${node}`, async () => {
+      const host = (await curl(from.name, `http://${urlHost(ip)}:${ECHO_HOST_PORT}/hostname`)).trim();
+      expect(host === e.name, `[${ip}]:${ECHO_HOST_PORT} answered ${JSON.stringify(host)}, want ${e.name}`);
+      return `${from.node} -> [${ip}]:${ECHO_HOST_PORT}`;
+    });
+  }
+  if (o.externalUrl6 !== undefined) {
+    const url = o.externalUrl6;
+    for (const c of clients) {
+      await check(`IPv6 egress from ${c.node}`, async () => {
+        const seen = echoedAddress(await curl(c.name, url));
+        const want = o.nodeIps6?.get(c.node);
+        expect(seen === want, `${url} saw ${seen}, want node address ${want ?? '?'} (masquerade)`);
+        return `leaves as ${seen}`;
+      });
+    }
+  }
+}
+
+/** InternalIP per node name from `kubectl get nodes -o json` (pure); `family` 6 = the IPv6 one. */
+export function parseNodeIps(json: string, family: 4 | 6 = 4): Map<string, string> {
   const list = JSON.parse(json) as {
     items?: Array<{
       metadata?: { name?: string };
@@ -183,7 +276,9 @@ export function parseNodeIps(json: string): Map<string, string> {
   };
   const out = new Map<string, string>();
   for (const n of list.items ?? []) {
-    const ip = n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+    const ip = n.status?.addresses?.find(
+      (a) => a.type === 'InternalIP' && (a.address ?? '').includes(':') === (family === 6),
+    )?.address;
     if (n.metadata?.name && ip) out.set(n.metadata.name, ip);
   }
   return out;
