@@ -1,9 +1,10 @@
 import { errorMessage } from '../../../common/errors.js';
+import { ipFamilyOf, parseIp } from '../../../common/ip.js';
 import { PodGateError } from '../pod-gate.js';
 import { type CniContext, requireLocalNetwork } from './context.js';
 import { CniCode, CniError } from './errors.js';
 import { Ipam } from './ipam.js';
-import { formatGateway, type IpamRange } from './ipam-range.js';
+import { formatGateway, type IpamRange, rangeContains } from './ipam-range.js';
 import { type Allocation, attachmentKey } from './ipam-state.js';
 import { hostVethMac, hostVethName, podMac } from './names.js';
 import type { WeftNetConf } from './netconf.js';
@@ -11,7 +12,7 @@ import type { PodAttachment } from './request.js';
 import { type CniResult, formatResult } from './result.js';
 import type { PodWiring } from './veth-plumbing.js';
 
-/** Pure: the wiring for an attachment given its addresses. */
+/** Pure: the wiring for an attachment given its addresses (one per range, the allocation fits them). */
 export function computeWiring(
   a: PodAttachment,
   allocation: Allocation,
@@ -19,17 +20,26 @@ export function computeWiring(
   bridge: string,
   mtu: number,
 ): PodWiring {
+  const held = ranges.flatMap((r) => {
+    const ip = allocation.ips.find((text) => rangeContains(r, parseIp(text)));
+    return ip === undefined ? [] : [{ address: `${ip}/${r.prefix}`, gateway: formatGateway(r) }];
+  });
   return {
     netns: a.netns,
     ifname: a.ifname,
-    podMac: podMac(allocation.ips[0] ?? '0.0.0.0'),
+    podMac: podMac(allocation.ips.find((ip) => ipFamilyOf(ip) === 4) ?? '0.0.0.0'),
     hostVeth: hostVethName(a),
     hostMac: hostVethMac(a),
     bridge,
     mtu,
-    addresses: allocation.ips.map((ip, i) => `${ip}/${ranges[i]?.prefix ?? 32}`),
-    gateways: ranges.map(formatGateway),
+    addresses: held.map((h) => h.address),
+    gateways: held.map((h) => h.gateway),
   };
+}
+
+/** The default route of a gateway's family. */
+function defaultRouteVia(gw: string): { dst: string; gw: string } {
+  return { dst: ipFamilyOf(gw) === 6 ? '::/0' : '0.0.0.0/0', gw };
 }
 
 /** Pure: the ADD result, appended to a prevResult when there is one. */
@@ -49,7 +59,7 @@ export function computeAddResult(w: PodWiring, prev: CniResult | undefined): Cni
         interface: base + 1,
       })),
     ],
-    routes: [...(prev?.routes ?? []), ...w.gateways.map((gw) => ({ dst: '0.0.0.0/0', gw }))],
+    routes: [...(prev?.routes ?? []), ...w.gateways.map(defaultRouteVia)],
     dns: prev?.dns ?? {},
   };
 }

@@ -18,7 +18,11 @@ export interface CniContext {
   readonly log: Logger;
 }
 
-/** The node's pod network and its IPAM ranges, or a CniError with `code` when not ready. */
+/**
+ * The node's pod network and its IPAM ranges (one per family), or a CniError
+ * with `code` when not ready; the error names what is missing or wrong for
+ * each family (IPv4 is required, IPv6 is optional).
+ */
 export function requireLocalNetwork(
   ctx: CniContext,
   code: number = CniCode.tryAgainLater,
@@ -33,12 +37,12 @@ export function requireLocalNetwork(
       'pod network not ready',
       'the node has no podCIDR yet or the datapath has not been set up',
     );
-  const { ranges } = computeRanges(net.podCIDRs);
-  if (ranges.length === 0)
+  const { ranges, problems } = computeRanges(net.podCIDRs);
+  if (problems.length > 0)
     throw new CniError(
       code,
       'pod network not ready',
-      `no usable IPv4 podCIDR in ${JSON.stringify(net.podCIDRs)}`,
+      `${problems.join('; ')} in podCIDRs ${JSON.stringify(net.podCIDRs)}`,
     );
   return { net, ranges };
 }

@@ -6,8 +6,8 @@ export { IpCommandError } from './ip-errors.js';
 
 /**
  * Runs `ip` for the CNI server, in the node's network namespace ("host") or in a
- * pod's ("pod", entered by path with nsenter). The only place in the CNI code
- * that executes commands.
+ * pod's ("pod", entered by path with nsenter), and `sysctl` in a pod's. The only
+ * place in the CNI code that executes commands.
  */
 export interface IpRunner {
   /** `ip <args>` in the node's network namespace; stdin for `-batch -`. */
@@ -21,6 +21,11 @@ export interface IpRunner {
   hostBatch(lines: readonly string[]): Promise<void>;
   /** `ip <args>` inside the network namespace at `netnsPath`. */
   pod(netnsPath: string, args: readonly string[], stdin?: string): Promise<string>;
+  /**
+   * `sysctl -w <key>=<value>` inside the network namespace at `netnsPath` (key in
+   * the slash form, "net/ipv6/conf/eth0/disable_ipv6", so dots in names stay).
+   */
+  podSysctl(netnsPath: string, key: string, value: string): Promise<void>;
   /** A path to the node's netns that `ip link ... netns <ref>` accepts from inside a pod's netns. */
   readonly hostNetnsRef: string;
   /** Stops the resident batch process. */
@@ -35,6 +40,7 @@ export interface IpRunnerOptions {
   readonly hostNetns?: string | undefined;
   readonly ipBinary?: string;
   readonly nsenterBinary?: string;
+  readonly sysctlBinary?: string;
   readonly timeoutMs?: number;
 }
 
@@ -67,6 +73,7 @@ function run(
 export function createIpRunner(opts: IpRunnerOptions = {}): IpRunner {
   const ip = opts.ipBinary ?? 'ip';
   const nsenter = opts.nsenterBinary ?? 'nsenter';
+  const sysctl = opts.sysctlBinary ?? 'sysctl';
   const timeoutMs = opts.timeoutMs ?? 30_000;
   const hostPrefix = opts.hostNetns ? ['-n', opts.hostNetns] : [];
   const session = new IpBatchSession(hostPrefix, timeoutMs);
@@ -83,6 +90,9 @@ export function createIpRunner(opts: IpRunnerOptions = {}): IpRunner {
       return named
         ? run(ip, ['-n', named[1] as string, ...args], stdin, timeoutMs)
         : run(nsenter, [`--net=${netnsPath}`, ip, ...args], stdin, timeoutMs);
+    },
+    podSysctl: async (netnsPath, key, value) => {
+      await run(nsenter, [`--net=${netnsPath}`, sysctl, '-q', '-w', `${key}=${value}`], undefined, timeoutMs);
     },
     close: () => session.close(),
   };

@@ -1,74 +1,97 @@
-import { cidrSize, formatCidr, formatIpv4, parseCidr } from '../../../common/cidr.js';
+import { errorMessage } from '../../../common/errors.js';
+import { formatIp, type IpAddress, type IpFamily } from '../../../common/ip.js';
+import { formatIpPrefix, type IpPrefix, parseIpPrefix, prefixSize } from '../../../common/ip-prefix.js';
 
-/** One address range IPAM hands out from: a podCIDR minus network, gateway and broadcast. */
+/**
+ * One address range IPAM hands out from: a podCIDR minus its network address and
+ * the gateway (first host, the bridge's address), and for IPv4 the broadcast.
+ * Addresses are bigints of the range's family; an IPv6 range is never listed.
+ */
 export interface IpamRange {
-  /** The podCIDR, canonical ("10.244.1.0/24"). */
+  /** The podCIDR, canonical ("10.244.1.0/24", "fd00:10:244:1::/64"). */
   readonly cidr: string;
-  readonly family: 4;
+  readonly family: IpFamily;
   readonly prefix: number;
-  /** The bridge's address in this range (first host), as a number. */
-  readonly gateway: number;
-  /** First and last assignable address (inclusive), as numbers; first > last when empty. */
-  readonly first: number;
-  readonly last: number;
+  /** The bridge's address in this range (first host). */
+  readonly gateway: bigint;
+  /** First and last assignable address (inclusive); first > last when empty. */
+  readonly first: bigint;
+  readonly last: bigint;
+}
+
+function rangeOf(p: IpPrefix): IpamRange {
+  const size = prefixSize(p);
+  // IPv4 /31 and /32, IPv6 /127 and /128 have no room for a gateway plus pods: empty.
+  let last = p.network + 1n;
+  if (p.family === 4 && size >= 4n) last = p.network + size - 2n;
+  if (p.family === 6 && size >= 4n) last = p.network + size - 1n;
+  return {
+    cidr: formatIpPrefix(p),
+    family: p.family,
+    prefix: p.length,
+    gateway: p.network + 1n,
+    first: p.network + 2n,
+    last,
+  };
 }
 
 /**
- * Derives the ranges from the node's podCIDRs. IPv4 only for now; IPv6 entries
- * are returned in `skipped` so the caller can log them (dual-stack gives one
- * range per family and one address from each per attachment).
+ * Derives one range per family from the node's podCIDRs (IPv4 first, as given),
+ * and names every reason the list is not usable as a pod network: an entry that
+ * is not a prefix, a second one of a family, no IPv4 one (IPv6-only pod networks
+ * are not supported). An attachment gets one address from every range.
  */
-export function computeRanges(podCIDRs: readonly string[]): { ranges: IpamRange[]; skipped: string[] } {
+export function computeRanges(podCIDRs: readonly string[]): { ranges: IpamRange[]; problems: string[] } {
   const ranges: IpamRange[] = [];
-  const skipped: string[] = [];
+  const problems: string[] = [];
+  const seen = new Set<IpFamily>();
   for (const text of podCIDRs) {
-    if (text.includes(':')) {
-      skipped.push(text);
+    const family: IpFamily = text.includes(':') ? 6 : 4;
+    if (seen.has(family)) {
+      problems.push(`more than one IPv${family} podCIDR (${JSON.stringify(text)} is extra)`);
       continue;
     }
-    const c = parseCidr(text);
-    const size = cidrSize(c);
-    // /31 and /32 have no room for a gateway plus pods; they yield an empty range.
-    const gateway = c.network + 1;
-    ranges.push({
-      cidr: formatCidr(c),
-      family: 4,
-      prefix: c.prefix,
-      gateway,
-      first: c.network + 2,
-      last: size >= 4 ? c.network + size - 2 : c.network + 1,
-    });
+    seen.add(family);
+    try {
+      ranges.push(rangeOf(parseIpPrefix(text)));
+    } catch (err) {
+      problems.push(`IPv${family} podCIDR ${JSON.stringify(text)} is unusable: ${errorMessage(err)}`);
+    }
   }
-  return { ranges, skipped };
+  if (!seen.has(4)) problems.push('no IPv4 podCIDR (IPv6-only pod networks are not supported)');
+  return { ranges, problems };
 }
 
-export function rangeCapacity(r: IpamRange): number {
-  return Math.max(0, r.last - r.first + 1);
+export function rangeCapacity(r: IpamRange): bigint {
+  return r.last >= r.first ? r.last - r.first + 1n : 0n;
 }
 
-export function rangeContains(r: IpamRange, ip: number): boolean {
-  return ip >= r.first && ip <= r.last;
+export function rangeContains(r: IpamRange, ip: IpAddress): boolean {
+  return ip.family === r.family && ip.value >= r.first && ip.value <= r.last;
 }
 
 export function formatGateway(r: IpamRange): string {
-  return formatIpv4(r.gateway);
+  return formatIp({ family: r.family, value: r.gateway });
 }
 
 /**
  * Picks the next free address after `cursor` (round robin, wrapping), so that an
- * address just released is the last to be handed out again. Pure.
+ * address just released is the last to be handed out again. `used` holds the
+ * addresses of the range's family in use. Pure; looks at no more than
+ * |used| + 1 candidates, so a /64 costs what a /24 does.
  */
 export function chooseAddress(
   r: IpamRange,
-  used: ReadonlySet<number>,
-  cursor: number | undefined,
-): number | undefined {
+  used: ReadonlySet<bigint>,
+  cursor: IpAddress | undefined,
+): IpAddress | undefined {
   const capacity = rangeCapacity(r);
-  if (capacity === 0) return undefined;
-  const start = cursor !== undefined && rangeContains(r, cursor) ? cursor - r.first + 1 : 0;
-  for (let i = 0; i < capacity; i++) {
-    const ip = r.first + ((start + i) % capacity);
-    if (!used.has(ip)) return ip;
+  const start = cursor !== undefined && rangeContains(r, cursor) ? cursor.value - r.first + 1n : 0n;
+  // Among |used| + 1 distinct candidates at least one is free.
+  const tries = capacity < BigInt(used.size) + 1n ? capacity : BigInt(used.size) + 1n;
+  for (let i = 0n; i < tries; i++) {
+    const value = r.first + ((start + i) % capacity);
+    if (!used.has(value)) return { family: r.family, value };
   }
   return undefined;
 }

@@ -1,7 +1,8 @@
-import { formatIpv4, parseIpv4 } from '../../../common/cidr.js';
+import { errorMessage } from '../../../common/errors.js';
+import { formatIp, type IpAddress, type IpFamily, parseIp } from '../../../common/ip.js';
 import type { Attachment } from './netconf.js';
 
-/** One attachment's addresses (plain, without prefix length), one per family. */
+/** One attachment's addresses (plain, canonical, without prefix length), one per family, IPv4 first. */
 export interface Allocation extends Attachment {
   readonly ips: readonly string[];
 }
@@ -10,13 +11,16 @@ export interface Allocation extends Attachment {
 export interface IpamState {
   readonly allocations: Map<string, Allocation>;
   /** Last address handed out per range CIDR (the round-robin cursor). */
-  readonly cursors: Map<string, number>;
+  readonly cursors: Map<string, IpAddress>;
 }
 
 /**
  * The file `<stateDir>/ipam/<network>.json`:
  * `{ "version": 1, "network": "weft", "cursors": {"10.244.1.0/24": "10.244.1.7"},
  *    "allocations": [{"containerId": "…", "ifname": "eth0", "ips": ["10.244.1.5"]}] }`
+ * Dual-stack adds entries of the other family, nothing else: a cursor per IPv6
+ * range ("fd00:10:244:1::/64": "fd00:10:244:1::7") and the IPv6 address after
+ * the IPv4 one in `ips`. A file of an IPv4-only node is the same as before.
  */
 interface IpamFileV1 {
   version: 1;
@@ -39,7 +43,7 @@ export function serializeIpamState(network: string, state: IpamState): string {
   const file: IpamFileV1 = {
     version: 1,
     network,
-    cursors: Object.fromEntries([...state.cursors].map(([cidr, ip]) => [cidr, formatIpv4(ip)])),
+    cursors: Object.fromEntries([...state.cursors].map(([cidr, ip]) => [cidr, formatIp(ip)])),
     allocations: [...state.allocations.values()]
       .sort((a, b) => attachmentKey(a).localeCompare(attachmentKey(b)))
       .map((a) => ({ containerId: a.containerId, ifname: a.ifname, ips: [...a.ips] })),
@@ -61,19 +65,32 @@ export function parseIpamState(text: string): IpamState {
     throw new IpamStateError('cursors: expected an object');
   if (!Array.isArray(f.allocations)) throw new IpamStateError('allocations: expected an array');
   const state = emptyIpamState();
-  for (const [cidr, ip] of Object.entries(f.cursors)) state.cursors.set(cidr, parseIpv4(String(ip)));
+  for (const [cidr, ip] of Object.entries(f.cursors))
+    state.cursors.set(cidr, parseField(ip, `cursors.${cidr}`));
   f.allocations.forEach((a, i) => {
     if (typeof a?.containerId !== 'string' || typeof a.ifname !== 'string' || !Array.isArray(a.ips))
       throw new IpamStateError(`allocations[${i}]: needs containerId, ifname and ips`);
-    const ips = a.ips.map((ip) => formatIpv4(parseIpv4(String(ip))));
+    const ips = a.ips.map((ip, j) => formatIp(parseField(ip, `allocations[${i}].ips[${j}]`)));
     state.allocations.set(attachmentKey(a), { containerId: a.containerId, ifname: a.ifname, ips });
   });
   return state;
 }
 
-/** Every address held by an allocation, as numbers. */
-export function computeUsedAddresses(state: IpamState): Set<number> {
-  const used = new Set<number>();
-  for (const a of state.allocations.values()) for (const ip of a.ips) used.add(parseIpv4(ip));
+function parseField(value: unknown, field: string): IpAddress {
+  try {
+    return parseIp(String(value));
+  } catch (err) {
+    throw new IpamStateError(`${field}: ${errorMessage(err)}`);
+  }
+}
+
+/** Every address of `family` held by an allocation. */
+export function computeUsedAddresses(state: IpamState, family: IpFamily): Set<bigint> {
+  const used = new Set<bigint>();
+  for (const a of state.allocations.values())
+    for (const text of a.ips) {
+      const ip = parseIp(text);
+      if (ip.family === family) used.add(ip.value);
+    }
   return used;
 }

@@ -1,39 +1,40 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
 import { parseIpv4 } from '../../../common/cidr.js';
+import { parseIp } from '../../../common/ip.js';
 import { CniError } from './errors.js';
 import { Ipam, ipamStatePath } from './ipam.js';
 import { chooseAddress, computeRanges, rangeCapacity } from './ipam-range.js';
 import { parseIpamState, serializeIpamState } from './ipam-state.js';
+import { tempDirs } from './test-fixtures.js';
 
 describe('IPAM ranges', () => {
-  it('reserves network, gateway and broadcast; skips IPv6 for now', () => {
-    const { ranges, skipped } = computeRanges(['10.244.1.0/24', 'fd00::/64']);
-    assert.equal(ranges.length, 1);
-    assert.deepEqual(skipped, ['fd00::/64']);
+  it('reserves network, gateway and broadcast; one range per family', () => {
+    const { ranges, problems } = computeRanges(['10.244.1.0/24', 'fd00::/64']);
+    assert.equal(ranges.length, 2);
+    assert.deepEqual(problems, []);
     const r = ranges[0];
     assert.ok(r);
-    assert.equal(rangeCapacity(r), 253);
-    assert.equal(r.first, parseIpv4('10.244.1.2'));
-    assert.equal(r.last, parseIpv4('10.244.1.254'));
+    assert.equal(rangeCapacity(r), 253n);
+    assert.equal(r.first, BigInt(parseIpv4('10.244.1.2')));
+    assert.equal(r.last, BigInt(parseIpv4('10.244.1.254')));
   });
   it('hands out round robin after the cursor and wraps', () => {
     const [r] = computeRanges(['10.0.0.0/29']).ranges; // .2 – .6
     assert.ok(r);
-    const ip = (s: string) => parseIpv4(`10.0.0.${s}`);
-    assert.equal(chooseAddress(r, new Set(), undefined), ip('2'));
-    assert.equal(chooseAddress(r, new Set(), ip('2')), ip('3'));
-    assert.equal(chooseAddress(r, new Set([ip('2')]), ip('6')), ip('3'));
-    assert.equal(chooseAddress(r, new Set([2, 3, 4, 5, 6].map((n) => ip(String(n)))), ip('4')), undefined);
-    assert.equal(rangeCapacity(computeRanges(['10.0.0.0/31']).ranges[0] ?? r), 0);
+    const ip = (s: string) => parseIp(`10.0.0.${s}`);
+    const used = (...ns: number[]) => new Set(ns.map((n) => ip(String(n)).value));
+    assert.deepEqual(chooseAddress(r, used(), undefined), ip('2'));
+    assert.deepEqual(chooseAddress(r, used(), ip('2')), ip('3'));
+    assert.deepEqual(chooseAddress(r, used(2), ip('6')), ip('3'));
+    assert.equal(chooseAddress(r, used(2, 3, 4, 5, 6), ip('4')), undefined);
+    assert.equal(rangeCapacity(computeRanges(['10.0.0.0/31']).ranges[0] ?? r), 0n);
   });
   it('state file round-trips', () => {
     const text = serializeIpamState('weft', {
       allocations: new Map([['c/eth0', { containerId: 'c', ifname: 'eth0', ips: ['10.0.0.2'] }]]),
-      cursors: new Map([['10.0.0.0/24', parseIpv4('10.0.0.2')]]),
+      cursors: new Map([['10.0.0.0/24', parseIp('10.0.0.2')]]),
     });
     const state = parseIpamState(text);
     assert.deepEqual(state.allocations.get('c/eth0')?.ips, ['10.0.0.2']);
@@ -42,15 +43,7 @@ describe('IPAM ranges', () => {
 });
 
 describe('Ipam (files in a temp dir)', () => {
-  const dirs: string[] = [];
-  after(async () => {
-    for (const d of dirs) await rm(d, { recursive: true, force: true });
-  });
-  async function freshDir() {
-    const d = await mkdtemp(join(tmpdir(), 'wtcni-ipam-'));
-    dirs.push(d);
-    return d;
-  }
+  const freshDir = tempDirs('wtcni-ipam-');
   const ranges = computeRanges(['10.0.0.0/29']).ranges;
 
   it('persists before returning, does not reuse a freed address at once, survives a reload', async () => {

@@ -1,7 +1,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { formatIpv4, parseIpv4 } from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
+import { formatIp, parseIp } from '../../../common/ip.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { CniCode, CniError } from './errors.js';
 import { chooseAddress, type IpamRange, rangeCapacity, rangeContains } from './ipam-range.js';
@@ -31,6 +31,9 @@ export function ipamStatePath(stateDir: string, network: string): string {
  * the current ranges stay recorded (so DEL and GC release them and no address is
  * handed out twice should the old range come back), do not count in usage(), and
  * an ADD that finds one for its own attachment replaces it with a new address.
+ *
+ * Dual-stack: one range per family, one address from each per attachment, in
+ * the same state file; DEL and GC release an attachment's addresses together.
  */
 export class Ipam {
   private generation = 0;
@@ -70,9 +73,8 @@ export class Ipam {
 
   /** Gives the attachment one address from each range; 100 when a range is full. */
   async allocate(a: Attachment, ranges: readonly IpamRange[]): Promise<Allocation> {
-    const used = computeUsedAddresses(this.state);
     const picked = ranges.map((r) => {
-      const ip = chooseAddress(r, used, this.state.cursors.get(r.cidr));
+      const ip = chooseAddress(r, computeUsedAddresses(this.state, r.family), this.state.cursors.get(r.cidr));
       if (ip === undefined)
         throw new CniError(
           CniCode.poolExhausted,
@@ -82,7 +84,7 @@ export class Ipam {
       return { r, ip };
     });
     for (const { r, ip } of picked) this.state.cursors.set(r.cidr, ip);
-    const allocation: Allocation = { ...a, ips: picked.map(({ ip }) => formatIpv4(ip)) };
+    const allocation: Allocation = { ...a, ips: picked.map(({ ip }) => formatIp(ip)) };
     const key = attachmentKey(a);
     this.state.allocations.set(key, allocation);
     try {
@@ -121,19 +123,37 @@ export class Ipam {
     return released;
   }
 
-  /** Addresses in use and addresses available in total, over the current ranges. */
-  usage(ranges: readonly IpamRange[]): { allocated: number; capacity: number } {
+  /** Addresses of the range in use, and the range's size. */
+  private rangeUsage(r: IpamRange): { allocated: number; capacity: bigint } {
     let allocated = 0;
-    for (const ip of computeUsedAddresses(this.state))
-      if (ranges.some((r) => rangeContains(r, ip))) allocated++;
-    return { allocated, capacity: ranges.reduce((n, r) => n + rangeCapacity(r), 0) };
+    for (const value of computeUsedAddresses(this.state, r.family))
+      if (rangeContains(r, { family: r.family, value })) allocated++;
+    return { allocated, capacity: rangeCapacity(r) };
   }
 
-  /** True when every address of the allocation lies in one of the ranges. */
+  /**
+   * Pod addresses in use and available over the current ranges. With one range
+   * per family and one address from each per pod, that is the range with the
+   * fewest free addresses (the IPv4 one, beside a /64): what limits ADD.
+   */
+  usage(ranges: readonly IpamRange[]): { allocated: number; capacity: number } {
+    let tightest: { allocated: number; capacity: bigint } | undefined;
+    for (const r of ranges) {
+      const u = this.rangeUsage(r);
+      if (!tightest || u.capacity - BigInt(u.allocated) < tightest.capacity - BigInt(tightest.allocated))
+        tightest = u;
+    }
+    return tightest
+      ? { allocated: tightest.allocated, capacity: Number(tightest.capacity) }
+      : { allocated: 0, capacity: 0 };
+  }
+
+  /** True when the allocation holds exactly one address in each range and none elsewhere. */
   static fits(a: Allocation, ranges: readonly IpamRange[]): boolean {
+    const ips = a.ips.map((ip) => parseIp(ip));
     return (
-      a.ips.length === ranges.length &&
-      a.ips.every((ip) => ranges.some((r) => rangeContains(r, parseIpv4(ip))))
+      ips.length === ranges.length &&
+      ranges.every((r) => ips.filter((ip) => rangeContains(r, ip)).length === 1)
     );
   }
 

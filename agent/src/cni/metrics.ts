@@ -27,7 +27,7 @@ export class CniMetrics {
     });
     new Gauge({
       name: 'weft_ipam_allocated',
-      help: 'Pod addresses allocated inside the current podCIDRs.',
+      help: 'Pod addresses allocated inside the current podCIDRs (dual-stack: of the family with the fewest free).',
       labelNames: ['network'],
       registers: [registry],
       collect() {
@@ -37,7 +37,7 @@ export class CniMetrics {
     });
     new Gauge({
       name: 'weft_ipam_capacity',
-      help: 'Pod addresses available in total in the current podCIDRs.',
+      help: 'Pod addresses available in total in the current podCIDRs (dual-stack: of the family with the fewest free).',
       labelNames: ['network'],
       registers: [registry],
       collect() {

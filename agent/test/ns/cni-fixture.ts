@@ -1,6 +1,7 @@
 /**
- * A node for CNI namespace tests: its own netns with bridge weft0
- * (10.244.1.1/24), temp CNI bin/conf/state dirs with the real shim and
+ * A node for CNI namespace tests: its own netns with bridge weft0 (10.244.1.1/24;
+ * with a dual-stack pod network also the first host of the IPv6 podCIDR, as the
+ * datapath gives it), temp CNI bin/conf/state dirs with the real shim and
  * conflist installed, the agent's CNI server (in this process or a child
  * process), and pods as netns. Everything is named `wtcni-<tag>-…` and removed
  * by cleanup(), also after failures.
@@ -12,6 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Registry } from 'prom-client';
+import { formatIp } from '../../../common/ip.js';
+import { nthAddressOf, parseIpPrefix } from '../../../common/ip-prefix.js';
 import { silentLogger } from '../../../common/log.js';
 import { installCniFiles } from '../../src/cni/install.js';
 import { type CniServer, startCniServer } from '../../src/cni/server.js';
@@ -22,10 +25,15 @@ export const execFileP = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 export const REFERENCE_PLUGINS = '/usr/lib/cni';
 
-export function localNetworkFor(nodeName: string): LocalNetwork {
+export const IPV4_POD_CIDRS: readonly string[] = ['10.244.1.0/24'];
+
+export function localNetworkFor(
+  nodeName: string,
+  podCIDRs: readonly string[] = IPV4_POD_CIDRS,
+): LocalNetwork {
   return {
     nodeName,
-    podCIDRs: ['10.244.1.0/24'],
+    podCIDRs,
     clusterCIDRs: ['10.244.0.0/16'],
     bridge: 'weft0',
     mtu: 1450,
@@ -57,6 +65,7 @@ export class CniTestNode {
   child: ChildProcess | undefined;
   registry = new Registry();
   ready = true;
+  podCIDRs: readonly string[] = IPV4_POD_CIDRS;
   private readonly pods = new Set<string>();
 
   private constructor(
@@ -72,15 +81,35 @@ export class CniTestNode {
     this.socketPath = join(dir, 'run', 'cni.sock');
   }
 
+  /** The bridge's IPv6 address (first host of the IPv6 podCIDR), `nodad` as the datapath adds it. */
+  static bridgeIpv6Lines(podCIDRs: readonly string[]): string[] {
+    return podCIDRs
+      .filter((c) => c.includes(':'))
+      .map((c) => {
+        const p = parseIpPrefix(c);
+        return `addr add ${formatIp(nthAddressOf(p, 1n))}/${p.length} dev weft0 nodad`;
+      });
+  }
+
   /** Creates the node netns, bridge, dirs, installs shim + conflist, starts the server in-process. */
-  static async create(tag: string, opts: { startServer?: boolean } = {}): Promise<CniTestNode> {
+  static async create(
+    tag: string,
+    opts: { startServer?: boolean; podCIDRs?: readonly string[] } = {},
+  ): Promise<CniTestNode> {
     const dir = await mkdtemp(join(tmpdir(), `wtcni-${tag}-`));
     const node = new CniTestNode(tag, dir, await buildShim(dir));
+    node.podCIDRs = opts.podCIDRs ?? IPV4_POD_CIDRS;
     try {
       await node.removeNamespaces();
       await ip(['netns', 'add', node.netns]);
-      const batch =
-        'link set lo up\nlink add weft0 address 02:77:65:66:74:00 type bridge\naddr add 10.244.1.1/24 dev weft0\nlink set weft0 up\n';
+      const batch = [
+        'link set lo up',
+        'link add weft0 address 02:77:65:66:74:00 type bridge',
+        'addr add 10.244.1.1/24 dev weft0',
+        ...CniTestNode.bridgeIpv6Lines(node.podCIDRs),
+        'link set weft0 up',
+        '',
+      ].join('\n');
       await new Promise<void>((resolve, reject) => {
         const c = spawn('ip', ['-n', node.netns, '-batch', '-'], { stdio: ['pipe', 'ignore', 'inherit'] });
         c.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`bridge setup failed: ${code}`))));
@@ -111,7 +140,7 @@ export class CniTestNode {
     this.server = await startCniServer({
       socketPath: this.socketPath,
       stateDir: this.stateDir,
-      localNetwork: () => (this.ready ? localNetworkFor(this.netns) : undefined),
+      localNetwork: () => (this.ready ? localNetworkFor(this.netns, this.podCIDRs) : undefined),
       log: silentLogger(),
       registry: this.registry,
       hostNetns: this.netns,
@@ -126,7 +155,8 @@ export class CniTestNode {
   /** Starts the server in a child process (dist/agent/test/ns/cni-agent-child.js); resolves when listening. */
   async startChildAgent(): Promise<ChildProcess> {
     const script = fileURLToPath(new URL('./cni-agent-child.js', import.meta.url));
-    const child = spawn(process.execPath, [script, this.socketPath, this.stateDir, this.netns], {
+    const args = [script, this.socketPath, this.stateDir, this.netns, this.podCIDRs.join(',')];
+    const child = spawn(process.execPath, args, {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     this.child = child;
@@ -164,11 +194,12 @@ export class CniTestNode {
     this.pods.delete(name);
   }
 
-  /** Pings `target` from the node netns (or from the pod netns `fromPod`). */
+  /** Pings `target` (`ping -6` for an IPv6 one) from the node netns (or from the pod netns `fromPod`). */
   async ping(target: string, fromPod?: number | string): Promise<boolean> {
     const ns = fromPod === undefined ? this.netns : this.podName(fromPod);
+    const family = target.includes(':') ? ['-6'] : [];
     try {
-      await execFileP('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', '-q', target]);
+      await execFileP('ip', ['netns', 'exec', ns, 'ping', ...family, '-c', '1', '-W', '2', '-q', target]);
       return true;
     } catch {
       return false;
