@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { IpFamily } from '../../../common/ip.js';
 import { POLICY_DROP_EGRESS, POLICY_DROP_INGRESS } from '../datapath/nft-ruleset.js';
 import type { NftChainState, NftSetState, PolicyContent } from '../datapath/state.js';
 import { type MemoElements, memoElements, memoPeerElements, PolicyIndex, type PolicyMemo } from './peers.js';
@@ -37,6 +38,7 @@ export interface PolicyProblem {
 /** Which policies isolate one local pod, per direction, and the chain that holds its verdict. */
 export interface PodSelection {
   readonly pod: string;
+  /** The pod's first address (its IPv4 one in a dual-stack cluster). */
   readonly ip: string;
   readonly ingress: readonly string[];
   readonly egress: readonly string[];
@@ -54,17 +56,25 @@ export interface CompiledPolicy {
 
 const hash = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** Per direction: the address the rule matches, the ct mark half it owns, the drop counter. */
+/**
+ * Per family: how rules match a peer address (`peer` by direction), the set
+ * names' prefixes and the set types. IPv4 keeps the names and texts it always
+ * had; IPv6 has its own sets, matched by `ip6` rules in the same chains.
+ */
+const FAMILY = {
+  4: { ingress: 'ip saddr', egress: 'ip daddr', peerSet: 'pe', portSet: 'pn', type: 'ipv4_addr' },
+  6: { ingress: 'ip6 saddr', egress: 'ip6 daddr', peerSet: 'pe6', portSet: 'pn6', type: 'ipv6_addr' },
+} as const;
+
+/** Per direction: the ct mark half it owns, the drop counter (one for both families). */
 const DIRECTION = {
   ingress: {
-    peer: 'ip saddr',
     prefix: 'in',
     mask: '0x0000ffff',
     keep: '0xffff0000',
     counter: POLICY_DROP_INGRESS,
   },
   egress: {
-    peer: 'ip daddr',
     prefix: 'eg',
     mask: '0xffff0000',
     keep: '0x0000ffff',
@@ -106,10 +116,14 @@ class Collector {
     this.problems.set(`${policy} ${field}`, { policy, field, reason });
   }
 
-  /** The named set of a rule's peers (shared by every rule that selects the same peers). */
-  peerSet(policy: NetworkPolicy, rule: PolicyRule, field: string): string {
+  /**
+   * The named set of a rule's peers of one family (shared by every rule that
+   * selects the same peers; the IPv6 set has the IPv4 one's hash).
+   */
+  peerSet(policy: NetworkPolicy, rule: PolicyRule, field: string, family: IpFamily): string {
     const key = peersKey(policy.namespace, rule.peers);
-    const name = `pe_${hash(key).slice(0, 12)}`;
+    const f = FAMILY[family];
+    const name = `${f.peerSet}_${hash(key).slice(0, 12)}`;
     if (!this.sets.has(name)) {
       const { elements, problems } = memoPeerElements(
         this.index,
@@ -118,17 +132,29 @@ class Collector {
         rule.peers,
         field,
         this.usedElements,
+        family,
       );
       for (const p of problems) this.problem(refOf(policy), p.field, p.reason);
-      this.sets.set(name, { name, type: 'ipv4_addr', flags: 'interval', elements });
+      this.sets.set(name, { name, type: f.type, flags: 'interval', elements });
     }
     return name;
   }
 
-  /** Egress to a named port: destination address . protocol . port of every peer pod that has it. */
-  namedPortSet(policy: NetworkPolicy, rule: PolicyRule, port: string, protocol: Protocol): string {
-    const key = `${peersKey(policy.namespace, rule.peers)} ${port} ${protocol}`;
-    const name = `pn_${hash(key).slice(0, 12)}`;
+  /**
+   * Egress to a named port: destination address . protocol . port of every
+   * peer pod that has it, for the addresses of one family.
+   */
+  namedPortSet(
+    policy: NetworkPolicy,
+    rule: PolicyRule,
+    port: string,
+    protocol: Protocol,
+    family: IpFamily,
+  ): string {
+    const base = `${peersKey(policy.namespace, rule.peers)} ${port} ${protocol}`;
+    const key = family === 4 ? base : `${base} 6`;
+    const f = FAMILY[family];
+    const name = `${f.portSet}_${hash(base).slice(0, 12)}`;
     if (!this.sets.has(name)) {
       const groups =
         rule.peers.length === 0
@@ -139,13 +165,14 @@ class Collector {
         for (const pod of groups.flat()) {
           const number = namedPortsOf(pod.ports)(port, protocol);
           if (number === undefined) continue;
-          for (const ip of pod.ips) out.add(`${ip} . ${protocol.toLowerCase()} . ${number}`);
+          for (const ip of pod.ips)
+            if (ip.includes(':') === (family === 6)) out.add(`${ip} . ${protocol.toLowerCase()} . ${number}`);
         }
         return { elements: [...out].sort(), problems: [] };
       });
       this.sets.set(name, {
         name,
-        type: 'ipv4_addr . inet_proto . inet_service',
+        type: `${f.type} . inet_proto . inet_service`,
         flags: '',
         elements,
       });
@@ -154,7 +181,11 @@ class Collector {
   }
 }
 
-/** The match texts (without verdict) of one rule for one selected pod. */
+/**
+ * The match texts (without verdict) of one rule for one selected pod and one
+ * family. Port matches (`meta l4proto … th dport …`) hold for both families, so
+ * a rule without peers gives the same texts for each (the chain keeps one).
+ */
 function ruleMatches(
   c: Collector,
   policy: NetworkPolicy,
@@ -162,10 +193,12 @@ function ruleMatches(
   direction: Direction,
   field: string,
   pod: PolicyPod,
+  family: IpFamily,
 ): string[] {
+  const f = FAMILY[family];
   const peer =
     rule.peers.length > 0
-      ? `${DIRECTION[direction].peer} @${c.peerSet(policy, rule, `${field}.${direction === 'ingress' ? 'from' : 'to'}`)}`
+      ? `${f[direction]} @${c.peerSet(policy, rule, `${field}.${direction === 'ingress' ? 'from' : 'to'}`, family)}`
       : '';
   if (rule.ports.length === 0) return [peer];
   const problems: PortProblem[] = [];
@@ -181,7 +214,9 @@ function ruleMatches(
       if (p.protocol === 'SCTP' && !c.sctp)
         problems.push({ index: i, reason: 'SCTP is not supported by this node kernel' });
       else
-        out.push(`ip daddr . meta l4proto . th dport @${c.namedPortSet(policy, rule, p.port, p.protocol)}`);
+        out.push(
+          `${f.egress} . meta l4proto . th dport @${c.namedPortSet(policy, rule, p.port, p.protocol, family)}`,
+        );
     });
   }
   for (const p of problems) c.problem(refOf(policy), `${field}.ports[${p.index}].protocol`, p.reason);
@@ -204,14 +239,17 @@ function podChain(
 ): NftChainState {
   const d = DIRECTION[direction];
   const allows: { match: string; ref: string }[] = [];
+  // IPv6 rules only where pods have IPv6 addresses: an IPv4-only cluster's chains stay as they were.
+  const families: readonly IpFamily[] = c.index.ipv6 ? [4, 6] : [4];
   for (const policy of policies) {
     const rules = direction === 'ingress' ? policy.ingress : policy.egress;
     rules.forEach((rule, i) => {
       const field = `spec.${direction}[${i}]`;
-      for (const match of ruleMatches(c, policy, rule, direction, field, pod)) {
-        if (!allows.some((a) => a.match === match))
-          allows.push({ match, ref: `${refOf(policy)} ${direction}[${i}]` });
-      }
+      for (const family of families)
+        for (const match of ruleMatches(c, policy, rule, direction, field, pod, family)) {
+          if (!allows.some((a) => a.match === match))
+            allows.push({ match, ref: `${refOf(policy)} ${direction}[${i}]` });
+        }
     });
   }
   const digest = hash(JSON.stringify([direction, allows.map((a) => a.match)]));
@@ -242,7 +280,13 @@ export function compilePolicies(inputs: PolicyInputs): CompiledPolicy {
   const c = new Collector(index, inputs.sctp);
   const policies = [...inputs.policies].sort((a, b) => (refOf(a) < refOf(b) ? -1 : 1));
   const chains = new Map<string, NftChainState>();
-  const maps = { ingress: [] as string[], egress: [] as string[] };
+  // Dispatch map elements per family: pol_ingress/pol_egress (IPv4), pol_ingress6/pol_egress6.
+  const maps = {
+    ingress: [] as string[],
+    egress: [] as string[],
+    ingress6: [] as string[],
+    egress6: [] as string[],
+  };
   const selections: PodSelection[] = [];
   const enforced = new Set<string>();
   const byNamespace = new Map<string, NetworkPolicy[]>();
@@ -261,7 +305,8 @@ export function compilePolicies(inputs: PolicyInputs): CompiledPolicy {
       for (const p of isolating) enforced.add(refOf(p));
       const chain = podChain(c, direction, isolating, pod);
       chains.set(chain.name, chain);
-      for (const ip of pod.ips) maps[direction].push(`${ip} : jump ${chain.name}`);
+      for (const ip of pod.ips)
+        maps[ip.includes(':') ? (`${direction}6` as const) : direction].push(`${ip} : jump ${chain.name}`);
       return chain.name;
     };
     const ingress = selecting.filter((p) => p.ingressIsolation);
@@ -288,6 +333,8 @@ export function compilePolicies(inputs: PolicyInputs): CompiledPolicy {
       rules: c.rules,
       ingress: maps.ingress.sort(),
       egress: maps.egress.sort(),
+      ingress6: maps.ingress6.sort(),
+      egress6: maps.egress6.sort(),
     },
     problems: [...c.problems.values()],
     selections,

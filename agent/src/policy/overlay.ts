@@ -1,3 +1,4 @@
+import { canonicalPodIp } from './parse.js';
 import { type PolicyPod, refOf } from './types.js';
 
 /** Addresses CNI ADD gave a pod of this node, before the watch reports them (ADR 13 point 3). */
@@ -24,7 +25,10 @@ export function computeOverlaidPods(
   const claimed = new Set<string>();
   for (const o of overlay) {
     const ips = byPod.get(refOf(o)) ?? new Set<string>();
-    for (const ip of o.ips) {
+    for (const text of o.ips) {
+      // The watch's addresses are canonical; ADD's must be too to compare equal.
+      const ip = canonicalPodIp(text);
+      if (ip === undefined) continue;
       ips.add(ip);
       claimed.add(ip);
     }

@@ -1,5 +1,6 @@
 import { isIpv4 } from '../../../common/cidr.js';
 import { WeftError } from '../../../common/errors.js';
+import { formatIp, parseIpOrReason } from '../../../common/ip.js';
 import {
   type ContainerPort,
   type LabelSelector,
@@ -51,16 +52,34 @@ function parseProtocol(ref: string, field: string, v: unknown): Protocol {
   return v as Protocol;
 }
 
-/** Pod → what policy needs: labels, IPv4 addresses, node, named container ports. */
+/**
+ * A pod's address as the kernel's tables list it, or undefined when it is none:
+ * IPv4 as written (dotted quad), IPv6 in RFC 5952 form (how nft prints it, so
+ * map elements compare equal); IPv4-mapped and zone-id forms are refused.
+ */
+export function canonicalPodIp(text: string): string | undefined {
+  if (isIpv4(text)) return text;
+  if (!text.includes(':')) return undefined;
+  const ip = parseIpOrReason(text);
+  return typeof ip === 'string' ? undefined : formatIp(ip);
+}
+
+/** Pod addresses of both families (status.podIPs, else status.podIP), canonical, in the API's order. */
+function podIps(status: Json): string[] {
+  const valid = (texts: string[]) => [
+    ...new Set(texts.map(canonicalPodIp).filter((ip): ip is string => ip !== undefined)),
+  ];
+  const listed = valid(list(status.podIPs).map((p) => str(obj(p).ip)));
+  return listed.length > 0 ? listed : valid([str(status.podIP)]);
+}
+
+/** Pod → what policy needs: labels, addresses of both families, node, named container ports. */
 export function parsePod(o: unknown): PolicyPod {
   const ref = objectRef(o);
   const meta = obj(obj(o).metadata);
   const spec = obj(obj(o).spec);
   const status = obj(obj(o).status);
-  const ips = list(status.podIPs)
-    .map((p) => str(obj(p).ip))
-    .filter(isIpv4);
-  if (ips.length === 0 && isIpv4(str(status.podIP))) ips.push(str(status.podIP));
+  const ips = podIps(status);
   const ports: ContainerPort[] = [];
   for (const c of [...list(spec.initContainers), ...list(spec.containers)]) {
     for (const p of list(obj(c).ports)) {

@@ -1,18 +1,26 @@
 import { parseIpv4 } from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
-import { cidrRange, type Range, rangesToElements, subtractRanges } from './ranges.js';
+import { type IpFamily, parseIp } from '../../../common/ip.js';
+import {
+  type AddressSpace,
+  IPV4_SPACE,
+  IPV6_SPACE,
+  type Range,
+  rangesToElements,
+  subtractRanges,
+} from './ranges.js';
 import { EVERYTHING, matchesSelector } from './selector.js';
 import type { IpBlock, PolicyNamespace, PolicyPeer, PolicyPod } from './types.js';
 
-/** A pod's IPv4 addresses as numbers; other families are not matched (IPv4 datapath). */
-function ipv4Numbers(ips: readonly string[]): number[] {
-  const out: number[] = [];
+/** A pod's addresses of one family as integers (the store keeps only well-formed ones). */
+function addressValues<T>(ips: readonly string[], v6: boolean, parse: (ip: string) => T): T[] {
+  const out: T[] = [];
   for (const ip of ips) {
-    if (ip.includes(':')) continue;
+    if (ip.includes(':') !== v6) continue;
     try {
-      out.push(parseIpv4(ip));
+      out.push(parse(ip));
     } catch {
-      // The store keeps only well-formed addresses; anything else matches nothing.
+      // Anything malformed matches nothing.
     }
   }
   return out;
@@ -32,6 +40,7 @@ export class PolicyMemo {
   /** Each namespace's pods, the same array as long as its members are the same objects. */
   namespacePods = new Map<string, readonly PolicyPod[]>();
   readonly addresses = new WeakMap<PolicyPod, readonly number[]>();
+  readonly addresses6 = new WeakMap<PolicyPod, readonly bigint[]>();
   /** Per namespace pods array: the pods each pod selector (as JSON) selects of it. */
   readonly selected = new WeakMap<readonly PolicyPod[], Map<string, readonly PolicyPod[]>>();
   /** Per peer-set key: the inputs its elements came from, the elements and the problems. */
@@ -56,6 +65,8 @@ export class PolicyIndex {
   readonly byNamespace = new Map<string, readonly PolicyPod[]>();
   readonly all: PolicyPod[] = [];
   readonly memo: PolicyMemo;
+  /** Some pod has an IPv6 address (a dual-stack cluster): rules are compiled for both families. */
+  readonly ipv6: boolean;
 
   constructor(
     pods: Iterable<PolicyPod>,
@@ -64,9 +75,11 @@ export class PolicyIndex {
   ) {
     this.memo = memo;
     const lists = new Map<string, PolicyPod[]>();
+    let ipv6 = false;
     for (const pod of pods) {
       if (pod.hostNetwork || pod.ips.length === 0) continue;
       this.all.push(pod);
+      if (!ipv6 && pod.ips.some((ip) => ip.includes(':'))) ipv6 = true;
       const list = lists.get(pod.namespace);
       if (list) list.push(pod);
       else lists.set(pod.namespace, [pod]);
@@ -76,14 +89,25 @@ export class PolicyIndex {
       this.byNamespace.set(ns, before && sameArray(before, list) ? before : list);
     }
     memo.namespacePods = new Map(this.byNamespace);
+    this.ipv6 = ipv6;
   }
 
   /** The IPv4 addresses of a pod, as numbers. */
   addressesOf(pod: PolicyPod): readonly number[] {
     let known = this.memo.addresses.get(pod);
     if (!known) {
-      known = ipv4Numbers(pod.ips);
+      known = addressValues(pod.ips, false, parseIpv4);
       this.memo.addresses.set(pod, known);
+    }
+    return known;
+  }
+
+  /** The IPv6 addresses of a pod, as bigints. */
+  addresses6Of(pod: PolicyPod): readonly bigint[] {
+    let known = this.memo.addresses6.get(pod);
+    if (!known) {
+      known = addressValues(pod.ips, true, (ip) => parseIp(ip).value);
+      this.memo.addresses6.set(pod, known);
     }
     return known;
   }
@@ -120,15 +144,36 @@ export class PolicyIndex {
   }
 }
 
-/** An ipBlock as canonical CIDRs (cidr minus except); IPv6 blocks match nothing here (IPv4 datapath). */
-export function ipBlockCidrs(block: IpBlock): string[] {
-  return rangesToElements(ipBlockRanges(block));
+/** What peer sets need of one address family. */
+interface FamilyView<T extends number | bigint> {
+  readonly space: AddressSpace<T>;
+  readonly addresses: (index: PolicyIndex, pod: PolicyPod) => readonly T[];
+  /** A CIDR text of this family (the other family's blocks and holes are not this set's). */
+  readonly isOf: (cidr: string) => boolean;
 }
 
-function ipBlockRanges(block: IpBlock): Range[] {
-  if (block.cidr.includes(':')) return [];
-  const holes = block.except.filter((e) => !e.includes(':')).map(cidrRange);
-  return subtractRanges([cidrRange(block.cidr)], holes);
+const FAMILIES: { readonly 4: FamilyView<number>; readonly 6: FamilyView<bigint> } = {
+  4: { space: IPV4_SPACE, addresses: (i, p) => i.addressesOf(p), isOf: (c) => !c.includes(':') },
+  6: { space: IPV6_SPACE, addresses: (i, p) => i.addresses6Of(p), isOf: (c) => c.includes(':') },
+};
+
+/**
+ * An ipBlock as canonical CIDRs of one family (cidr minus except). A block of
+ * the other family contributes nothing, so an IPv4 block never matches IPv6 and
+ * vice versa; `except` entries of the other family cannot lie inside it.
+ */
+export function ipBlockCidrs(block: IpBlock, family: IpFamily = 4): string[] {
+  return family === 4 ? blockElements(FAMILIES[4], block) : blockElements(FAMILIES[6], block);
+}
+
+function blockElements<T extends number | bigint>(view: FamilyView<T>, block: IpBlock): string[] {
+  return rangesToElements(ipBlockRanges(view, block), view.space);
+}
+
+function ipBlockRanges<T extends number | bigint>(view: FamilyView<T>, block: IpBlock): Range<T>[] {
+  if (!view.isOf(block.cidr)) return [];
+  const holes = block.except.filter(view.isOf).map(view.space.cidrRange);
+  return subtractRanges(view.space, [view.space.cidrRange(block.cidr)], holes);
 }
 
 /** Where a peer list cannot be enforced as written: the field and why. */
@@ -138,31 +183,32 @@ export interface PeerProblem {
 }
 
 /**
- * The addresses a list of peers allows, as interval-set elements: the selected
- * pods' IPv4 addresses (`groups[i]`: what peer i selects) and the ipBlocks. A
- * malformed ipBlock contributes nothing (fail closed) and is reported.
+ * The addresses of one family a list of peers allows, as interval-set elements:
+ * the selected pods' addresses (`groups[i]`: what peer i selects) and the
+ * ipBlocks. A malformed ipBlock contributes nothing (fail closed) and is reported.
  */
-function peerElements(
+function peerElements<T extends number | bigint>(
+  view: FamilyView<T>,
   index: PolicyIndex,
   peers: readonly PolicyPeer[],
   groups: readonly (readonly (readonly PolicyPod[])[])[],
   field: string,
   problems: PeerProblem[],
 ): string[] {
-  const out: Range[] = [];
+  const out: Range<T>[] = [];
   peers.forEach((peer, i) => {
     if (peer.ipBlock) {
       try {
-        out.push(...ipBlockRanges(peer.ipBlock));
+        out.push(...ipBlockRanges(view, peer.ipBlock));
       } catch (err: unknown) {
         problems.push({ field: `${field}[${i}].ipBlock`, reason: errorMessage(err) });
       }
       return;
     }
     for (const group of groups[i] ?? [])
-      for (const pod of group) for (const n of index.addressesOf(pod)) out.push([n, n]);
+      for (const pod of group) for (const n of view.addresses(index, pod)) out.push([n, n]);
   });
-  return rangesToElements(out);
+  return rangesToElements(out, view.space);
 }
 
 /**
@@ -187,7 +233,10 @@ export function memoElements(
   return entry;
 }
 
-/** peerElements through the memo; `key` names the peer list (equal lists share it). */
+/**
+ * peerElements of one family through the memo; `key` names the peer list
+ * (equal lists share it).
+ */
 export function memoPeerElements(
   index: PolicyIndex,
   key: string,
@@ -195,13 +244,18 @@ export function memoPeerElements(
   peers: readonly PolicyPeer[],
   field: string,
   used: Map<string, MemoElements>,
+  family: IpFamily = 4,
 ): { elements: string[]; problems: readonly PeerProblem[] } {
   const groups = peers.map((p) => index.podGroupsOf(policyNs, p));
   const inputs = peers.flatMap((p, i): unknown[] =>
     p.ipBlock ? [JSON.stringify(p.ipBlock)] : [...(groups[i] ?? [])],
   );
-  return memoElements(index, used, `pe ${key}`, inputs, () => {
+  return memoElements(index, used, `${family === 4 ? 'pe' : 'pe6'} ${key}`, inputs, () => {
     const problems: PeerProblem[] = [];
-    return { elements: peerElements(index, peers, groups, field, problems), problems };
+    const elements =
+      family === 4
+        ? peerElements(FAMILIES[4], index, peers, groups, field, problems)
+        : peerElements(FAMILIES[6], index, peers, groups, field, problems);
+    return { elements, problems };
   });
 }

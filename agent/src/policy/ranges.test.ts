@@ -44,3 +44,25 @@ describe('rangesToElements', () => {
     assert.deepEqual(canonicalElements([]), []);
   });
 });
+
+describe('ipBlock with except, IPv6', () => {
+  const cases: Array<[string, string, string[], string[]]> = [
+    ['no except', 'fd00::/8', [], ['fd00::/8']],
+    ['one hole', 'fd00::/64', ['fd00::8000:0:0:0/65'], ['fd00::/65']],
+    ['hole in the middle', 'fd00::/126', ['fd00::1/128'], ['fd00::/128', 'fd00::2/127']],
+    ['hole covering all', 'fd00:1::/32', ['fd00::/16'], []],
+    ['host bits in cidr are cleared, text canonical', 'FD00:0:0:0::5/64', [], ['fd00::/64']],
+    ['an IPv4 except cannot punch an IPv6 block', 'fd00::/64', ['10.0.0.0/8'], ['fd00::/64']],
+    ['an IPv4 block matches nothing in the IPv6 set', '10.0.0.0/8', [], []],
+    ['::/0 minus ::/1 is the upper half', '::/0', ['::/1'], ['8000::/1']],
+  ];
+  for (const [name, cidr, except, want] of cases) {
+    it(name, () => assert.deepEqual(ipBlockCidrs({ cidr, except }, 6), want));
+  }
+  it('an IPv6 block matches nothing in the IPv4 set', () =>
+    assert.deepEqual(ipBlockCidrs({ cidr: '::/0', except: [] }, 4), []));
+  it('rejects a malformed or IPv4-mapped CIDR', () => {
+    assert.throws(() => ipBlockCidrs({ cidr: 'fd00::/129', except: [] }, 6));
+    assert.throws(() => ipBlockCidrs({ cidr: '::ffff:10.0.0.0/104', except: [] }, 6));
+  });
+});

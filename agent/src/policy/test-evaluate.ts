@@ -4,7 +4,8 @@
  * chain of the source, then ingress chain of the destination. Understands only
  * the rule forms compile.ts writes, and fails loudly on anything else.
  */
-import { cidrContains, parseCidr, parseIpv4 } from '../../../common/cidr.js';
+import { parseIp } from '../../../common/ip.js';
+import { parseIpPrefix, prefixContains } from '../../../common/ip-prefix.js';
 import type { PolicyContent } from '../datapath/state.js';
 
 export interface Packet {
@@ -17,9 +18,14 @@ export interface Packet {
 function inSet(content: PolicyContent, name: string, key: string): boolean {
   const set = content.sets.find((s) => s.name === name);
   if (!set) throw new Error(`rule references a missing set ${name}`);
+  if (set.type !== (key.includes(':') ? 'ipv6_addr' : 'ipv4_addr') && set.flags === 'interval')
+    throw new Error(`an address of the other family looked up in ${name}`);
   if (set.flags !== 'interval') return set.elements.includes(key);
-  return set.elements.some((c) => cidrContains(parseCidr(c), parseIpv4(key)));
+  return set.elements.some((c) => prefixContains(parseIpPrefix(c), parseIp(key)));
 }
+
+/** `ip …` holds only for IPv4 packets, `ip6 …` only for IPv6 ones (what nft's implicit nfproto test does). */
+const familyHolds = (word: string, address: string) => (word === 'ip6') === address.includes(':');
 
 function portIn(list: string, port: number): boolean {
   return list.split(',').some((p) => {
@@ -31,10 +37,17 @@ function portIn(list: string, port: number): boolean {
 /** The match forms compile.ts writes, each with its test against a packet. */
 const MATCHERS: Array<[RegExp, (m: RegExpExecArray, content: PolicyContent, p: Packet) => boolean]> = [
   [
-    /^ip daddr \. meta l4proto \. th dport @(\S+)/,
-    (m, c, p) => inSet(c, m[1] as string, `${p.dst} . ${p.proto} . ${p.port}`),
+    /^(ip6?) daddr \. meta l4proto \. th dport @(\S+)/,
+    (m, c, p) =>
+      familyHolds(m[1] as string, p.dst) && inSet(c, m[2] as string, `${p.dst} . ${p.proto} . ${p.port}`),
   ],
-  [/^ip (saddr|daddr) @(\S+)/, (m, c, p) => inSet(c, m[2] as string, m[1] === 'saddr' ? p.src : p.dst)],
+  [
+    /^(ip6?) (saddr|daddr) @(\S+)/,
+    (m, c, p) => {
+      const address = m[2] === 'saddr' ? p.src : p.dst;
+      return familyHolds(m[1] as string, address) && inSet(c, m[3] as string, address);
+    },
+  ],
   [/^meta l4proto (\w+)/, (m, _c, p) => m[1] === p.proto],
   [/^th dport \{ ([^}]*) \}/, (m, _c, p) => portIn(m[1] as string, p.port)],
 ];
@@ -70,11 +83,13 @@ function runChain(content: PolicyContent, chainName: string, p: Packet): boolean
 const chainFor = (elements: readonly string[], ip: string) =>
   elements.find((e) => e.startsWith(`${ip} : jump `))?.split(' : jump ')[1];
 
-/** "allow" or the direction that drops a new connection. */
+/** "allow" or the direction that drops a new connection; the dispatch maps of the packet's family. */
 export function evaluate(content: PolicyContent, p: Packet): 'allow' | 'egress' | 'ingress' {
-  const egress = chainFor(content.egress, p.src);
+  if (p.src.includes(':') !== p.dst.includes(':')) throw new Error('a packet has one family');
+  const v6 = p.src.includes(':');
+  const egress = chainFor((v6 ? content.egress6 : content.egress) ?? [], p.src);
   if (egress && !runChain(content, egress, p)) return 'egress';
-  const ingress = chainFor(content.ingress, p.dst);
+  const ingress = chainFor((v6 ? content.ingress6 : content.ingress) ?? [], p.dst);
   if (ingress && !runChain(content, ingress, p)) return 'ingress';
   return 'allow';
 }

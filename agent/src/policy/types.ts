@@ -18,7 +18,7 @@ export interface PolicyPod {
   readonly namespace: string;
   readonly name: string;
   readonly labels: Labels;
-  /** IPv4 addresses (status.podIPs); empty until the kubelet reports them. */
+  /** Addresses of both families (status.podIPs; IPv6 in RFC 5952 form); empty until the kubelet reports them. */
   readonly ips: readonly string[];
   /** spec.nodeName; "" while unscheduled. */
   readonly node: string;

@@ -1,7 +1,7 @@
 /**
  * A tiny TCP peer for the NetworkPolicy namespace test, run inside a pod netns
  * (`ip netns exec <pod> node policy-peer.js …`):
- *   serve <port>…           echo server on every port, one line "listening" when ready
+ *   serve <port>…           echo server on every port (IPv4 and IPv6), one line "listening" when ready
  *   probe <ip> <port> <ms>  connect, send, await the echo: exit 0, else exit 1
  *   stream <ip> <port>      one connection; for each stdin line sends it and prints
  *                           "ok" when the echo arrives within 1 s, else "timeout"
@@ -14,7 +14,9 @@ const [mode, ...args] = process.argv.slice(2);
 function serve(ports: number[]): void {
   let ready = 0;
   for (const port of ports) {
-    createServer((s) => s.pipe(s).on('error', () => undefined)).listen(port, '0.0.0.0', () => {
+    // "::" with ipv6Only off: one socket for both families (dual-stack pods).
+    const server = createServer((s) => s.pipe(s).on('error', () => undefined));
+    server.listen({ port, host: '::', ipv6Only: false }, () => {
       if (++ready === ports.length) process.stdout.write('listening\n');
     });
   }

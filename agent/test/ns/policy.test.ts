@@ -4,13 +4,10 @@
  * TCP echo peers in the pods. Everything is named wtnp-… and removed afterwards.
  */
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
 import { cmdAdd } from '../../src/cni/cmd-add.js';
@@ -22,19 +19,17 @@ import { IpamSet } from '../../src/cni/ipam-set.js';
 import { AttachmentLock } from '../../src/cni/keyed-lock.js';
 import { testNetConf } from '../../src/cni/test-fixtures.js';
 import { VethPlumbing } from '../../src/cni/veth-plumbing.js';
-import { Datapath } from '../../src/datapath/datapath.js';
-import { Netlink } from '../../src/datapath/netlink.js';
+import type { Datapath } from '../../src/datapath/datapath.js';
 import { testConfig } from '../../src/datapath/test-fixtures.js';
-import { compilePolicies } from '../../src/policy/compile.js';
 import { PolicyEngine } from '../../src/policy/engine.js';
 import { EnginePodGate } from '../../src/policy/gate.js';
 import { PolicyMetrics } from '../../src/policy/metrics.js';
 import { parseNetworkPolicy, parsePod } from '../../src/policy/parse.js';
 import { PolicyStore } from '../../src/policy/store.js';
 import type { NetworkPolicy, PolicyPod } from '../../src/policy/types.js';
-import { addVethPair, NetnsSet, nsIpBatch, nsRun, run } from './netns-helpers.js';
+import { NetnsSet, nsRun } from './netns-helpers.js';
+import { dropped as droppedOn, lastNftUpdate, nodeDatapath, Peers, PolicyNode } from './policy-fixture.js';
 
-const PEER = fileURLToPath(new URL('./policy-peer.js', import.meta.url));
 const config = testConfig('hostgw', { networkPolicy: true });
 const self = { name: 'n1', underlayIP: '192.168.71.1', podCIDRs: ['10.244.1.0/24'] };
 const NAMESPACES = new Map([
@@ -54,89 +49,35 @@ const policy = (spec: object): NetworkPolicy =>
 
 describe('NetworkPolicy on a real kernel (namespaces)', { timeout: 120_000 }, () => {
   const set = new NetnsSet('wtnp');
-  const children: ChildProcess[] = [];
-  let node: string;
-  let datapath: Datapath;
+  const peers = new Peers();
   const pods: PolicyPod[] = [
     podOf('a', 'web', [{ name: 'http', containerPort: 8080 }]),
     podOf('b', 'client'),
     podOf('c', 'other'),
   ];
+  const fixture = new PolicyNode(set, self, config, NAMESPACES, pods);
+  const serve = peers.serve.bind(peers);
+  const connects = peers.connects.bind(peers);
+  const openStream = peers.openStream.bind(peers);
+  let node: string;
+  let datapath: Datapath;
+  const enforce = (policies: NetworkPolicy[], dp = datapath) => fixture.enforce(policies, dp);
+  const addPod = (name: keyof typeof IP) =>
+    fixture.addPod(name, [`addr add ${IP[name]}/24 dev eth0`, 'route add default via 10.244.1.1']);
 
-  async function enforce(policies: NetworkPolicy[], dp = datapath) {
-    const compiled = compilePolicies({ nodeName: 'n1', pods, namespaces: NAMESPACES, policies, sctp: true });
-    dp.setPolicy(compiled.content);
-    await dp.sync(self, [], config, { trustLastApplied: true });
-    return compiled;
-  }
-
-  async function addPod(name: keyof typeof IP): Promise<string> {
-    const ns = await set.create(name);
-    await addVethPair(ns, 'eth0', node, `vp${name}`);
-    await run('ip', ['-n', node, 'link', 'set', `vp${name}`, 'master', 'weft0']);
-    await nsIpBatch(ns, [`addr add ${IP[name]}/24 dev eth0`, 'route add default via 10.244.1.1']);
-    return ns;
-  }
-
-  function spawnPeer(ns: string, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, PEER, ...args], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    return child;
-  }
-
-  async function serve(ns: string, ports: number[]): Promise<void> {
-    const child = spawnPeer(ns, ['serve', ...ports.map(String)]);
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    await new Promise<void>((resolve) => lines.once('line', () => resolve()));
-  }
-
-  /** True when a new TCP connection from `ns` to ip:port gets its echo. */
-  function connects(ns: string, ip: string, port: number): Promise<boolean> {
-    const child = spawnPeer(ns, ['probe', ip, String(port), '800']);
-    return new Promise((resolve) => child.on('exit', (code) => resolve(code === 0)));
-  }
-
-  /** A long-lived connection; `send()` resolves "ok" when the echo comes back within 1 s. */
-  async function openStream(ns: string, ip: string, port: number) {
-    const child = spawnPeer(ns, ['stream', ip, String(port)]);
-    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
-    const next = () => new Promise<string>((resolve) => lines.once('line', resolve));
-    assert.equal(await next(), 'connected');
-    return {
-      send: async () => {
-        child.stdin?.write('x\n');
-        return next();
-      },
-    };
-  }
-
-  const dropped = async (direction: 'ingress' | 'egress') => {
-    const out = await nsRun(node, 'nft', ['-j', 'list', 'counter', 'inet', 'weft', `pol_drop_${direction}`]);
-    return (JSON.parse(out) as { nftables: { counter?: { packets: number } }[] }).nftables.find(
-      (i) => i.counter,
-    )?.counter?.packets as number;
-  };
+  const dropped = (direction: 'ingress' | 'egress') => droppedOn(node, direction);
 
   before(async () => {
     await set.cleanup();
-    node = await set.create('n1');
     // The underlay: a veth to a namespace standing for the rest of the network.
-    await addVethPair(node, 'eth0', await set.create('ul'), 'eth0');
-    await nsIpBatch(node, ['addr add 192.168.71.1/24 dev eth0']);
-    datapath = new Datapath({
-      netlink: new Netlink({ netns: node }),
-      registry: new Registry(),
-      log: silentLogger(),
-    });
-    await datapath.sync(self, [], config);
+    datapath = await fixture.start();
+    node = fixture.node;
     for (const name of ['a', 'b', 'c'] as const) await addPod(name);
     await serve(`wtnp-a`, [8080, 8081]);
     await serve(`wtnp-c`, [8080]);
   });
   after(async () => {
-    for (const c of children) c.kill('SIGKILL');
+    peers.killAll();
     await set.cleanup();
   });
 
@@ -196,9 +137,7 @@ describe('NetworkPolicy on a real kernel (namespaces)', { timeout: 120_000 }, ()
     assert.ok(!(await connects(d, IP.a, 8080)), 'not yet known as a client');
     pods.push(podOf('d', 'client'));
     await enforce([p]);
-    const op = datapath.lastPlan?.[0];
-    assert.equal(op?.op, 'nft-update');
-    const script = op?.op === 'nft-update' ? op.script : '';
+    const script = lastNftUpdate(datapath);
     assert.match(script, /^add element inet weft pe_\w+ \{ 10\.244\.1\.13\/32 \}$/m);
     assert.doesNotMatch(script, /chain|delete table/);
     assert.ok(await connects(d, IP.a, 8080), 'a client now');
@@ -224,11 +163,7 @@ describe('NetworkPolicy on a real kernel (namespaces)', { timeout: 120_000 }, ()
   it('a restarted agent keeps the rules in force until its policy engine has synced', async () => {
     await enforce([policy({ podSelector: { matchLabels: { app: 'web' } }, policyTypes: ['Ingress'] })]);
     assert.ok(!(await connects('wtnp-b', IP.a, 8080)));
-    const restarted = new Datapath({
-      netlink: new Netlink({ netns: node }),
-      registry: new Registry(),
-      log: silentLogger(),
-    });
+    const restarted = nodeDatapath(node);
     await restarted.sync(self, [], config);
     assert.deepEqual(restarted.lastPlan, [], 'nothing to change while the policy part is pending');
     assert.ok(!(await connects('wtnp-b', IP.a, 8080)), 'still denied');
