@@ -97,6 +97,7 @@ describe('charts/weft', () => {
       networkPolicy: false,
     });
     assert.equal(parseControllerNetConf(text).nodeCidrMaskSize, 25);
+    assert.equal(parseControllerNetConf(text).nodeCidrMaskSizeIpv6, 80);
 
     const agent = container(ds);
     assert.equal(env(agent, 'WEFT_HTTP_ADDR'), '0.0.0.0:19742');
@@ -217,11 +218,35 @@ describe('charts/weft', () => {
       ['network.encryption.enabled=true,network.backend.type=vxlan', '/network/backend/type'],
       ['network.encryption.enabled=true,network.backend.type=wireguard', '/network/backend/type'],
       ['network.clusterCIDRs={10.0.0.0}', '/network/clusterCIDRs/0'],
+      // dual-stack: one CIDR per family, an IPv4 one always (IPv6-only clusters are not supported yet)
+      ['network.clusterCIDRs={fd00:10::/48}', "'/network/clusterCIDRs': no items match contains"],
+      ['network.clusterCIDRs={10.244.0.0/16,fd00:10::/48,fd01::/48}', "'/network/clusterCIDRs': maxItems"],
+      ['network.clusterCIDRs={10.244.0.0/16,fd00:10::/48,10.1.0.0/16}', "'/network/clusterCIDRs': maxItems"],
+      ['network.clusterCIDRs={10.244.0.0/16,fd00:zz::/48}', '/network/clusterCIDRs/1'],
+      ['network.nonMasqueradeCIDRs={fd00::1}', '/network/nonMasqueradeCIDRs/0'],
+      ['network.nodeCIDRMaskSizeIPv6=127', '/network/nodeCIDRMaskSizeIPv6'],
+      ['network.nodeCIDRMaskSize=31', '/network/nodeCIDRMaskSize'],
       ['agent.metricsPort=0', '/agent/metricsPort'],
       ['agent.replicas=2', 'replicas'],
     ] as const) {
       await assert.rejects(helmTemplate({ set: [set] }), (err: Error) => err.message.includes(field), set);
     }
+  });
+
+  it('renders a dual-stack net-conf that the agent and the controller accept; by default no IPv6 size', async () => {
+    const objects = renderedObjects(
+      await helmTemplate({
+        set: ['network.clusterCIDRs={fd00:10::/56,10.244.0.0/16}', 'network.nodeCIDRMaskSizeIPv6=64'],
+      }),
+    ) as Obj[];
+    const text = netConfText(objects);
+    assert.deepEqual(JSON.parse(text).clusterCIDRs, ['fd00:10::/56', '10.244.0.0/16']);
+    assert.deepEqual(parseNetConf(text).clusterCIDRs, ['10.244.0.0/16', 'fd00:10::/56'], 'IPv4 first');
+    const controller = parseControllerNetConf(text);
+    assert.equal(controller.nodeCidrMaskSizeIpv6, 64);
+    assert.equal(controller.clusterCidrs.length, 2);
+    const defaults = netConfText(renderedObjects(await helmTemplate()) as Obj[]);
+    assert.equal(JSON.parse(defaults).nodeCIDRMaskSizeIPv6, undefined);
   });
 
   it('splits helm output by template, keeping each template’s documents in order', () => {

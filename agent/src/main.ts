@@ -5,7 +5,7 @@ import { createLogger, type Logger } from '../../common/log.js';
 import { createCniExtension } from './cni/index.js';
 import { type AgentOptions, agentUsage, parseAgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
-import { loadNetConf, type NetConf } from './config/net-conf.js';
+import { isDualStack, loadNetConf, type NetConf } from './config/net-conf.js';
 import { Datapath } from './datapath/datapath.js';
 import { Netlink } from './datapath/netlink.js';
 import { createGossipExtension } from './gossip/extension.js';
@@ -50,7 +50,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
   try {
     opts = parseAgentOptions(argv, env);
     if (!opts.uninstall) netConf = await loadNetConf(opts.netConfPath);
-    if (!opts.uninstall) await assertPreflight(opts, env);
+    if (!opts.uninstall) await assertPreflight(opts, env, netConf);
   } catch (err: unknown) {
     return reportConfigError(root, err);
   }
@@ -119,7 +119,9 @@ async function runAgent(deps: {
 
   const config = computeDatapathConfig(netConf, opts);
   log.info({ op: 'start', config, netns: opts.netns, stateDir: opts.stateDir }, 'weft agent starting');
-  const store = new PeerStore(opts.nodeName);
+  // Weft serves IPv6 only when the net-conf has an IPv6 cluster CIDR (dual-stack, ADR 18);
+  // otherwise IPv6 podCIDRs and InternalIPs of the Nodes are ignored, as before dual-stack.
+  const store = new PeerStore(opts.nodeName, { ipv6: isDualStack(netConf) });
   const cache = new ViewCache({ stateDir: opts.stateDir, log: log.child({ component: 'cache' }) });
   const cached = await cache.load(opts.nodeName);
   if (cached) {

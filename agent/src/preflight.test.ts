@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parseAgentOptions } from './config/agent-options.js';
 import {
@@ -7,6 +10,7 @@ import {
   missingCapabilities,
   type PreflightFacts,
   parseMountInfo,
+  readIpv6State,
 } from './preflight.js';
 
 // A podman container: overlay root, runtime tmpfs on /run, host binds for the volumes.
@@ -101,5 +105,41 @@ describe('agent preflight', () => {
   it('skips the mount checks outside a pod (a kubeconfig given)', () => {
     const problems = computePreflightProblems(opts, facts({ mounts: [], inCluster: false }));
     assert.deepEqual(problems, []);
+  });
+
+  it('with an IPv6 cluster CIDR, fails when the node has no IPv6 or has it disabled, naming the sysctl', () => {
+    const table: Array<[PreflightFacts['ipv6'], RegExp | undefined]> = [
+      [undefined, undefined], // IPv4-only net-conf: not read, not checked
+      ['ok', undefined],
+      ['absent', /no IPv6 \(kernel without IPv6 or booted with ipv6\.disable=1\)/],
+      ['disabled', /IPv6 is disabled on this node: set the sysctl net\.ipv6\.conf\.all\.disable_ipv6=0/],
+    ];
+    for (const [ipv6, reason] of table) {
+      const problems = computePreflightProblems(opts, facts(ipv6 === undefined ? {} : { ipv6 }));
+      if (reason === undefined) {
+        assert.deepEqual(problems, [], String(ipv6));
+        continue;
+      }
+      assert.deepEqual(
+        problems.map((p) => p.field),
+        ['net.ipv6.conf.all.disable_ipv6'],
+      );
+      assert.match(problems[0]?.message ?? '', reason);
+    }
+  });
+
+  it('reads IPv6 as absent, disabled or ok from /proc/sys/net', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weft-preflight-'));
+    try {
+      assert.equal(await readIpv6State(dir), 'absent');
+      mkdirSync(join(dir, 'ipv6/conf/all'), { recursive: true });
+      assert.equal(await readIpv6State(dir), 'disabled', 'unreadable sysctl: not known to be on');
+      writeFileSync(join(dir, 'ipv6/conf/all/disable_ipv6'), '1\n');
+      assert.equal(await readIpv6State(dir), 'disabled');
+      writeFileSync(join(dir, 'ipv6/conf/all/disable_ipv6'), '0\n');
+      assert.equal(await readIpv6State(dir), 'ok');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,14 +1,17 @@
 /**
  * Start-up checks that turn a wrongly deployed agent into one clear error instead of a
- * half-working node: the capabilities the datapath needs, a writable /proc/sys/net, and —
+ * half-working node: the capabilities the datapath needs, a writable /proc/sys/net, IPv6
+ * on the node when the net-conf has an IPv6 cluster CIDR, and —
  * when running as a pod (in-cluster credentials) — that every host directory the agent
  * writes for the node is really a mount from the host, not the container's own
  * filesystem (a missing volumeMount would silently keep the CNI shim and conflist
  * inside the container).
  */
 import { access, constants, readFile, realpath } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
+import { isDualStack, type NetConf } from './config/net-conf.js';
 
 /** Capabilities the datapath needs, by number (linux/capability.h). */
 export const REQUIRED_CAPS: ReadonlyArray<readonly [string, number]> = [
@@ -78,7 +81,16 @@ export interface PreflightFacts {
   readonly inCluster: boolean;
   /** Symlinks resolved (e.g. /var/run → /run), by the path checked. */
   readonly realPaths?: Readonly<Record<string, string>>;
+  /**
+   * IPv6 in the agent's network namespace, read only when the net-conf needs it: `absent`
+   * (no /proc/sys/net/ipv6: kernel without IPv6, or ipv6.disable=1), `disabled`
+   * (net.ipv6.conf.all.disable_ipv6 is not 0) or `ok`.
+   */
+  readonly ipv6?: 'ok' | 'absent' | 'disabled';
 }
+
+const PROC_SYS_NET = '/proc/sys/net';
+const DISABLE_IPV6 = 'ipv6/conf/all/disable_ipv6';
 
 /** Every problem found, as ConfigErrors naming the setting at fault (pure). */
 export function computePreflightProblems(opts: AgentOptions, facts: PreflightFacts): ConfigError[] {
@@ -99,6 +111,17 @@ export function computePreflightProblems(opts: AgentOptions, facts: PreflightFac
         'securityContext.privileged',
         '/proc/sys/net',
         'read-only: the agent sets ip_forward and per-device sysctls and must run privileged',
+      ),
+    );
+  }
+  if (facts.ipv6 === 'absent' || facts.ipv6 === 'disabled') {
+    problems.push(
+      new ConfigError(
+        'net.ipv6.conf.all.disable_ipv6',
+        facts.ipv6 === 'absent' ? `${PROC_SYS_NET}/ipv6 missing` : `${PROC_SYS_NET}/${DISABLE_IPV6}`,
+        facts.ipv6 === 'absent'
+          ? 'the net-conf has an IPv6 cluster CIDR but this node has no IPv6 (kernel without IPv6 or booted with ipv6.disable=1)'
+          : 'the net-conf has an IPv6 cluster CIDR but IPv6 is disabled on this node: set the sysctl net.ipv6.conf.all.disable_ipv6=0',
       ),
     );
   }
@@ -126,7 +149,22 @@ function checkedDirs(opts: AgentOptions): Array<[string, string]> {
   ];
 }
 
-async function readPreflightFacts(opts: AgentOptions, env: NodeJS.ProcessEnv): Promise<PreflightFacts> {
+/** PreflightFacts.ipv6 from `procSysNet` (/proc/sys/net; a test passes a directory of its own). */
+export async function readIpv6State(procSysNet = PROC_SYS_NET): Promise<NonNullable<PreflightFacts['ipv6']>> {
+  const present = await access(join(procSysNet, 'ipv6')).then(
+    () => true,
+    () => false,
+  );
+  if (!present) return 'absent';
+  const value = await readFile(join(procSysNet, DISABLE_IPV6), 'utf8').catch(() => '1');
+  return value.trim() === '0' ? 'ok' : 'disabled';
+}
+
+async function readPreflightFacts(
+  opts: AgentOptions,
+  env: NodeJS.ProcessEnv,
+  ipv6: boolean,
+): Promise<PreflightFacts> {
   const status = await readFile('/proc/self/status', 'utf8');
   const capEff = /^CapEff:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0';
   const procSysNetWritable = await access('/proc/sys/net/ipv4/ip_forward', constants.W_OK).then(
@@ -139,12 +177,21 @@ async function readPreflightFacts(opts: AgentOptions, env: NodeJS.ProcessEnv): P
   if (inCluster) {
     for (const [, dir] of checkedDirs(opts)) realPaths[dir] = await realpath(dir).catch(() => dir);
   }
-  return { capEff, procSysNetWritable, mounts, inCluster, realPaths };
+  const facts = { capEff, procSysNetWritable, mounts, inCluster, realPaths };
+  return ipv6 ? { ...facts, ipv6: await readIpv6State() } : facts;
 }
 
-/** Throws the first problem (all of them in its message) when the agent cannot work here. */
-export async function assertPreflight(opts: AgentOptions, env: NodeJS.ProcessEnv): Promise<void> {
-  const problems = computePreflightProblems(opts, await readPreflightFacts(opts, env));
+/**
+ * Throws the first problem (all of them in its message) when the agent cannot work here;
+ * IPv6 is checked when `netConf` has an IPv6 cluster CIDR.
+ */
+export async function assertPreflight(
+  opts: AgentOptions,
+  env: NodeJS.ProcessEnv,
+  netConf?: Pick<NetConf, 'clusterCIDRs'>,
+): Promise<void> {
+  const facts = await readPreflightFacts(opts, env, netConf !== undefined && isDualStack(netConf));
+  const problems = computePreflightProblems(opts, facts);
   const [first] = problems;
   if (!first) return;
   if (problems.length === 1) throw first;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { parseControllerNetConf } from '../../../controller/src/net-conf.js';
 import { ConfigError } from './config-error.js';
-import { parseNetConf } from './net-conf.js';
+import { isDualStack, parseNetConf } from './net-conf.js';
 
 describe('parseNetConf', () => {
   it('applies defaults to a minimal config', () => {
@@ -117,4 +118,148 @@ describe('parseNetConf', () => {
       );
     });
   }
+});
+
+describe('parseNetConf, dual-stack (ADR 18)', () => {
+  const good: Array<{ text: string; clusterCIDRs: string[]; nonMasq?: string[] }> = [
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00:10::/48"]}',
+      clusterCIDRs: ['10.244.0.0/16', 'fd00:10::/48'],
+    },
+    // IPv4 first whatever the order written; IPv6 in RFC 5952 text
+    {
+      text: '{"clusterCIDRs":["FD00:10:0::/48","10.244.0.0/16"]}',
+      clusterCIDRs: ['10.244.0.0/16', 'fd00:10::/48'],
+    },
+    {
+      text: '{"clusterCIDRs":["fd00:0:0:0:0:0:0:0/64","10.244.0.0/16"],"nodeCIDRMaskSizeIPv6":80}',
+      clusterCIDRs: ['10.244.0.0/16', 'fd00::/64'],
+    },
+    // an IPv4-only net-conf may set the IPv6 size (unused), as the controller allows
+    { text: '{"network":"10.244.0.0/16","nodeCIDRMaskSizeIPv6":64}', clusterCIDRs: ['10.244.0.0/16'] },
+    {
+      text: '{"network":"10.0.0.0/8","nonMasqueradeCIDRs":["2001:DB8::/32","192.168.0.0/16"]}',
+      clusterCIDRs: ['10.0.0.0/8'],
+      nonMasq: ['2001:db8::/32', '192.168.0.0/16'],
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::/48"],"nodeCIDRMaskSize":26,"nodeCIDRMaskSizeIPv6":64}',
+      clusterCIDRs: ['10.244.0.0/16', 'fd00::/48'],
+    },
+  ];
+  for (const row of good) {
+    it(`accepts ${row.text}`, () => {
+      const conf = parseNetConf(row.text);
+      assert.deepEqual(conf.clusterCIDRs, row.clusterCIDRs);
+      assert.deepEqual(conf.nonMasqueradeCIDRs, row.nonMasq ?? []);
+      assert.equal(isDualStack(conf), row.clusterCIDRs.length === 2);
+    });
+  }
+
+  const bad: Array<{ text: string; field: string; reason: RegExp }> = [
+    {
+      text: '{"clusterCIDRs":["fd00::/48"]}',
+      field: 'clusterCIDRs',
+      reason: /IPv6-only clusters are not supported yet/,
+    },
+    { text: '{"network":"fd00::/48"}', field: 'network', reason: /IPv6-only clusters are not supported yet/ },
+    {
+      text: '{"clusterCIDRs":["fd00::/48","fd01::/48"]}',
+      field: 'clusterCIDRs[1]',
+      reason: /second IPv6 cluster CIDR \(clusterCIDRs\[0\] is one\): at most one per family/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::/48","fd01::/48"]}',
+      field: 'clusterCIDRs[2]',
+      reason: /second IPv6/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::/48","10.250.0.0/16"]}',
+      field: 'clusterCIDRs[2]',
+      reason: /second IPv4 cluster CIDR/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::1/48"]}',
+      field: 'clusterCIDRs[1]',
+      reason: /host bits/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::/129"]}',
+      field: 'clusterCIDRs[1]',
+      reason: /out of range/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","::ffff:10.0.0.0/104"]}',
+      field: 'clusterCIDRs[1]',
+      reason: /IPv4-mapped/,
+    },
+    { text: '{"clusterCIDRs":["10.244.0.0/16","fe80::%eth0/64"]}', field: 'clusterCIDRs[1]', reason: /zone/ },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::/48"],"nodeCIDRMaskSizeIPv6":127}',
+      field: 'nodeCIDRMaskSizeIPv6',
+      reason: /integer from 8 to 126/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::/48"],"nodeCIDRMaskSizeIPv6":"64"}',
+      field: 'nodeCIDRMaskSizeIPv6',
+      reason: /integer/,
+    },
+    {
+      // the default /64 in an IPv6 cluster CIDR of /80 (IPv6 listed first: IPv4 first only afterwards)
+      text: '{"clusterCIDRs":["fd00::/80","10.244.0.0/16"]}',
+      field: 'nodeCIDRMaskSizeIPv6',
+      reason: /at least the prefix length of clusterCIDRs\[0\] fd00::\/80/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16","fd00::/40"],"nodeCIDRMaskSizeIPv6":57}',
+      field: 'nodeCIDRMaskSizeIPv6',
+      reason: /more than 65536/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.244.0.0/16"],"nodeCIDRMaskSize":12}',
+      field: 'nodeCIDRMaskSize',
+      reason: /at least the prefix length of clusterCIDRs\[0\]/,
+    },
+    {
+      text: '{"clusterCIDRs":["10.0.0.0/8"],"nodeCIDRMaskSize":25}',
+      field: 'nodeCIDRMaskSize',
+      reason: /more than 65536/,
+    },
+    { text: '{"network":"10.0.0.0/8","nodeCIDRMaskSize":31}', field: 'nodeCIDRMaskSize', reason: /8 to 30/ },
+    {
+      text: '{"network":"10.0.0.0/8","nonMasqueradeCIDRs":["fd00::1/64"]}',
+      field: 'nonMasqueradeCIDRs[0]',
+      reason: /host bits/,
+    },
+    {
+      text: '{"network":"10.0.0.0/8","nonMasqueradeCIDRs":"fd00::/64"}',
+      field: 'nonMasqueradeCIDRs',
+      reason: /list of CIDRs/,
+    },
+  ];
+  for (const row of bad) {
+    it(`rejects ${row.text} naming ${row.field}`, () => {
+      assert.throws(
+        () => parseNetConf(row.text),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+          assert.equal(err.field, row.field);
+          assert.match(err.message, row.reason);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('agrees with weft-controller on every cluster CIDR and mask size it refuses', () => {
+    // The controller accepts IPv6-only (it can assign IPv6 podCIDRs); everything else matches.
+    for (const row of bad.filter((r) => !/IPv6-only|nonMasquerade/.test(`${r.reason} ${r.field}`))) {
+      assert.throws(
+        () => parseControllerNetConf(row.text),
+        (err: unknown) => err instanceof ConfigError && err.field === row.field,
+        row.text,
+      );
+    }
+    for (const row of good) assert.doesNotThrow(() => parseControllerNetConf(row.text), row.text);
+  });
 });

@@ -1,10 +1,12 @@
 import { readFile } from 'node:fs/promises';
-import { cidrsOverlap, formatCidr, parseCidr } from '../../../common/cidr.js';
+import { formatIpPrefix } from '../../../common/ip-prefix.js';
 import type { Backend, Encryption } from '../datapath/types.js';
+import { parseClusterCidrList, parseConfigPrefix, parseNodeCidrMaskSizes } from './cluster-cidrs.js';
 import { ConfigError } from './config-error.js';
 
 /** The validated net-conf (the `net-conf.json` key of the weft-config ConfigMap). */
 export interface NetConf {
+  /** One or two (IPv4, then IPv6), or several IPv4 ones; canonical text (RFC 5952 for IPv6). */
   readonly clusterCIDRs: readonly string[];
   readonly backend: Backend;
   readonly vxlanVNI: number;
@@ -16,6 +18,7 @@ export interface NetConf {
   /** Pod MTU override; undefined = derived from the underlay interface. */
   readonly mtu: number | undefined;
   readonly masquerade: boolean;
+  /** Either family, canonical, in the order written. */
   readonly nonMasqueradeCIDRs: readonly string[];
   readonly resyncSeconds: number;
   /** Enforce NetworkPolicy in table inet weft (default true). */
@@ -32,8 +35,10 @@ const TOP_LEVEL_FIELDS = new Set([
   'resyncSeconds',
   'networkPolicy',
   'encryption',
-  // read by weft-controller (podCIDR size it assigns); validated here so a typo fails in both
+  // read by weft-controller (podCIDR sizes it assigns); validated here with the controller's
+  // own rules (cluster-cidrs.ts) so that a typo or a size that does not fit fails in both
   'nodeCIDRMaskSize',
+  'nodeCIDRMaskSizeIPv6',
 ]);
 const BACKEND_FIELDS = new Set(['type', 'vni', 'port']);
 const BACKENDS: readonly Backend[] = ['auto', 'hostgw', 'vxlan', 'wireguard'];
@@ -41,6 +46,14 @@ const ENCRYPTION_FIELDS = new Set(['type', 'peers', 'port']);
 const ENCRYPTED_PEERS = ['all', 'crossSubnet'] as const;
 /** WireGuard's registered port. */
 export const DEFAULT_WIREGUARD_PORT = 51820;
+
+/**
+ * True when the net-conf has an IPv6 cluster CIDR (besides the IPv4 one it always has): Weft
+ * then serves IPv6 too (node IPv6 podCIDRs and InternalIPs); otherwise it ignores them.
+ */
+export function isDualStack(netConf: Pick<NetConf, 'clusterCIDRs'>): boolean {
+  return netConf.clusterCIDRs.some((c) => c.includes(':'));
+}
 
 /** Reads and parses the net-conf file; a missing or unreadable file is a ConfigError too. */
 export async function loadNetConf(path: string): Promise<NetConf> {
@@ -67,7 +80,6 @@ export function parseNetConf(text: string): NetConf {
   }
   const clusterCIDRs = parseClusterCIDRs(raw);
   const backend = parseBackend(raw.backend);
-  if (raw.nodeCIDRMaskSize !== undefined) parseInteger('nodeCIDRMaskSize', raw.nodeCIDRMaskSize, 1, 32);
   const { wireguardPort: backendWgPort, ...backendFields } = backend;
   const encryption = parseEncryption(raw.encryption, backend.backend, backendWgPort);
   return {
@@ -76,47 +88,37 @@ export function parseNetConf(text: string): NetConf {
     ...encryption,
     mtu: raw.mtu === undefined ? undefined : parseInteger('mtu', raw.mtu, 576, 9216),
     masquerade: parseBoolean('masquerade', raw.masquerade, true),
-    nonMasqueradeCIDRs: parseCidrList('nonMasqueradeCIDRs', raw.nonMasqueradeCIDRs ?? [], true),
+    nonMasqueradeCIDRs: parseCidrList('nonMasqueradeCIDRs', raw.nonMasqueradeCIDRs ?? []),
     resyncSeconds: parseResync(raw.resyncSeconds),
     networkPolicy: parseBoolean('networkPolicy', raw.networkPolicy, true),
   };
 }
 
+/**
+ * The shared list rules (parseClusterCidrList, as weft-controller), then the agent's own:
+ * at least one IPv4 CIDR (this round is dual-stack with an IPv4 underlay; IPv6-only clusters
+ * are refused), and the result in canonical text with IPv4 first whatever the order written
+ * (a Node's podCIDRs and every list the datapath gets are IPv4 first too). The mask sizes
+ * are checked against the list so that the agent refuses what the controller refuses.
+ */
 function parseClusterCIDRs(raw: Record<string, unknown>): string[] {
-  if (raw.clusterCIDRs !== undefined && raw.network !== undefined) {
-    throw new ConfigError('network', raw.network, 'set either clusterCIDRs or network, not both');
+  const { field, cidrs } = parseClusterCidrList(raw);
+  if (!cidrs.some((c) => c.family === 4)) {
+    throw new ConfigError(
+      field,
+      raw[field],
+      'IPv6-only clusters are not supported yet: add an IPv4 cluster CIDR (dual-stack needs one of each family)',
+    );
   }
-  if (raw.network !== undefined) {
-    if (typeof raw.network !== 'string')
-      throw new ConfigError('network', raw.network, 'must be a CIDR string');
-    return parseCidrList('network', [raw.network], false);
-  }
-  if (raw.clusterCIDRs === undefined) {
-    throw new ConfigError('clusterCIDRs', undefined, 'required (or the single-string form "network")');
-  }
-  const cidrs = parseCidrList('clusterCIDRs', raw.clusterCIDRs, false);
-  for (let i = 0; i < cidrs.length; i++) {
-    for (let j = i + 1; j < cidrs.length; j++) {
-      if (cidrsOverlap(parseCidr(cidrs[i] as string), parseCidr(cidrs[j] as string))) {
-        throw new ConfigError(`clusterCIDRs[${j}]`, cidrs[j], `overlaps ${cidrs[i]}`);
-      }
-    }
-  }
-  return cidrs;
+  parseNodeCidrMaskSizes(raw, cidrs);
+  // Stable sort: IPv4 first, the order written within a family.
+  return [...cidrs].sort((a, b) => a.family - b.family).map(formatIpPrefix);
 }
 
-function parseCidrList(field: string, value: unknown, allowEmpty: boolean): string[] {
-  if (!Array.isArray(value)) throw new ConfigError(field, value, 'must be a list of IPv4 CIDRs');
-  if (value.length === 0 && !allowEmpty) throw new ConfigError(field, value, 'must not be empty');
-  return value.map((item, i) => {
-    const name = field === 'network' ? field : `${field}[${i}]`;
-    if (typeof item !== 'string') throw new ConfigError(name, item, 'must be an IPv4 CIDR string');
-    try {
-      return formatCidr(parseCidr(item));
-    } catch (err: unknown) {
-      throw new ConfigError(name, item, (err as Error).message);
-    }
-  });
+/** A list of CIDRs of either family, canonical, in the order written. */
+function parseCidrList(field: string, value: unknown): string[] {
+  if (!Array.isArray(value)) throw new ConfigError(field, value, 'must be a list of CIDRs');
+  return value.map((item, i) => formatIpPrefix(parseConfigPrefix(`${field}[${i}]`, item)));
 }
 
 function parseBackend(value: unknown): Pick<NetConf, 'backend' | 'vxlanVNI' | 'vxlanPort' | 'wireguardPort'> {

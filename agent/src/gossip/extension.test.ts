@@ -7,7 +7,12 @@ import { Registry } from 'prom-client';
 import { silentLogger } from '../../../common/log.js';
 import { parseAgentOptions } from '../config/agent-options.js';
 import { PeerStore } from '../peers/peer-store.js';
-import { computeGossipTiming, createGossipExtension, type GossipRuntime } from './extension.js';
+import {
+  computeGossipTiming,
+  computeSelfReport,
+  createGossipExtension,
+  type GossipRuntime,
+} from './extension.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-gossip-ext-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -75,6 +80,35 @@ describe('gossip extension', () => {
     await running;
     assert.ok(ext.view()?.self?.leaving, 'a tombstone was published');
     assert.deepEqual(ext.phase(), { phase: 'stopped' });
+  });
+
+  it('reports the IPv6 InternalIP and podCIDR only when the cluster is dual-stack', () => {
+    const n1 = {
+      name: 'n1',
+      underlayIP: '10.0.0.1',
+      underlayIP6: 'fd00::1',
+      podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'],
+    };
+    const report = (ipv6: boolean) => {
+      const store = new PeerStore('n1', { ipv6 });
+      store.replaceAll([n1], 'api');
+      const rt = {
+        netConf: { backend: 'auto', mtu: undefined },
+        store,
+        loop: { lastResult: undefined },
+        localNetwork: () => undefined,
+      } as unknown as GossipRuntime;
+      return JSON.stringify({ ...computeSelfReport(rt), agentVersion: 'v' });
+    };
+    // An IPv4-only cluster's record is exactly what agents before dual-stack published.
+    assert.equal(
+      report(false),
+      '{"underlayIP":"10.0.0.1","podCIDRs":["10.244.1.0/24"],"backend":"auto","mtu":1500,"ready":false,"agentVersion":"v"}',
+    );
+    assert.equal(
+      report(true),
+      '{"underlayIP":"10.0.0.1","underlayIP6":"fd00::1","podCIDRs":["10.244.1.0/24","fd00:10:0:1::/64"],"backend":"auto","mtu":1500,"ready":false,"agentVersion":"v"}',
+    );
   });
 
   it('stops waiting for a key that never comes when aborted', async () => {

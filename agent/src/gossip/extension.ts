@@ -111,6 +111,7 @@ async function runMesh(
       const peers = view.map((p) => ({
         name: p.name,
         underlayIP: p.record.underlayIP,
+        underlayIP6: p.record.underlayIP6,
         podCIDRs: p.record.podCIDRs,
         wgPublicKey: p.record.wgPublicKey,
         state: p.state,
@@ -211,12 +212,17 @@ function waitForSelf(rt: GossipRuntime): Promise<boolean> {
   });
 }
 
-/** This node's report: the API's InternalIP and podCIDRs, and what the last reconcile programmed. */
+/**
+ * This node's report: the API's InternalIPs and podCIDRs, and what the last reconcile
+ * programmed. The IPv6 InternalIP only when the node has one (and the PeerStore kept it:
+ * the cluster is dual-stack), so that an IPv4-only cluster's records stay as they were.
+ */
 export function computeSelfReport(rt: GossipRuntime): SelfReport {
   const self = rt.store.view().self;
   const local = rt.localNetwork();
   return {
     underlayIP: self?.underlayIP ?? '0.0.0.0',
+    ...(self?.underlayIP6 === undefined ? {} : { underlayIP6: self.underlayIP6 }),
     podCIDRs: local?.podCIDRs ?? self?.podCIDRs ?? [],
     backend: rt.netConf.backend,
     mtu: local?.mtu ?? rt.loop.lastResult?.mtu ?? rt.netConf.mtu ?? 1500,

@@ -43,6 +43,52 @@ describe('parseRecord', () => {
       );
     });
   }
+  it('carries IPv6 podCIDRs and underlayIP6 (RFC 5952), and stays as it was without them', () => {
+    const dual = sampleRecord({
+      underlayIP6: '2001:db8::1',
+      podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'],
+    });
+    assert.deepEqual(parseRecord(JSON.parse(JSON.stringify(dual))), dual);
+    // the longest texts fit: 39 characters of address, 43 of CIDR
+    const long = 'fd00:1234:5678:9abc:def0:1234:5678:9abc';
+    const longest = sampleRecord({ underlayIP6: long, podCIDRs: ['10.244.1.0/24', `${long}/128`] });
+    assert.deepEqual(parseRecord(longest), longest);
+    assert.deepEqual(
+      parseRecord(sampleRecord({ underlayIP6: '2001:DB8:0::1', podCIDRs: ['FD00:10:0:1:0::/64'] })),
+      sampleRecord({ underlayIP6: '2001:db8::1', podCIDRs: ['fd00:10:0:1::/64'] }),
+    );
+    const v4 = parseRecord(JSON.parse(JSON.stringify(sampleRecord())));
+    assert.equal('underlayIP6' in v4, false, 'no underlayIP6 key on an IPv4-only record');
+    assert.equal(JSON.stringify(v4), JSON.stringify(parseRecord(v4)));
+  });
+
+  it('drops fields it does not know (what agents before dual-stack do with underlayIP6)', () => {
+    const r = parseRecord({ ...sampleRecord(), futureField: { x: 1 } });
+    assert.deepEqual(r, sampleRecord());
+  });
+
+  const table6: Array<[string, Record<string, unknown>, string]> = [
+    ['underlayIP6 IPv4', { underlayIP6: '10.0.0.1' }, 'underlayIP6'],
+    ['underlayIP6 a CIDR', { underlayIP6: 'fd00::1/64' }, 'underlayIP6'],
+    ['underlayIP6 with a zone', { underlayIP6: 'fe80::1%eth0' }, 'underlayIP6'],
+    ['underlayIP6 IPv4-mapped', { underlayIP6: '::ffff:10.0.0.1' }, 'underlayIP6'],
+    ['underlayIP6 too long', { underlayIP6: `${'0'.repeat(40)}::1` }, 'underlayIP6'],
+    ['underlayIP6 not a string', { underlayIP6: 6 }, 'underlayIP6'],
+    ['IPv6 pod CIDR with host bits', { podCIDRs: ['10.244.1.0/24', 'fd00::1/64'] }, 'podCIDRs[1]'],
+    ['IPv6 pod CIDR too long', { podCIDRs: [`fd00${':0'.repeat(40)}/64`] }, 'podCIDRs[0]'],
+    ['IPv6 pod CIDR length out of range', { podCIDRs: ['fd00::/129'] }, 'podCIDRs[0]'],
+    ['IPv4-mapped pod CIDR', { podCIDRs: ['::ffff:10.244.0.0/120'] }, 'podCIDRs[0]'],
+    ['underlayIP IPv6', { underlayIP: 'fd00::1' }, 'underlayIP'],
+  ];
+  for (const [what, over, field] of table6) {
+    it(`rejects ${what}, naming ${field}`, () => {
+      assert.throws(
+        () => parseRecord({ ...sampleRecord(), ...over }),
+        (err: unknown) => err instanceof RecordError && err.field === field,
+      );
+    });
+  }
+
   it('rejects non-objects', () => {
     for (const v of [null, 3, 'x', []]) assert.throws(() => parseRecord(v), RecordError);
   });

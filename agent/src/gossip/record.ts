@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { isIpv4, parseCidr } from '../../../common/cidr.js';
-import { WeftError } from '../../../common/errors.js';
+import { errorMessage, WeftError } from '../../../common/errors.js';
+import { formatIp, parseIpOrReason } from '../../../common/ip.js';
+import { formatIpPrefix, parseIpPrefix } from '../../../common/ip-prefix.js';
 import { isWireguardKey } from '../wireguard/keys.js';
 
 /**
@@ -21,7 +23,18 @@ export interface NodeRecord {
   /** The `version` at which a field other than `version` last changed. */
   readonly contentVersion: number;
   readonly underlayIP: string;
+  /**
+   * The node's IPv6 InternalIP (RFC 5952), only when the node has one and the cluster is
+   * dual-stack. Agents before dual-stack drop the field on decode (unknown fields are not
+   * kept), so its presence never breaks them.
+   */
+  readonly underlayIP6?: string;
   readonly gossipPort: number;
+  /**
+   * IPv4 first, then the IPv6 one of a dual-stack node. Agents before dual-stack refuse a
+   * record with an IPv6 podCIDR (and the whole frame with it): a node publishes one only
+   * once the net-conf has an IPv6 cluster CIDR, which those agents refuse to start with.
+   */
   readonly podCIDRs: readonly string[];
   readonly backend: RecordBackend;
   readonly mtu: number;
@@ -112,17 +125,37 @@ function parseReachability(value: unknown): Record<string, number | null> {
   return out;
 }
 
+/** Longest text of an IPv4 CIDR ("255.255.255.255/32") and of an IPv6 one (39 + "/128"). */
+const MAX_CIDR4_TEXT = 18;
+const MAX_CIDR6_TEXT = 43;
+/** Longest text of an IPv6 address (eight groups of four hex digits). */
+const MAX_IP6_TEXT = 39;
+
+/** IPv4 podCIDRs are kept as written (as before dual-stack), IPv6 ones in RFC 5952 text. */
 function parsePodCIDRs(value: unknown): string[] {
   if (!Array.isArray(value) || value.length > LIMITS.podCIDRs) fail('podCIDRs', 'not a short list');
   return value.map((c: unknown, i) => {
-    if (typeof c !== 'string' || c.length > 18) fail(`podCIDRs[${i}]`, 'not a CIDR');
-    try {
-      parseCidr(c);
-    } catch (err: unknown) {
-      throw new RecordError(`podCIDRs[${i}]`, (err as Error).message);
+    const v6 = typeof c === 'string' && c.includes(':');
+    if (typeof c !== 'string' || c.length > (v6 ? MAX_CIDR6_TEXT : MAX_CIDR4_TEXT)) {
+      fail(`podCIDRs[${i}]`, 'not a CIDR');
     }
-    return c;
+    try {
+      if (!v6) {
+        parseCidr(c);
+        return c;
+      }
+      return formatIpPrefix(parseIpPrefix(c));
+    } catch (err: unknown) {
+      throw new RecordError(`podCIDRs[${i}]`, errorMessage(err));
+    }
   });
+}
+
+function parseUnderlayIP6(value: unknown): string {
+  const ip = typeof value === 'string' && value.length <= MAX_IP6_TEXT ? parseIpOrReason(value) : undefined;
+  if (ip === undefined || typeof ip === 'string' || ip.family !== 6)
+    fail('underlayIP6', 'not an IPv6 address');
+  return formatIp(ip);
 }
 
 /** Validates an untrusted value as a NodeRecord; throws RecordError naming the field at fault. */
@@ -176,6 +209,7 @@ export function parseRecord(value: unknown): NodeRecord {
     version,
     contentVersion,
     underlayIP,
+    ...(v.underlayIP6 === undefined ? {} : { underlayIP6: parseUnderlayIP6(v.underlayIP6) }),
     gossipPort,
     podCIDRs: parsePodCIDRs(v.podCIDRs),
     backend,

@@ -22,13 +22,18 @@ describe('parseKubeNode', () => {
       ['10.244.1.0/24'],
     ],
     ['podCIDR only', node({ podCIDR: '10.244.2.0/24' }, internal), ['10.244.2.0/24']],
-    ['dual stack', node({ podCIDRs: ['10.244.3.0/24', 'fd00:10::/64'] }, internal), ['10.244.3.0/24']],
+    [
+      'dual stack',
+      node({ podCIDRs: ['10.244.3.0/24', 'fd00:10::/64'] }, internal),
+      ['10.244.3.0/24', 'fd00:10::/64'],
+    ],
     ['unassigned', node({}, internal), []],
     ['no spec', { metadata: { name: 'n1' }, status: { addresses: internal } }, []],
   ];
   for (const [title, input, podCIDRs] of good) {
     it(`converts a node with ${title}`, () => {
-      assert.deepEqual(parseKubeNode(input), { name: 'n1', underlayIP: '192.168.1.10', podCIDRs });
+      const want = { name: 'n1', underlayIP: '192.168.1.10', underlayIP6: 'fd00::1', podCIDRs };
+      assert.deepEqual(parseKubeNode(input), want);
     });
   }
 
@@ -43,6 +48,30 @@ describe('parseKubeNode', () => {
     ],
     ['bad podCIDR', node({ podCIDR: '10.244.1.1/24' }, internal), 'spec.podCIDR', '10.244.1.1/24'],
     ['garbage podCIDRs', node({ podCIDRs: ['nope'] }, internal), 'spec.podCIDRs', 'nope'],
+    [
+      'two IPv4 podCIDRs',
+      node({ podCIDRs: ['10.244.1.0/24', '10.244.2.0/24'] }, internal),
+      'spec.podCIDRs',
+      ['10.244.1.0/24', '10.244.2.0/24'],
+    ],
+    [
+      'two IPv6 podCIDRs',
+      node({ podCIDRs: ['fd00:10::/64', '10.244.1.0/24', 'fd00:11::/64'] }, internal),
+      'spec.podCIDRs',
+      ['fd00:10::/64', '10.244.1.0/24', 'fd00:11::/64'],
+    ],
+    [
+      'IPv6 podCIDR with host bits',
+      node({ podCIDRs: ['fd00:10::1/64'] }, internal),
+      'spec.podCIDRs',
+      'fd00:10::1/64',
+    ],
+    [
+      'IPv4-mapped IPv6 podCIDR',
+      node({ podCIDRs: ['::ffff:10.244.0.0/120'] }, internal),
+      'spec.podCIDRs',
+      '::ffff:10.244.0.0/120',
+    ],
   ];
   for (const [title, input, field, value] of bad) {
     it(`rejects a node with ${title} naming ${field}`, () => {
@@ -57,6 +86,58 @@ describe('parseKubeNode', () => {
   }
 });
 
+describe('parseKubeNode, dual-stack (ADR 18)', () => {
+  const v4 = { type: 'InternalIP', address: '192.168.1.10' };
+  const table: Array<[string, KubeNode, { underlayIP6?: string; podCIDRs: string[] }]> = [
+    // IPv4 first whatever the order of spec.podCIDRs; RFC 5952 text
+    [
+      'IPv6 podCIDR listed first, in long form',
+      node({ podCIDRs: ['FD00:10:0:0::/64', '10.244.3.0/24'] }, [
+        v4,
+        { type: 'InternalIP', address: 'FD00::0:1' },
+      ]),
+      { underlayIP6: 'fd00::1', podCIDRs: ['10.244.3.0/24', 'fd00:10::/64'] },
+    ],
+    ['IPv4-only node', node({ podCIDR: '10.244.2.0/24' }, [v4]), { podCIDRs: ['10.244.2.0/24'] }],
+    [
+      'the first IPv6 InternalIP; ExternalIPs and unparsable ones ignored',
+      node({}, [
+        { type: 'ExternalIP', address: '2001:db8::9' },
+        { type: 'InternalIP', address: 'garbage' },
+        { type: 'InternalIP', address: '::ffff:192.168.1.10' },
+        v4,
+        { type: 'InternalIP', address: '2001:db8::10' },
+        { type: 'InternalIP', address: '2001:db8::11' },
+      ]),
+      { underlayIP6: '2001:db8::10', podCIDRs: [] },
+    ],
+    [
+      'IPv6 podCIDR without an IPv6 InternalIP (reached through the tunnel)',
+      node({ podCIDRs: ['10.244.3.0/24', 'fd00:10::/64'] }, [v4]),
+      { podCIDRs: ['10.244.3.0/24', 'fd00:10::/64'] },
+    ],
+  ];
+  for (const [title, input, want] of table) {
+    it(`converts ${title}`, () => {
+      assert.deepEqual(parseKubeNode(input), { name: 'n1', underlayIP: '192.168.1.10', ...want });
+    });
+  }
+
+  it('says IPv6-only nodes are not supported yet', () => {
+    assert.throws(
+      () => parseKubeNode(node({ podCIDRs: ['fd00:10::/64'] }, [{ type: 'InternalIP', address: 'fd00::1' }])),
+      /invalid status\.addresses=\["fd00::1"\]: no IPv4 InternalIP \(IPv6-only nodes are not supported yet\)/,
+    );
+  });
+
+  it('names the family when a node has two podCIDRs of one', () => {
+    assert.throws(
+      () => parseKubeNode(node({ podCIDRs: ['fd00:10::/64', 'fd00:11::/64'] }, internal)),
+      /spec\.podCIDRs.*two IPv6 podCIDRs \(fd00:10::\/64, fd00:11::\/64\): at most one per family/,
+    );
+  });
+});
+
 describe('parsePeerRecord', () => {
   it('accepts a valid record and rejects bad fields', () => {
     const rec = { name: 'n2', underlayIP: '10.0.0.2', podCIDRs: ['10.244.2.0/24'] };
@@ -65,5 +146,36 @@ describe('parsePeerRecord', () => {
     assert.throws(() => parsePeerRecord({ ...rec, podCIDRs: '10.244.2.0/24' }), /podCIDRs/);
     assert.throws(() => parsePeerRecord({ ...rec, podCIDRs: ['10.244.2.7/24'] }), /podCIDRs/);
     assert.throws(() => parsePeerRecord(null), /name/);
+  });
+
+  it('keeps both families and underlayIP6, canonical; an old record without them still loads', () => {
+    const rec = {
+      name: 'n2',
+      underlayIP: '10.0.0.2',
+      underlayIP6: 'FD00:0::2',
+      podCIDRs: ['fd00:10:0:2::/64', '10.244.2.0/24'],
+    };
+    assert.deepEqual(parsePeerRecord(rec), {
+      name: 'n2',
+      underlayIP: '10.0.0.2',
+      underlayIP6: 'fd00::2',
+      podCIDRs: ['10.244.2.0/24', 'fd00:10:0:2::/64'],
+    });
+    const old = { name: 'n3', underlayIP: '10.0.0.3', podCIDRs: ['10.244.3.0/24'] };
+    assert.deepEqual(parsePeerRecord(old), old);
+    const bad: Array<[unknown, RegExp]> = [
+      ['10.0.0.2', /underlayIP6="10\.0\.0\.2": not an IPv6 address/],
+      ['fd00::2/64', /underlayIP6.*no \/length/],
+      ['fe80::1%eth0', /underlayIP6.*zone/],
+      [42, /underlayIP6=42: not a string/],
+      ['', /underlayIP6/],
+    ];
+    for (const [underlayIP6, reason] of bad) {
+      assert.throws(() => parsePeerRecord({ ...rec, underlayIP6 }), reason, String(underlayIP6));
+    }
+    assert.throws(
+      () => parsePeerRecord({ ...rec, podCIDRs: ['fd00:10::/64', 'fd00:11::/64'] }),
+      /podCIDRs.*two IPv6 podCIDRs/,
+    );
   });
 });

@@ -1,5 +1,8 @@
-import { formatCidr, isIpv4, parseCidr } from '../../../common/cidr.js';
-import { WeftError } from '../../../common/errors.js';
+import { isIpv4 } from '../../../common/cidr.js';
+import { errorMessage, WeftError } from '../../../common/errors.js';
+import { formatIp, parseIpOrReason } from '../../../common/ip.js';
+import { formatIpPrefix, type IpPrefix } from '../../../common/ip-prefix.js';
+import { parsePrefixOfEitherFamily } from '../config/cluster-cidrs.js';
 import type { PeerNode } from '../datapath/types.js';
 import { isWireguardKey } from '../wireguard/keys.js';
 
@@ -26,9 +29,10 @@ export class NodeParseError extends WeftError {
 }
 
 /**
- * Turns a Kubernetes Node into {name, underlayIP (InternalIP), podCIDRs}. IPv6
- * podCIDRs of a dual-stack node are dropped (Weft routes IPv4); anything else
- * malformed throws a NodeParseError naming the field.
+ * Turns a Kubernetes Node into {name, underlayIP, underlayIP6?, podCIDRs}: underlayIP is
+ * the IPv4 InternalIP (required: IPv6-only nodes are not supported yet), underlayIP6 the
+ * first IPv6 InternalIP if any (RFC 5952), podCIDRs both families, canonical, IPv4 first.
+ * Anything malformed throws a NodeParseError naming the field.
  */
 export function parseKubeNode(node: KubeNode): PeerNode {
   const name = node.metadata?.name;
@@ -40,12 +44,15 @@ export function parseKubeNode(node: KubeNode): PeerNode {
       name,
       'status.addresses',
       internal.map((a) => a.address),
-      'no IPv4 InternalIP',
+      'no IPv4 InternalIP (IPv6-only nodes are not supported yet)',
     );
   }
   const listed = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []);
   const field = node.spec?.podCIDRs ? 'spec.podCIDRs' : 'spec.podCIDR';
-  return { name, underlayIP: v4.address.trim(), podCIDRs: parsePodCIDRs(name, field, listed) };
+  const podCIDRs = parsePodCIDRs(name, field, listed);
+  const underlayIP6 = firstIpv6(internal.map((a) => a.address));
+  const base = { name, underlayIP: v4.address.trim() };
+  return underlayIP6 === undefined ? { ...base, podCIDRs } : { ...base, underlayIP6, podCIDRs };
 }
 
 /** Validates a node record that did not come from the API (disk cache, gossip). */
@@ -56,8 +63,13 @@ export function parsePeerRecord(value: unknown): PeerNode {
   if (typeof rec.underlayIP !== 'string' || !isIpv4(rec.underlayIP)) {
     throw new NodeParseError(name, 'underlayIP', rec.underlayIP, 'not an IPv4 address');
   }
+  const underlayIP6 = rec.underlayIP6 === undefined ? undefined : parseIpv6(name, rec.underlayIP6);
   if (!Array.isArray(rec.podCIDRs)) throw new NodeParseError(name, 'podCIDRs', rec.podCIDRs, 'not a list');
-  const node = { name, underlayIP: rec.underlayIP, podCIDRs: parsePodCIDRs(name, 'podCIDRs', rec.podCIDRs) };
+  const podCIDRs = parsePodCIDRs(name, 'podCIDRs', rec.podCIDRs);
+  const node: PeerNode =
+    underlayIP6 === undefined
+      ? { name, underlayIP: rec.underlayIP, podCIDRs }
+      : { name, underlayIP: rec.underlayIP, underlayIP6, podCIDRs };
   if (rec.wgPublicKey === undefined) return node;
   if (typeof rec.wgPublicKey !== 'string' || !isWireguardKey(rec.wgPublicKey)) {
     throw new NodeParseError(name, 'wgPublicKey', rec.wgPublicKey, 'not a WireGuard public key');
@@ -65,16 +77,47 @@ export function parsePeerRecord(value: unknown): PeerNode {
   return { ...node, wgPublicKey: rec.wgPublicKey };
 }
 
+/** The first IPv6 address of the list in RFC 5952 text; entries that are not one are skipped. */
+function firstIpv6(addresses: readonly string[]): string | undefined {
+  for (const text of addresses) {
+    const ip = parseIpOrReason(text);
+    if (typeof ip !== 'string' && ip.family === 6) return formatIp(ip);
+  }
+  return undefined;
+}
+
+function parseIpv6(name: string, value: unknown): string {
+  const ip = typeof value === 'string' ? parseIpOrReason(value) : 'not a string';
+  if (typeof ip === 'string' || ip.family !== 6) {
+    throw new NodeParseError(name, 'underlayIP6', value, typeof ip === 'string' ? ip : 'not an IPv6 address');
+  }
+  return formatIp(ip);
+}
+
+/** Both families, canonical (RFC 5952 for IPv6), IPv4 first; at most one per family. */
 function parsePodCIDRs(name: string, field: string, values: readonly unknown[]): string[] {
-  const out: string[] = [];
+  const byFamily = new Map<number, IpPrefix>();
   for (const value of values) {
     if (typeof value !== 'string') throw new NodeParseError(name, field, value, 'not a string');
-    if (value.includes(':')) continue;
+    let prefix: IpPrefix;
     try {
-      out.push(formatCidr(parseCidr(value)));
+      prefix = parsePrefixOfEitherFamily(value);
     } catch (err: unknown) {
-      throw new NodeParseError(name, field, value, (err as Error).message);
+      throw new NodeParseError(name, field, value, errorMessage(err));
     }
+    const other = byFamily.get(prefix.family);
+    if (other !== undefined) {
+      throw new NodeParseError(
+        name,
+        field,
+        values,
+        `two IPv${prefix.family} podCIDRs (${formatIpPrefix(other)}, ${formatIpPrefix(prefix)}): at most one per family`,
+      );
+    }
+    byFamily.set(prefix.family, prefix);
   }
-  return out;
+  return [4, 6].flatMap((family) => {
+    const prefix = byFamily.get(family);
+    return prefix === undefined ? [] : [formatIpPrefix(prefix)];
+  });
 }

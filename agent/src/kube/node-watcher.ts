@@ -21,7 +21,7 @@ export interface NodeWatcherOptions {
  * Feeds the PeerStore from the API server through runListWatch: a paginated list
  * of all Nodes (which replaces the whole store, dropping nodes only the disk
  * cache knew, and marks the view API-sourced), then the watch. Only {name,
- * underlayIP, podCIDRs} of each Node is kept.
+ * underlayIP, underlayIP6, podCIDRs} of each Node is kept (parseKubeNode).
  */
 export class NodeWatcher {
   readonly #opts: NodeWatcherOptions;

@@ -98,6 +98,22 @@ describe('planGossipMerge (API authoritative, gossip fills in while the API has 
   }
 });
 
+describe('planGossipMerge, dual-stack', () => {
+  it('puts the record’s underlayIP6 and IPv6 podCIDRs, and follows a change of underlayIP6', () => {
+    const b6 = { ...b, underlayIP6: 'fd00::2', podCIDRs: ['10.244.2.0/24', 'fd00:10:0:2::/64'] };
+    const first = planGossipMerge('self', 'cache', entries([self, 'cache']), [alive(b6)]);
+    assert.deepEqual(first.put, [b6]);
+    const same = planGossipMerge('self', 'cache', entries([b6, 'gossip']), [alive(b6)]);
+    assert.deepEqual(same.put, []);
+    const moved = { ...b6, underlayIP6: 'fd00::22' };
+    const next = planGossipMerge('self', 'cache', entries([b6, 'gossip']), [alive(moved)]);
+    assert.deepEqual(next.put, [moved]);
+    const gone = planGossipMerge('self', 'cache', entries([b6, 'gossip']), [alive(b)]);
+    assert.deepEqual(gone.put, [b], 'a record without underlayIP6 puts a node without one');
+    assert.equal('underlayIP6' in (gone.put[0] ?? {}), false);
+  });
+});
+
 describe('PeerStore with gossip-fed peers', () => {
   it('adds gossip peers during an outage, tags them, and lets the API list replace them', () => {
     const store = new PeerStore('self');

@@ -21,7 +21,7 @@ export interface GossipMergePlan {
  * listed (`viewSource === 'api'`) gossip adds nothing. Before that, a peer that
  * gossip reports alive with an underlay IP and podCIDRs is added as a `gossip`
  * entry unless an API or cache entry of that name exists (those are never
- * overridden). A gossip entry follows its record's IP and podCIDRs, stays while
+ * overridden). A gossip entry follows its record's IPs (underlayIP6 too) and podCIDRs, stays while
  * the peer is suspect or dead (its route is kept, like a cached one), and is
  * dropped when the peer left (tombstone) or gossip no longer knows it.
  */
@@ -44,6 +44,7 @@ export function planGossipMerge(
         put.push({
           name: p.name,
           underlayIP: p.underlayIP,
+          ...(p.underlayIP6 === undefined ? {} : { underlayIP6: p.underlayIP6 }),
           podCIDRs: [...p.podCIDRs],
           ...(p.wgPublicKey === undefined ? {} : { wgPublicKey: p.wgPublicKey }),
         });
@@ -59,6 +60,7 @@ export function planGossipMerge(
 export function sameNode(a: PeerNode, b: PeerNode): boolean {
   return (
     a.underlayIP === b.underlayIP &&
+    a.underlayIP6 === b.underlayIP6 &&
     a.wgPublicKey === b.wgPublicKey &&
     a.podCIDRs.length === b.podCIDRs.length &&
     a.podCIDRs.every((cidr, i) => cidr === b.podCIDRs[i])

@@ -96,3 +96,39 @@ describe('PeerStore', () => {
     assert.equal(store.get('b')?.wgPublicKey, k);
   });
 });
+
+describe('PeerStore, dual-stack (ADR 18)', () => {
+  const a6 = { ...a, underlayIP6: 'fd00::1', podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'] };
+  const b6 = { ...b, underlayIP6: 'fd00::2', podCIDRs: ['10.244.2.0/24', 'fd00:10:0:2::/64'] };
+
+  it('carries underlayIP6 and IPv6 podCIDRs; a change of either is a change', () => {
+    const store = new PeerStore('a');
+    const events = counted(store);
+    store.replaceAll([a6, b6], 'api');
+    assert.deepEqual(store.view().self, a6);
+    assert.deepEqual(store.view().peers, [b6]);
+    assert.equal(store.upsert({ ...b6 }), false, 'same fields: no change');
+    assert.equal(store.upsert({ ...b6, underlayIP6: 'fd00::22' }), true);
+    assert.equal(store.upsert(b), true, 'the IPv6 InternalIP and podCIDR went away');
+    assert.equal('underlayIP6' in (store.get('b') ?? {}), false, 'no underlayIP6 key when none');
+    assert.equal(events.count(), 3);
+  });
+
+  it('an IPv4-only cluster (ipv6: false) drops IPv6 podCIDRs and underlayIP6 from every source', () => {
+    const store = new PeerStore('a', { ipv6: false });
+    const events = counted(store);
+    store.replaceAll([a6], 'cache');
+    assert.deepEqual(store.view().self, a);
+    assert.equal(store.syncGossip([{ ...b6, state: 'alive' }]), true);
+    assert.deepEqual(store.get('b'), b);
+    assert.equal(store.syncGossip([{ ...b6, state: 'alive' }]), false, 'a repeated offer is no change');
+    store.replaceAll([a6, b6], 'api');
+    assert.deepEqual(store.view().nodes, [a, b]);
+    assert.equal(
+      store.upsert({ ...b6, podCIDRs: ['10.244.2.0/24', 'fd00:99::/64'] }),
+      false,
+      'IPv6 only: no change',
+    );
+    assert.equal(events.count(), 3);
+  });
+});

@@ -1,3 +1,4 @@
+import { ipFamilyOf } from '../../../common/ip.js';
 import type { PeerNode, SelfNode } from '../datapath/types.js';
 import { type GossipPeer, type NodeSource, planGossipMerge, sameNode } from './gossip-merge.js';
 
@@ -17,6 +18,16 @@ export interface ClusterView {
 
 export type ChangeListener = () => void;
 
+export interface PeerStoreOptions {
+  /**
+   * Whether the cluster serves IPv6 (net-conf has an IPv6 cluster CIDR); default true.
+   * false: IPv6 podCIDRs and underlayIP6 are dropped from every node on arrival, whatever
+   * the source (API, cache, gossip), so that an IPv4-only Weft in a dual-stack Kubernetes
+   * cluster stays exactly the IPv4-only Weft it was before dual-stack.
+   */
+  readonly ipv6?: boolean;
+}
+
 /**
  * The agent's set of nodes, keyed by name. Writers (Node watcher, disk cache,
  * later gossip) call upsert/remove/replaceAll; every call that actually changes
@@ -25,6 +36,7 @@ export type ChangeListener = () => void;
  */
 export class PeerStore {
   readonly selfName: string;
+  readonly #ipv6: boolean;
   readonly #nodes = new Map<string, PeerNode>();
   readonly #listeners = new Set<ChangeListener>();
   /** Names whose entry came from gossip (only while the API has not listed). */
@@ -38,8 +50,9 @@ export class PeerStore {
   #view: ClusterView | undefined;
   #version = 0;
 
-  constructor(selfName: string) {
+  constructor(selfName: string, options: PeerStoreOptions = {}) {
     this.selfName = selfName;
+    this.#ipv6 = options.ipv6 ?? true;
   }
 
   /** Increments on every effective change; lets consumers skip work for a view they already handled. */
@@ -119,7 +132,8 @@ export class PeerStore {
     const current = new Map(
       [...this.#nodes].map(([name, node]) => [name, { node, source: this.sourceOf(name) as NodeSource }]),
     );
-    const plan = planGossipMerge(this.selfName, this.#source, current, offered);
+    const served = this.#ipv6 ? offered : offered.map(withoutIpv6);
+    const plan = planGossipMerge(this.selfName, this.#source, current, served);
     for (const name of plan.drop) {
       this.#nodes.delete(name);
       this.#fromGossip.delete(name);
@@ -164,17 +178,22 @@ export class PeerStore {
 
   #put(node: PeerNode): boolean {
     if (node.wgPublicKey !== undefined) this.#wgKeys.set(node.name, node.wgPublicKey);
-    const next = this.#withKey(node);
+    const next = this.#withKey(this.#ipv6 ? node : withoutIpv6(node));
     const old = this.#nodes.get(node.name);
     if (old && sameNode(old, next)) return false;
-    this.#nodes.set(node.name, { ...next, podCIDRs: [...node.podCIDRs] });
+    this.#nodes.set(node.name, { ...next, podCIDRs: [...next.podCIDRs] });
     return true;
   }
 
   /** A new object for `node` with the key known for its name (none: no property). */
   #withKey(node: PeerNode): PeerNode {
     const key = this.#wgKeys.get(node.name);
-    const base = { name: node.name, underlayIP: node.underlayIP, podCIDRs: node.podCIDRs };
+    const base = {
+      name: node.name,
+      underlayIP: node.underlayIP,
+      ...(node.underlayIP6 === undefined ? {} : { underlayIP6: node.underlayIP6 }),
+      podCIDRs: node.podCIDRs,
+    };
     return key === undefined ? base : { ...base, wgPublicKey: key };
   }
 
@@ -183,4 +202,9 @@ export class PeerStore {
     this.#version++;
     for (const listener of [...this.#listeners]) listener();
   }
+}
+
+/** `node` as an IPv4-only cluster sees it: no IPv6 podCIDR, no underlayIP6. */
+function withoutIpv6<T extends PeerNode>(node: T): T {
+  return { ...node, underlayIP6: undefined, podCIDRs: node.podCIDRs.filter((c) => ipFamilyOf(c) !== 6) };
 }

@@ -32,6 +32,28 @@ describe('ViewCache', () => {
     assert.deepEqual(await readdir(join(dir, 'rt')), ['cluster-view.json']);
   });
 
+  it('keeps underlayIP6 and IPv6 podCIDRs; a file written before dual-stack still loads', async () => {
+    const cache = new ViewCache({ stateDir: join(dir, 'ds'), log: silentLogger() });
+    const dual = [
+      {
+        name: 'a',
+        underlayIP: '10.0.0.1',
+        underlayIP6: 'fd00::1',
+        podCIDRs: ['10.244.1.0/24', 'fd00:10::/64'],
+      },
+      ...nodes,
+    ];
+    await cache.save('a', dual);
+    assert.deepEqual((await cache.load('a'))?.nodes, dual);
+    const saved = JSON.parse(await readFile(cache.path, 'utf8'));
+    assert.equal('underlayIP6' in saved.nodes[1], false, 'an IPv4-only node is written as before');
+    await writeFile(
+      cache.path,
+      '{"version":1,"nodeName":"a","writtenAt":"2025-01-01T00:00:00.000Z","nodes":[{"name":"a","underlayIP":"10.0.0.1","podCIDRs":["10.244.1.0/24"]}]}\n',
+    );
+    assert.deepEqual((await cache.load('a'))?.nodes, [nodes[0]]);
+  });
+
   const corrupt: Array<[string, string]> = [
     ['truncated JSON', '{"version":1,"nodeName":"a","nodes":['],
     ['another schema version', '{"version":2,"nodeName":"a","writtenAt":"x","nodes":[]}'],
@@ -39,6 +61,10 @@ describe('ViewCache', () => {
     [
       'a bad record',
       '{"version":1,"nodeName":"a","writtenAt":"x","nodes":[{"name":"b","underlayIP":"nope","podCIDRs":[]}]}',
+    ],
+    [
+      'a bad underlayIP6',
+      '{"version":1,"nodeName":"a","writtenAt":"x","nodes":[{"name":"b","underlayIP":"10.0.0.2","underlayIP6":"10.0.0.2","podCIDRs":[]}]}',
     ],
     ['null', 'null'],
   ];

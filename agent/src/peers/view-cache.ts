@@ -62,6 +62,8 @@ export class ViewCache {
       nodes: nodes.map((n) => ({
         name: n.name,
         underlayIP: n.underlayIP,
+        // Absent on IPv4-only nodes: such a file is what agents before dual-stack wrote and read.
+        ...(n.underlayIP6 === undefined ? {} : { underlayIP6: n.underlayIP6 }),
         podCIDRs: n.podCIDRs,
         ...(n.wgPublicKey === undefined ? {} : { wgPublicKey: n.wgPublicKey }),
       })),

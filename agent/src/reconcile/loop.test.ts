@@ -217,4 +217,26 @@ describe('ReconcileLoop', () => {
     await t.stop();
     assert.ok(Date.now() - started < 100);
   });
+
+  it('dual-stack: the datapath gets this node with its IPv6 InternalIP and both podCIDRs, and the CNI both', async () => {
+    const self6 = { ...self, underlayIP6: 'fd00::1', podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'] };
+    const peer6 = {
+      ...peer(1),
+      underlayIP6: 'fd00::101',
+      podCIDRs: [...peer(1).podCIDRs, 'fd00:10:0:b::/64'],
+    };
+    const t = setup(60_000, [self6, peer6]);
+    try {
+      await until(() => t.datapath.calls.length === 1 && t.datapath.active === 0);
+      assert.deepEqual(t.datapath.calls[0]?.self, self6);
+      assert.deepEqual(t.datapath.calls[0]?.peers, [peer6]);
+      assert.deepEqual(t.loop.lastSelf, self6);
+      assert.deepEqual(createLocalNetworkProvider(t.loop, config)()?.podCIDRs, self6.podCIDRs);
+      t.store.upsert({ ...self6, underlayIP6: 'fd00::9' });
+      await until(() => t.datapath.calls.length === 2 && t.datapath.active === 0);
+      assert.equal(t.datapath.calls[1]?.self.underlayIP6, 'fd00::9', 'a new IPv6 InternalIP is a new pass');
+    } finally {
+      await t.stop();
+    }
+  });
 });

@@ -32,7 +32,7 @@ export function renderStatus(s: StatusJson): string {
   const n = s.node;
   const lines = [
     `Node:     ${n.name}${n.ready ? '' : ` (not ready: ${n.notReadyReason ?? 'unknown reason'})`}`,
-    `Backend:  ${n.backend}   MTU: ${cell(n.mtu)}   Underlay: ${cell(n.underlayIP)}${n.underlayInterface ? ` (${n.underlayInterface})` : ''}`,
+    `Backend:  ${n.backend}   MTU: ${cell(n.mtu)}   Underlay: ${cell(n.underlayIP)}${n.underlayIP6 ? `, ${n.underlayIP6}` : ''}${n.underlayInterface ? ` (${n.underlayInterface})` : ''}`,
     `PodCIDRs: ${n.podCIDRs.length > 0 ? n.podCIDRs.join(', ') : '-'}`,
   ];
   if (n.viewSource !== 'api') lines.push(`View:     ${VIEW_SOURCE_TEXT[n.viewSource]}`);
@@ -40,18 +40,32 @@ export function renderStatus(s: StatusJson): string {
   lines.push(`Gossip:   ${s.gossip.state} — ${s.gossip.detail}`);
   if (s.wireguard) lines.push(...renderWireguard(s.wireguard));
   lines.push('', `Peers: ${s.peers.length}${peerSummary(s)}`);
-  if (s.peers.length > 0) {
-    const rows = s.peers.map((p) => [
-      p.name,
-      p.state,
-      cell(p.route),
-      cell(p.underlayIP),
-      formatDuration(p.lastSeenAgoMs),
-      formatRtt(p.rttMs),
-    ]);
-    lines.push(...table(['NAME', 'STATE', 'ROUTE', 'UNDERLAY', 'LAST SEEN', 'RTT'], rows));
-  }
+  if (s.peers.length > 0) lines.push(...renderPeers(s));
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The peer table. Dual-stack (this node or a peer has IPv6 underlay or routes) adds the
+ * IPv6 route kind and underlay of each peer; an IPv4-only cluster's table is as before.
+ */
+function renderPeers(s: StatusJson): string[] {
+  const ipv6 =
+    s.node.underlayIP6 !== undefined ||
+    s.peers.some((p) => p.route6 !== undefined || p.underlayIP6 !== undefined);
+  const rows = s.peers.map((p) => [
+    p.name,
+    p.state,
+    cell(p.route),
+    ...(ipv6 ? [cell(p.route6)] : []),
+    cell(p.underlayIP),
+    ...(ipv6 ? [cell(p.underlayIP6)] : []),
+    formatDuration(p.lastSeenAgoMs),
+    formatRtt(p.rttMs),
+  ]);
+  const header = ipv6
+    ? ['NAME', 'STATE', 'ROUTE', 'ROUTE6', 'UNDERLAY', 'UNDERLAY6', 'LAST SEEN', 'RTT']
+    : ['NAME', 'STATE', 'ROUTE', 'UNDERLAY', 'LAST SEEN', 'RTT'];
+  return table(header, rows);
 }
 
 /** "WireGuard: userspace (wireguard-go v0.0.…) weft.wg :51820 key …" and one line per peer. */

@@ -295,6 +295,72 @@ describe('status', () => {
     });
   });
 
+  it('dual-stack: the node’s IPv6 underlay and both podCIDRs, per peer the route kind of each family', () => {
+    const self6 = { ...self, underlayIP6: 'fd00::1', podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'] };
+    const store = new PeerStore('node-a');
+    store.replaceAll(
+      [
+        self6,
+        {
+          name: 'node-b',
+          underlayIP: '10.0.0.2',
+          underlayIP6: 'fd00::2',
+          podCIDRs: ['10.244.2.0/24', 'fd00:10:0:2::/64'],
+        },
+        { name: 'node-c', underlayIP: '10.0.1.3', podCIDRs: ['10.244.3.0/24', 'fd00:10:0:3::/64'] },
+        { name: 'node-d', underlayIP: '10.0.1.4', podCIDRs: ['10.244.4.0/24'] },
+      ],
+      'api',
+    );
+    const s = computeStatus(
+      inputs({
+        cluster: store.view(),
+        sourceOf: (n) => store.sourceOf(n),
+        programmedSelf: self6,
+        local: { ...local, podCIDRs: self6.podCIDRs },
+        sync: {
+          ...sync,
+          peerRoutes6: new Map([
+            ['node-b', 'direct'],
+            ['node-c', 'vxlan'],
+          ]),
+        },
+      }),
+    );
+    assert.equal(s.node.underlayIP6, 'fd00::1');
+    assert.deepEqual(s.node.podCIDRs, ['10.244.1.0/24', 'fd00:10:0:1::/64']);
+    assert.deepEqual(
+      s.peers.map((p) => [p.name, p.route, p.route6, p.underlayIP6, p.podCIDRs.length]),
+      [
+        ['node-b', 'direct', 'direct', 'fd00::2', 2],
+        ['node-c', 'vxlan', 'vxlan', undefined, 2],
+        ['node-d', 'vxlan', undefined, undefined, 1],
+      ],
+    );
+    assert.equal('route6' in (s.peers[2] ?? {}), false, 'no IPv6 route: no key');
+    assert.equal(
+      renderStatus(s),
+      `Node:     node-a
+Backend:  auto   MTU: 1450   Underlay: 10.0.0.1, fd00::1 (eth0)
+PodCIDRs: 10.244.1.0/24, fd00:10:0:1::/64
+IPAM:     3/254 addresses in use
+Gossip:   on — port 9743
+
+Peers: 3 (1 alive, 1 dead, 1 unknown)
+NAME    STATE    ROUTE   ROUTE6  UNDERLAY  UNDERLAY6  LAST SEEN  RTT
+node-b  alive    direct  direct  10.0.0.2  fd00::2    2s ago     0.42ms
+node-c  dead     vxlan   vxlan   10.0.1.3  -          5m ago     -
+node-d  unknown  vxlan   -       10.0.1.4  -          -          -
+`,
+    );
+    const json = JSON.parse(JSON.stringify(computeStatus(inputs()))) as StatusJson;
+    assert.equal('underlayIP6' in json.node, false, 'an IPv4-only node’s JSON has no IPv6 keys');
+    assert.equal(
+      json.peers.some((p) => 'route6' in p || 'underlayIP6' in p),
+      false,
+    );
+  });
+
   const phases: Array<[string, GossipPhase, string, string | null, RegExp]> = [
     ['running', RUNNING, 'on', null, /^port 9743$/],
     [

@@ -22,7 +22,10 @@ export interface StatusJson {
     readonly mtu: number | null;
     /** This node's InternalIP, as last programmed (or as the cluster view has it before that). */
     readonly underlayIP: string | null;
+    /** This node's IPv6 InternalIP (dual-stack); absent when it has none. */
+    readonly underlayIP6?: string;
     readonly underlayInterface: string | null;
+    /** Both families, IPv4 first. */
     readonly podCIDRs: readonly string[];
     /** Where the cluster view comes from: `api`, `cache` (the API has not answered yet) or `empty`. */
     readonly viewSource: ViewSource;
@@ -68,8 +71,13 @@ export interface StatusPeer {
    * heard of yet; `gossip-off` for every peer while this agent's gossip does not run.
    */
   readonly state: PeerState;
+  /** The route kind of the peer's IPv4 podCIDR (SyncResult.peerRoutes). */
   readonly route: PeerRoute | null;
+  /** The route kind of the peer's IPv6 podCIDR (SyncResult.peerRoutes6); absent when none is routed. */
+  readonly route6?: PeerRoute;
   readonly underlayIP: string | null;
+  /** The peer's IPv6 InternalIP; absent when it has none. */
+  readonly underlayIP6?: string;
   readonly podCIDRs: readonly string[];
   /** Where the cluster view has the node from (`api`, `cache`, `gossip`); null when only gossip knows it. */
   readonly source: NodeSource | null;
@@ -114,6 +122,7 @@ export function computeStatus(i: StatusInputs): StatusJson {
       backend: i.backend,
       mtu: i.sync?.mtu ?? i.local?.mtu ?? null,
       underlayIP: self?.underlayIP ?? null,
+      ...optional('underlayIP6', self?.underlayIP6),
       underlayInterface: i.sync?.underlayInterface ?? null,
       podCIDRs: i.local?.podCIDRs ?? self?.podCIDRs ?? [],
       viewSource: i.cluster.source,
@@ -156,7 +165,12 @@ function computePeers(i: StatusInputs): StatusPeer[] {
   const mesh = gossipOn ? (i.mesh?.peers ?? []) : [];
   const byName = new Map(mesh.map((p) => [p.name, p]));
   const nodes = new Map(i.cluster.nodes.map((n) => [n.name, n]));
-  const names = new Set<string>([...nodes.keys(), ...(i.sync?.peerRoutes.keys() ?? []), ...byName.keys()]);
+  const names = new Set<string>([
+    ...nodes.keys(),
+    ...(i.sync?.peerRoutes.keys() ?? []),
+    ...(i.sync?.peerRoutes6.keys() ?? []),
+    ...byName.keys(),
+  ]);
   names.delete(i.nodeName);
   return [...names].sort().map((name): StatusPeer => {
     const p = byName.get(name);
@@ -165,7 +179,9 @@ function computePeers(i: StatusInputs): StatusPeer[] {
       name,
       state: p?.state ?? (gossipOn ? 'unknown' : 'gossip-off'),
       route: i.sync?.peerRoutes.get(name) ?? null,
+      ...optional('route6', i.sync?.peerRoutes6.get(name)),
       underlayIP: node?.underlayIP ?? p?.record.underlayIP ?? null,
+      ...optional('underlayIP6', node ? node.underlayIP6 : p?.record.underlayIP6),
       podCIDRs: node?.podCIDRs ?? p?.record.podCIDRs ?? [],
       source: i.sourceOf(name) ?? null,
       lastSeenAgoMs: p && p.lastSeenAt > 0 ? Math.max(0, i.nowMs - p.lastSeenAt) : null,
@@ -173,4 +189,9 @@ function computePeers(i: StatusInputs): StatusPeer[] {
       bootId: p?.record.incarnation ?? null,
     };
   });
+}
+
+/** `{[key]: value}`, or nothing when value is undefined (the JSON of an IPv4-only node stays as it was). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return value === undefined ? {} : ({ [key]: value } as { [P in K]?: V });
 }

@@ -25,6 +25,9 @@
   "resyncSeconds": {{ toJson $n.resyncSeconds }},
   "networkPolicy": {{ toJson $n.networkPolicy }},
   "nodeCIDRMaskSize": {{ toJson $n.nodeCIDRMaskSize }}
+{{- if not (kindIs "invalid" $n.nodeCIDRMaskSizeIPv6) }},
+  "nodeCIDRMaskSizeIPv6": {{ toJson $n.nodeCIDRMaskSizeIPv6 }}
+{{- end }}
 }
 {{- end }}
 
