@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../../common/log.js';
 import { applyPlan, ipBatchLine } from './apply.js';
-import { BRIDGE_NF_CALL } from './desired.js';
+import { BRIDGE_NF_CALL, BRIDGE_NF_CALL6 } from './desired.js';
 import { IncrementalDesired } from './desired-incremental.js';
 import { DatapathApplyError, DatapathError } from './errors.js';
 import { DatapathMetrics } from './metrics.js';
@@ -267,6 +267,7 @@ export class Datapath {
     }
     const sysctls = new Map(desired.sysctls);
     sysctls.delete(BRIDGE_NF_CALL);
+    sysctls.delete(BRIDGE_NF_CALL6);
     return { ...desired, sysctls };
   }
 

@@ -29,6 +29,8 @@ import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from '.
 export const IP_FORWARD = 'net.ipv4.ip_forward';
 /** br_netfilter: bridged pod↔pod traffic of one node passes the inet forward hook (NetworkPolicy, ADR 12). */
 export const BRIDGE_NF_CALL = 'net.bridge.bridge-nf-call-iptables';
+/** Its IPv6 twin, for nodes with IPv6 pods. */
+export const BRIDGE_NF_CALL6 = 'net.bridge.bridge-nf-call-ip6tables';
 /** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
 export const VXLAN_OVERHEAD = 50;
 
@@ -91,6 +93,8 @@ export function tunnelDevice(config: DatapathConfig): string | undefined {
 }
 
 const isV4Cidr = (c: string) => !c.includes(':');
+/** The node has an IPv6 podCIDR, so its pods have IPv6 addresses that NetworkPolicy must police. */
+const policyIpv6 = (self: SelfNode) => !self.podCIDRs.every(isV4Cidr);
 
 /** The node's own IPv4 podCIDRs, canonical; throws DatapathError when unusable. */
 export function ownPodCIDRs(self: SelfNode): string[] {
@@ -312,6 +316,7 @@ export function desiredDatapath(
       ? [...cluster, ...config.nonMasqueradeCIDRs.filter(isV4Cidr).map(canonicalCidr)]
       : undefined,
     networkPolicy: config.networkPolicy,
+    ...(policyIpv6(self) ? { policyIpv6: { bridge: config.bridgeName } } : {}),
     ...(tunnel ? { tunnel: { underlayIP: self.underlayIP, vxlanName: tunnel } } : {}),
     ...(wireguard
       ? {
@@ -324,6 +329,7 @@ export function desiredDatapath(
   };
   const sysctls = new Map([[IP_FORWARD, '1']]);
   if (config.networkPolicy) sysctls.set(BRIDGE_NF_CALL, '1');
+  if (config.networkPolicy && policyIpv6(self)) sysctls.set(BRIDGE_NF_CALL6, '1');
   if (tunnel) sysctls.set(rpFilterKey(tunnel), RP_FILTER_LOOSE);
   return {
     bridge: {

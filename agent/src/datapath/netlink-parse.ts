@@ -174,12 +174,12 @@ function nftScalar(v: unknown): string {
 }
 
 /**
- * One set element as desired() writes it: "a.b.c.d/len" in an interval set, the
+ * One set element as desired() writes it: "a.b.c.d/len" or "x::/len" in an interval set, the
  * parts joined by " . " for a concatenation. Ranges and the like come out as
  * "?…", never equal to a desired element, so the plan replaces them.
  */
 function nftElement(e: unknown, interval: boolean): string {
-  if (typeof e === 'string') return interval && !e.includes('/') ? `${e}/32` : e;
+  if (typeof e === 'string') return interval && !e.includes('/') ? `${e}/${e.includes(':') ? 128 : 32}` : e;
   const o = obj(e);
   const prefix = obj(o.prefix);
   if (typeof prefix.addr === 'string') return `${prefix.addr}/${num(prefix.len, 32)}`;

@@ -13,10 +13,18 @@ export const RULE_POLICY_REPLY = 'weft-policy-reply';
 export const RULE_POLICY_RELATED = 'weft-policy-related';
 export const RULE_POLICY_EGRESS = 'weft-policy-egress';
 export const RULE_POLICY_INGRESS = 'weft-policy-ingress';
+export const RULE_POLICY_ND = 'weft-policy-nd';
+/** Link-local unicast across the bridge: no pod address to judge it by, so it is dropped (dual-stack). */
+export const ruleLinkLocal = (bridge: string) => `weft-policy-linklocal ${bridge}`;
+export const RULE_POLICY_EGRESS6 = 'weft-policy-egress6';
+export const RULE_POLICY_INGRESS6 = 'weft-policy-ingress6';
 
 /** The NetworkPolicy dispatch maps (pod address → jump to its chain) and drop counters. */
 export const POLICY_INGRESS_MAP = 'pol_ingress';
 export const POLICY_EGRESS_MAP = 'pol_egress';
+/** Their IPv6 twins (pods' IPv6 addresses in a dual-stack cluster); the chains they jump to are shared. */
+export const POLICY_INGRESS6_MAP = 'pol_ingress6';
+export const POLICY_EGRESS6_MAP = 'pol_egress6';
 export const POLICY_DROP_INGRESS = 'pol_drop_ingress';
 export const POLICY_DROP_EGRESS = 'pol_drop_egress';
 
@@ -39,6 +47,13 @@ const BASE_RULE_TEXT: ReadonlyMap<string, string> = new Map([
   [RULE_POLICY_RELATED, 'ct state related accept'],
   [RULE_POLICY_EGRESS, `ip saddr vmap @${POLICY_EGRESS_MAP}`],
   [RULE_POLICY_INGRESS, `ip daddr vmap @${POLICY_INGRESS_MAP}`],
+  // Neighbour discovery is IPv6's ARP: never policed (conntrack leaves it untracked).
+  [
+    RULE_POLICY_ND,
+    'icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert } accept',
+  ],
+  [RULE_POLICY_EGRESS6, `ip6 saddr vmap @${POLICY_EGRESS6_MAP}`],
+  [RULE_POLICY_INGRESS6, `ip6 daddr vmap @${POLICY_INGRESS6_MAP}`],
 ]);
 
 /**
@@ -59,6 +74,8 @@ export interface NftInputs {
   readonly noMasquerade: readonly string[] | undefined;
   /** NetworkPolicy hooks: dispatch maps, drop counters, policy rules first in forward, and input. */
   readonly networkPolicy: boolean;
+  /** With networkPolicy, the node has IPv6 pods (an IPv6 podCIDR) on this bridge: the IPv6 dispatch too. */
+  readonly policyIpv6?: { readonly bridge: string };
   /** The node's underlay IP and VXLAN device, when it has one: the node-IP-over-VXLAN chains (ADR 14). */
   readonly tunnel?: TunnelInputs;
   /** With encryption: pod traffic may leave only by these devices, or in clear to these podCIDRs. */
@@ -182,16 +199,59 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
         { name: POLICY_INGRESS_MAP, type: 'ipv4_addr : verdict', elements: [] },
       ]
     : [];
-  return {
+  const table = {
     sets: byName(sets),
     maps,
     counters: policy ? [POLICY_DROP_EGRESS, POLICY_DROP_INGRESS] : [],
     chains: byName(chains),
   };
+  return policy && inputs.policyIpv6 ? withIpv6PolicyDispatch(table, inputs.policyIpv6.bridge) : table;
+}
+
+/**
+ * `table` (with the IPv4 policy dispatch) plus the IPv6 one: maps pol_egress6 and
+ * pol_ingress6, and in forward and input, after the IPv4 vmap rules, neighbour
+ * discovery accepted, link-local unicast from the bridge dropped (pods' fe80::
+ * addresses are in no map: an isolated pod would be reachable at its own) and
+ * the `ip6` vmap rules. IPv4 rules and maps are untouched.
+ */
+function withIpv6PolicyDispatch(table: NftTableState, bridge: string | undefined): NftTableState {
+  if (table.maps.some((m) => m.name === POLICY_EGRESS6_MAP)) return table;
+  const before6 = [RULE_POLICY_ND, ...(bridge === undefined ? [] : [ruleLinkLocal(bridge)])];
+  const after = (rules: readonly string[], anchor: string, added: readonly string[]) => {
+    const at = rules.indexOf(anchor) + 1;
+    return [...rules.slice(0, at), ...added, ...rules.slice(at)];
+  };
+  const chains = table.chains.map((c) =>
+    c.name === 'forward'
+      ? {
+          ...c,
+          rules: after(c.rules, RULE_POLICY_INGRESS, [...before6, RULE_POLICY_EGRESS6, RULE_POLICY_INGRESS6]),
+        }
+      : c.name === 'input'
+        ? { ...c, rules: after(c.rules, RULE_POLICY_EGRESS, [...before6, RULE_POLICY_EGRESS6]) }
+        : c,
+  );
+  const maps: NftMapState[] = [
+    ...table.maps,
+    { name: POLICY_EGRESS6_MAP, type: 'ipv6_addr : verdict', elements: [] },
+    { name: POLICY_INGRESS6_MAP, type: 'ipv6_addr : verdict', elements: [] },
+  ];
+  return { ...table, maps: byName(maps), chains };
 }
 
 /** Rule identity → text for the rules desiredNftTable(inputs) names (the policy part's come with it). */
 export function nftRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
+  const bridge = inputs.policyIpv6?.bridge;
+  const texts = nodeRuleTexts(inputs);
+  if (bridge === undefined) return texts;
+  return new Map([
+    ...texts,
+    [ruleLinkLocal(bridge), `iifname ${JSON.stringify(bridge)} ip6 daddr fe80::/10 drop`],
+  ]);
+}
+
+function nodeRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
   const t = inputs.tunnel;
   const g = inputs.clearGuard;
   if (!t && !g) return BASE_RULE_TEXT;
@@ -223,19 +283,26 @@ export function nftRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
   ]);
 }
 
-/** `table` with the policy sets, chains and map elements of `content` added. */
+/**
+ * `table` with the policy sets, chains and map elements of `content` added.
+ * Content with IPv6 pods to isolate brings the IPv6 dispatch along even where
+ * desiredNftTable did not add it: a policed pod is never reachable over IPv6.
+ */
 export function withPolicyContent(table: NftTableState, content: PolicyContent): NftTableState {
-  const elementsOf = (m: NftMapState) =>
-    m.name === POLICY_INGRESS_MAP
-      ? content.ingress
-      : m.name === POLICY_EGRESS_MAP
-        ? content.egress
-        : m.elements;
+  const byMap = new Map([
+    [POLICY_INGRESS_MAP, content.ingress],
+    [POLICY_EGRESS_MAP, content.egress],
+    [POLICY_INGRESS6_MAP, content.ingress6 ?? []],
+    [POLICY_EGRESS6_MAP, content.egress6 ?? []],
+  ]);
+  const ipv6 = (content.ingress6?.length ?? 0) + (content.egress6?.length ?? 0) > 0;
+  // Without the node's part the bridge is unknown: the dispatch comes without the link-local drop.
+  const base = ipv6 && table.maps.length > 0 ? withIpv6PolicyDispatch(table, undefined) : table;
   return {
-    sets: byName([...table.sets, ...content.sets]),
-    maps: table.maps.map((m) => ({ ...m, elements: elementsOf(m) })),
-    counters: table.counters,
-    chains: byName([...table.chains, ...content.chains]),
+    sets: byName([...base.sets, ...content.sets]),
+    maps: base.maps.map((m) => ({ ...m, elements: byMap.get(m.name) ?? m.elements })),
+    counters: base.counters,
+    chains: byName([...base.chains, ...content.chains]),
   };
 }
 

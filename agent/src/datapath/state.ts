@@ -163,7 +163,7 @@ export interface UnderlayFacts {
 /**
  * The NetworkPolicy part of table inet weft, compiled by agent/src/policy: the
  * selector sets, one regular chain per distinct pod verdict, and the elements of
- * the two dispatch maps (pod address → jump to its chain). ADR 12.
+ * the dispatch maps (pod address → jump to its chain; one pair per family). ADR 12.
  */
 export interface PolicyContent {
   readonly sets: readonly NftSetState[];
@@ -175,4 +175,8 @@ export interface PolicyContent {
   readonly ingress: readonly string[];
   /** Elements of map pol_egress. */
   readonly egress: readonly string[];
+  /** Elements of map pol_ingress6 (pods' IPv6 addresses, dual-stack); absent = none. */
+  readonly ingress6?: readonly string[];
+  /** Elements of map pol_egress6. */
+  readonly egress6?: readonly string[];
 }
