@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { desiredDatapath } from './desired.js';
 import { renderNftReplace } from './nft-ruleset.js';
-import type { DesiredDatapath, NftTableState, UnderlayFacts } from './state.js';
+import { planDatapath } from './plan.js';
+import type { DatapathState, DesiredDatapath, NftTableState, UnderlayFacts } from './state.js';
 import { testConfig } from './test-fixtures.js';
 import type { Backend, DatapathConfig, PeerNode, SelfNode } from './types.js';
 import { vtepMac } from './vtep.js';
@@ -311,5 +312,42 @@ describe('desiredDatapath, dual-stack', () => {
     const policy = desired('hostgw', { networkPolicy: true }).sysctls;
     assert.equal(policy.get('net.bridge.bridge-nf-call-iptables'), '1');
     assert.equal(policy.get('net.bridge.bridge-nf-call-ip6tables'), '1');
+  });
+
+  it('plan: an IPv6 route that moves from the underlay into the tunnel is deleted and re-added, not replaced', () => {
+    const before = desired('auto', {}, [n2]);
+    const after = desired('auto', {}, [{ ...n2, underlayIP6: undefined }]);
+    const { bridge, vxlan, routes, replyRoutes, rules, neighbours, fdb, sysctls, nft } = before;
+    const kernel: DatapathState = {
+      bridge,
+      vxlan,
+      routes,
+      replyRoutes,
+      rules,
+      neighbours,
+      fdb,
+      sysctls,
+      nft,
+    };
+    const plan = planDatapath(after, kernel);
+    // The kernel refuses an onlink IPv6 gateway that a route through another device covers.
+    assert.deepEqual(
+      plan.map((o) => [
+        o.op,
+        'route' in o ? `${o.route.dst} ${o.route.dev}` : 'neigh' in o ? o.neigh.ip : '',
+      ]),
+      [
+        ['route-del', 'fd00:10:244:2::/64 eth0'],
+        ['neigh-replace', 'fd00:10:244:2::'],
+        ['route-add', 'fd00:10:244:2::/64 weft.vxlan'],
+        ['fdb-replace', ''],
+      ],
+    );
+    const back = planDatapath(before, { ...kernel, routes: after.routes });
+    assert.deepEqual(
+      back.filter((o) => o.op.startsWith('route')).map((o) => o.op),
+      ['route-replace'],
+      'into the underlay a replace works',
+    );
   });
 });
