@@ -248,6 +248,11 @@ describe('datapath dual-stack on a real kernel (namespaces)', { timeout: 180_000
     await t.n1.datapath.sync(t.n1.self, [n2v4], dualConfig('auto'));
     assert.deepEqual(await routes6(t.n1.ns), [['fd00:10:244:2::/64', 'fd00:10:244:2::', 'weft.vxlan', true]]);
     assert.deepEqual(await neigh6(t.n1.ns), [['fd00:10:244:2::', vtepMac('192.168.71.2')]]);
+    // n2 has its IPv6 InternalIP again: the route is replaced in place, the neighbour goes.
+    await t.n1.datapath.sync(t.n1.self, [t.n2.self], dualConfig('auto'));
+    assert.ok(t.n1.datapath.lastPlan?.some((o) => o.op === 'route-replace'));
+    assert.deepEqual(await routes6(t.n1.ns), [['fd00:10:244:2::/64', 'fd00:71::2', 'eth0', false]]);
+    assert.deepEqual(await neigh6(t.n1.ns), []);
   });
 
   it('hostgw: IPv6 direct between the two nodes of one subnet; without an IPv6 path only IPv4', async () => {
