@@ -38,8 +38,11 @@ export function ipBatchLine(op: PlanOp, protocol: number): string | undefined {
     case 'link-up':
       return `link set dev ${op.name} up`;
     case 'addr-add':
+      // IPv6 without duplicate address detection: the address is derived and Weft's alone, and
+      // until DAD ends (on a bridge without ports, never) it could not be used or answered.
+      return `addr add ${op.cidr} dev ${op.dev}${op.cidr.includes(':') ? ' nodad' : ''}`;
     case 'addr-del':
-      return `addr ${op.op === 'addr-add' ? 'add' : 'del'} ${op.cidr} dev ${op.dev}`;
+      return `addr del ${op.cidr} dev ${op.dev}`;
     case 'route-add':
     case 'route-replace':
     case 'route-del':

@@ -4,6 +4,7 @@ import { applyPlan, ipBatchLine } from './apply.js';
 import { BRIDGE_NF_CALL, BRIDGE_NF_CALL6 } from './desired.js';
 import { IncrementalDesired } from './desired-incremental.js';
 import { DatapathApplyError, DatapathError } from './errors.js';
+import { keepRouterAdvertisements, routerAdvertisementKeys } from './ipv6-sysctls.js';
 import { DatapathMetrics } from './metrics.js';
 import type { Netlink } from './netlink.js';
 import {
@@ -130,7 +131,10 @@ export class Datapath {
     return this.netlink.checkNftScript(probe);
   }
 
-  /** Removes every device, route and rule (by protocol), neighbour, FDB entry and nft table Weft created. */
+  /**
+   * Removes every device, route of both families and rule (by protocol), neighbour, FDB entry
+   * and nft table Weft created. Sysctls stay (forwarding, accept_ra: others may rely on them).
+   */
   uninstall(config: DatapathConfig): Promise<void> {
     return this.serialised(() => this.uninstallOnce(config));
   }
@@ -149,11 +153,12 @@ export class Datapath {
   ): Promise<SyncResult> {
     const started = performance.now();
     const cpuStart = process.cpuUsage();
-    const key = JSON.stringify([self.underlayIP, config.bridgeName, config.vxlanName]);
+    const ipv6 = self.underlayIP6 !== undefined && self.podCIDRs.some((c) => c.includes(':'));
+    const key = JSON.stringify([self.underlayIP, config.bridgeName, config.vxlanName, ipv6]);
     const trusted = opts.trustLastApplied && this.lastApplied?.key === key ? this.lastApplied : undefined;
     this.lastApplied = undefined;
     const underlay =
-      trusted?.underlay ?? (await detectUnderlay(this.netlink, self.underlayIP, this.protocol));
+      trusted?.underlay ?? (await detectUnderlay(this.netlink, self.underlayIP, this.protocol, ipv6));
     const t0 = performance.now();
     let desired = withPolicy(this.desired.compute(self, peers, config, underlay), config, this.policy);
     const t1 = performance.now();
@@ -164,10 +169,11 @@ export class Datapath {
         bridgeName: config.bridgeName,
         vxlanName: config.vxlanName,
         protocol: this.protocol,
-        sysctlKeys: [...desired.sysctls.keys()],
+        sysctlKeys: [...desired.sysctls.keys(), ...routerAdvertisementKeys(desired.sysctls)],
       }));
     const t2 = performance.now();
     desired = this.withoutMissingBrNetfilter(desired, observed);
+    desired = { ...desired, sysctls: keepRouterAdvertisements(desired.sysctls, observed.sysctls) };
     const plan = trusted ? planFromLastApplied(desired, observed) : planDatapath(desired, observed);
     const t3 = performance.now();
     this.lastPlan = plan;
@@ -275,8 +281,11 @@ export class Datapath {
     const key = JSON.stringify(desired.skipped);
     if (key === this.loggedSkips) return;
     this.loggedSkips = key;
-    for (const s of desired.skipped)
-      this.log.warn({ peer: s.peer, err: s.reason }, 'peer left out of the datapath');
+    for (const s of desired.skipped) {
+      if (s.family === 6)
+        this.log.warn({ peer: s.peer, err: s.reason }, 'IPv6 podCIDRs of a peer left out of the datapath');
+      else this.log.warn({ peer: s.peer, err: s.reason }, 'peer left out of the datapath');
+    }
   }
 
   private async uninstallOnce(config: DatapathConfig): Promise<void> {
@@ -292,6 +301,7 @@ export class Datapath {
     );
     if (failures.length > 0) throw new DatapathApplyError(failures);
     await this.netlink.flushRoutes(this.protocol);
+    await this.netlink.flushRoutes(this.protocol, 'main', 6);
     await this.netlink.flushRoutes(this.protocol, REPLY_TABLE);
     const ruleDels = (await this.netlink.listRules(this.protocol)).map((r) =>
       ipBatchLine({ op: 'rule-del', rule: toRule(r) }, this.protocol),

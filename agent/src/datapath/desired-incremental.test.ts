@@ -39,11 +39,44 @@ function randomPeer(rand: () => number, farShare: number, keyless: number): Peer
   return { name, underlayIP, podCIDRs, wgPublicKey };
 }
 
+/**
+ * randomPeer made dual-stack: mostly an IPv6 podCIDR that follows the name, an IPv6 InternalIP
+ * on this node's IPv6 subnet, another one or none; now and then no IPv6 podCIDR, an IPv6
+ * podCIDR that overlaps another's or ours, our own IPv6 InternalIP, a malformed one, or two.
+ */
+function randomDualPeer(rand: () => number, farShare: number, keyless: number): PeerNode {
+  const p = randomPeer(rand, farShare, keyless);
+  const i = Number(p.name.slice(1));
+  const r = rand();
+  const hex = i.toString(16);
+  let podCIDRs = [...p.podCIDRs, `fd00:10:244:${hex}::/64`];
+  const at = rand();
+  let underlayIP6: string | undefined =
+    at < 0.4 ? `fd00:71::${hex}` : at < 0.7 ? `fd00:72::${hex}` : undefined;
+  if (r < 0.03) podCIDRs = [...p.podCIDRs];
+  else if (r < 0.04)
+    podCIDRs = [...p.podCIDRs, `fd00:10:244:${(1 + Math.floor(rand() * 150)).toString(16)}::/64`];
+  else if (r < 0.045) podCIDRs = [...p.podCIDRs, 'fd00:10:244::/64'];
+  else if (r < 0.05) underlayIP6 = dualSelf.underlayIP6;
+  else if (r < 0.052) underlayIP6 = '192.168.71.9';
+  else if (r < 0.06) podCIDRs = [...podCIDRs, `fd00:10:245:${hex}::/64`];
+  return { ...p, podCIDRs, underlayIP6 };
+}
+
+const dualSelf: SelfNode = {
+  name: 'n000',
+  underlayIP: '192.168.71.1',
+  underlayIP6: 'fd00:71::1',
+  podCIDRs: ['10.244.0.0/24', 'fd00:10:244::/64'],
+};
+const dualUnderlay: UnderlayFacts = { ...underlay, subnets6: ['fd00:71::/64'] };
+
 function mutate(
   peers: readonly PeerNode[],
   rand: () => number,
   farShare: number,
   keyless: number,
+  make = randomPeer,
 ): PeerNode[] {
   const byName = new Map(peers.map((p) => [p.name, p]));
   const steps = rand() < 0.1 ? 80 : 1 + Math.floor(rand() * 3);
@@ -51,7 +84,7 @@ function mutate(
     if (rand() < 0.45 && byName.size > 0)
       byName.delete([...byName.keys()][Math.floor(rand() * byName.size)] ?? '');
     else {
-      const p = randomPeer(rand, farShare, keyless);
+      const p = make(rand, farShare, keyless);
       byName.set(p.name, p);
     }
   }
@@ -90,6 +123,43 @@ describe('IncrementalDesired', () => {
       // crossSubnet recomputes every change of a direct peer (their podCIDRs are an nft set).
       const least = backend === 'crossSubnet' ? 50 : 100;
       assert.ok(incremental.patchedCount > least, `${backend}: patched ${incremental.patchedCount} of 400`);
+    }
+  });
+
+  it('gives exactly desiredDatapath()’s result for dual-stack peers too (randomised)', () => {
+    const rand = lcg(23);
+    const dual = { clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/48'] };
+    const configs = {
+      auto: testConfig('auto', dual),
+      vxlan: testConfig('vxlan', dual),
+      hostgw: testConfig('hostgw', dual),
+      wireguard: testConfig('wireguard', dual),
+      crossSubnet: testConfig('auto', { ...dual, encryption: 'crossSubnet' }),
+    };
+    const selves: [string, SelfNode][] = [
+      ['with IPv6 InternalIP', dualSelf],
+      ['without', { ...dualSelf, underlayIP6: undefined }],
+    ];
+    for (const [selfName, me] of selves) {
+      for (const [backend, cfg] of Object.entries(configs)) {
+        const incremental = new IncrementalDesired();
+        let peers: PeerNode[] = [];
+        for (let round = 0; round < 300; round++) {
+          const few = backend === 'hostgw' || backend === 'wireguard' || backend === 'crossSubnet';
+          peers = mutate(peers, rand, backend === 'hostgw' ? 0.005 : 0.5, few ? 0.002 : 0.05, randomDualPeer);
+          assert.deepStrictEqual(
+            incremental.compute(me, peers, cfg, dualUnderlay),
+            desiredDatapath(me, peers, cfg, dualUnderlay),
+            `${selfName} ${backend} #${round}`,
+          );
+        }
+        // crossSubnet recomputes every change of a peer direct in either family.
+        const least = backend === 'crossSubnet' ? 15 : 100;
+        assert.ok(
+          incremental.patchedCount > least,
+          `${selfName} ${backend}: patched ${incremental.patchedCount} of 300`,
+        );
+      }
     }
   });
 

@@ -1,31 +1,41 @@
 import { parseCidr } from '../../../common/cidr.js';
-import { CidrIndex } from './cidr-index.js';
+import { errorMessage } from '../../../common/errors.js';
+import { parseIpPrefix } from '../../../common/ip-prefix.js';
+import { CidrIndex, IpPrefixIndex } from './cidr-index.js';
+import { desiredDatapath, ownIpv6, ownPodCIDRs } from './desired.js';
+import { type PeerFacts, PeerFactsCache } from './peer-facts.js';
 import {
   byText,
   checkPeer,
-  desiredDatapath,
+  checkPeer6,
   emptyPeerEntries,
   findClash,
-  ownPodCIDRs,
+  findClash6,
+  ipv6LeftOut,
+  type OwnIpv6,
   type PeerEntries,
+  PeerKeyError,
   pushPeerEntries,
+  subnets6Of,
+  throughWireguard,
   wireguardPeerOf,
-} from './desired.js';
-import { type PeerFacts, PeerFactsCache } from './peer-facts.js';
+} from './peer-routes.js';
+import { diffPeerLists, patchSorted } from './sorted-patch.js';
 import type {
   DesiredDatapath,
   DesiredWireguardPeers,
   FdbState,
   NeighState,
   RouteState,
+  SkippedPeer,
   UnderlayFacts,
 } from './state.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
 
-/** Above this many changed peers a full desired() is about as cheap as patching. */
-const MAX_PATCHED_PEERS = 64;
-
-/** What the last result was computed from, kept only while every peer was usable. */
+/**
+ * What the last result was computed from, kept only while every peer was usable — but for
+ * IPv6 podCIDRs left out for want of a path (backend hostgw), which depends on the peer alone.
+ */
 interface Basis {
   readonly inputs: string;
   readonly result: DesiredDatapath;
@@ -35,76 +45,15 @@ interface Basis {
   readonly byName: Map<string, PeerNode>;
   /** Own podCIDRs and every peer's: with no peer skipped, no two of them overlap. */
   readonly taken: CidrIndex;
-  /** VXLAN peers per VTEP MAC (two peers may share an underlay IP, hence a MAC). */
+  /** The same for the IPv6 podCIDRs that are routed (own, and every peer's with a route kind). */
+  readonly taken6: IpPrefixIndex;
+  /** Tunnel peers (either family) per VTEP MAC (two peers may share an underlay IP, hence a MAC). */
   readonly macUsers: Map<string, number>;
 }
 
-/** Index of `k` in a list sorted by unique `key`, or where it would go. */
-function findSorted<T>(list: readonly T[], k: string, key: (t: T) => string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (byText(key(list[mid] as T), k) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** A copy of a list sorted by unique `key`, without the keys in `remove` and with `add` in place. */
-function patchSorted<T>(
-  list: readonly T[],
-  remove: Iterable<string>,
-  add: readonly T[],
-  key: (t: T) => string,
-): T[] {
-  const out = list.slice();
-  for (const k of remove) {
-    const i = findSorted(out, k, key);
-    if (i < out.length && key(out[i] as T) === k) out.splice(i, 1);
-  }
-  for (const item of add) out.splice(findSorted(out, key(item), key), 0, item);
-  return out;
-}
-
-/**
- * The peers only in `prev` (gone) and only in `next` (come), by object identity,
- * for lists that keep their order (a map's values): one walk that steps over
- * single insertions, removals and replacements. Undefined when more than
- * MAX_PATCHED_PEERS differ. An object that moved shows up on both sides.
- */
-function diffPeerLists(
-  prev: readonly PeerNode[],
-  next: readonly PeerNode[],
-): { gone: PeerNode[]; come: PeerNode[] } | undefined {
-  const gone: PeerNode[] = [];
-  const come: PeerNode[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < prev.length || j < next.length) {
-    const a = prev[i];
-    const b = next[j];
-    if (a === b) {
-      i++;
-      j++;
-      continue;
-    }
-    if (gone.length + come.length > MAX_PATCHED_PEERS) return undefined;
-    if (a !== undefined && b !== undefined && prev[i + 1] === b) {
-      gone.push(a);
-      i++;
-    } else if (a !== undefined && b !== undefined && next[j + 1] === a) {
-      come.push(b);
-      j++;
-    } else {
-      if (a !== undefined) gone.push(a);
-      if (b !== undefined) come.push(b);
-      i++;
-      j++;
-    }
-  }
-  return gone.length + come.length > MAX_PATCHED_PEERS ? undefined : { gone, come };
-}
+/** A peer whose entries hang on its MAC: its FDB entry (VXLAN) or its reply route (IPv4 tunnelled). */
+const usesMac = (route: PeerRoute, route6: PeerRoute | undefined) =>
+  route !== 'direct' || (route6 !== undefined && route6 !== 'direct');
 
 /**
  * desiredDatapath with memory: when the node, the config and the underlay are
@@ -140,8 +89,36 @@ export class IncrementalDesired {
       byName.set(p.name, p);
     }
     const result = desiredDatapath(self, peers, config, underlay, this.facts);
-    if (unique && result.skipped.length === 0) this.basis = this.rebuild(inputs, result, peers, byName, self);
+    if (unique && this.patchable(result, byName, self, config, underlay))
+      this.basis = this.rebuild(inputs, result, peers, byName, self);
     return result;
+  }
+
+  /**
+   * Whether a result can be patched later: no peer left out but for an IPv6 part left out for
+   * a reason of its own (checkPeer6 refuses it; not an overlap, not a missing key).
+   */
+  private patchable(
+    result: DesiredDatapath,
+    byName: ReadonlyMap<string, PeerNode>,
+    self: SelfNode,
+    config: DatapathConfig,
+    underlay: UnderlayFacts,
+  ): boolean {
+    if (result.skipped.length === 0) return true;
+    if ((result.wireguard?.keyless.length ?? 0) > 0) return false;
+    const own6 = ownIpv6(self);
+    const subnets6 = subnets6Of(underlay);
+    return result.skipped.every((s) => {
+      const peer = byName.get(s.peer);
+      if (s.family !== 6 || peer === undefined) return false;
+      try {
+        checkPeer6(own6, peer, this.facts.get(peer), config, underlay, subnets6);
+        return false;
+      } catch {
+        return true;
+      }
+    });
   }
 
   private rebuild(
@@ -153,15 +130,19 @@ export class IncrementalDesired {
   ): Basis {
     const taken = new CidrIndex();
     for (const c of ownPodCIDRs(self)) taken.add(parseCidr(c));
+    const taken6 = new IpPrefixIndex();
+    for (const c of ownIpv6(self).podCIDRs) taken6.add(parseIpPrefix(c));
     const macUsers = new Map<string, number>();
     for (const peer of byName.values()) {
       const facts = this.facts.get(peer);
       for (const c of facts.cidrs) taken.add(c);
+      const route6 = result.peerRoutes6.get(peer.name);
+      if (route6 !== undefined) for (const c of facts.cidrs6) taken6.add(c);
       // Tunnel peers (VXLAN or WireGuard) share a reply route per underlay IP (its MAC for VXLAN).
-      if ((result.peerRoutes.get(peer.name) ?? 'direct') !== 'direct')
+      if (usesMac(result.peerRoutes.get(peer.name) ?? 'direct', route6))
         macUsers.set(facts.mac, (macUsers.get(facts.mac) ?? 0) + 1);
     }
-    return { inputs, result, peers: peers.slice(), byName, taken, macUsers };
+    return { inputs, result, peers: peers.slice(), byName, taken, taken6, macUsers };
   }
 
   /**
@@ -188,19 +169,24 @@ export class IncrementalDesired {
       if (byName.has(peer.name)) return undefined;
       byName.set(peer.name, peer);
     }
-    const { result, taken, macUsers } = basis;
+    const { result, taken, taken6, macUsers } = basis;
     const removed: PeerEntries = emptyPeerEntries();
     const peerRoutes = new Map(result.peerRoutes);
+    const peerRoutes6 = new Map(result.peerRoutes6);
     const removedFdb = new Set<string>();
     for (const peer of gone) {
       const facts = this.facts.get(peer);
       const route = result.peerRoutes.get(peer.name) as PeerRoute;
-      pushPeerEntries(removed, peer, facts, route, config, underlay);
+      const route6 = result.peerRoutes6.get(peer.name);
+      pushPeerEntries(removed, peer, facts, route, route6, config, underlay);
       for (const c of facts.cidrs) taken.delete(c);
+      if (route6 !== undefined) for (const c of facts.cidrs6) taken6.delete(c);
       peerRoutes.delete(peer.name);
-      // crossSubnet: the direct peers' podCIDRs are the clear-guard's set (nft): the full path.
-      if (route === 'direct' && config.encryption === 'crossSubnet') return undefined;
-      if (route === 'direct') continue;
+      peerRoutes6.delete(peer.name);
+      // crossSubnet: the direct peers' podCIDRs are the clear-guard's sets (nft): the full path.
+      if (config.encryption === 'crossSubnet' && (route === 'direct' || route6 === 'direct'))
+        return undefined;
+      if (!usesMac(route, route6)) continue;
       const users = (macUsers.get(facts.mac) ?? 0) - 1;
       // Another peer with this underlay IP stays: which one gives the reply route its gateway is desired()'s call.
       if (users > 0) return undefined;
@@ -208,17 +194,27 @@ export class IncrementalDesired {
       removedFdb.add(facts.mac);
     }
     const added: PeerEntries = emptyPeerEntries();
+    const addedSkips: SkippedPeer[] = [];
     const subnets = underlay.subnets.map((s) => parseCidr(s, false));
+    const own6 = ownIpv6(self);
+    const subnets6 = subnets6Of(underlay);
     for (const peer of come) {
       let route: PeerRoute;
+      let route6: PeerRoute | undefined;
       try {
         const facts = this.facts.get(peer);
         if (findClash(taken, facts.cidrs) !== undefined) return undefined;
         route = checkPeer(self, peer, facts, config, underlay, subnets);
-        if (route === 'direct' && config.encryption === 'crossSubnet') return undefined;
+        const ipv6 = this.patchIpv6(own6, peer, facts, config, underlay, subnets6, taken6);
+        if (ipv6 === undefined) return undefined;
+        if (typeof ipv6 === 'object') addedSkips.push(ipv6);
+        else route6 = ipv6 === 'none' ? undefined : ipv6;
+        if (config.encryption === 'crossSubnet' && (route === 'direct' || route6 === 'direct'))
+          return undefined;
         for (const c of facts.cidrs) taken.add(c);
-        pushPeerEntries(added, peer, facts, route, config, underlay);
-        if (route !== 'direct') {
+        if (route6 !== undefined) for (const c of facts.cidrs6) taken6.add(c);
+        pushPeerEntries(added, peer, facts, route, route6, config, underlay);
+        if (usesMac(route, route6)) {
           // A second peer with one underlay IP (one MAC): the full path orders them.
           if (macUsers.has(facts.mac)) return undefined;
           macUsers.set(facts.mac, 1);
@@ -227,6 +223,7 @@ export class IncrementalDesired {
         return undefined;
       }
       peerRoutes.set(peer.name, route);
+      if (route6 !== undefined) peerRoutes6.set(peer.name, route6);
     }
     const next: DesiredDatapath = {
       ...result,
@@ -250,13 +247,45 @@ export class IncrementalDesired {
         (r: RouteState) => r.dst,
       ),
       peerRoutes,
-      peerRoutes6: new Map(),
-      skipped: [],
-      wireguard: patchWireguard(result.wireguard, gone, come, peerRoutes, (p) => this.facts.get(p)),
+      peerRoutes6,
+      skipped: patchSorted(
+        result.skipped,
+        gone.map((p) => p.name),
+        addedSkips,
+        (s: SkippedPeer) => s.peer,
+      ),
+      wireguard: patchWireguard(result.wireguard, gone, come, peerRoutes, peerRoutes6, (p) =>
+        this.facts.get(p),
+      ),
     };
     this.basis = { ...basis, result: next, peers: peers.slice() };
     this.patchedCount++;
     return next;
+  }
+
+  /**
+   * A come peer's IPv6 part as selectPeers decides it: its route kind, 'none' (no IPv6 here),
+   * a family-6 skip of its own, or undefined when only the full path can tell (an overlap, a
+   * missing key: those depend on other peers or change the keyless list).
+   */
+  private patchIpv6(
+    own6: OwnIpv6,
+    peer: PeerNode,
+    facts: PeerFacts,
+    config: DatapathConfig,
+    underlay: UnderlayFacts,
+    subnets6: ReturnType<typeof subnets6Of>,
+    taken6: IpPrefixIndex,
+  ): PeerRoute | 'none' | SkippedPeer | undefined {
+    if (own6.podCIDRs.length === 0 || facts.cidrs6.length === 0) return 'none';
+    let route6: PeerRoute;
+    try {
+      route6 = checkPeer6(own6, peer, facts, config, underlay, subnets6);
+    } catch (err) {
+      if (err instanceof PeerKeyError) return undefined;
+      return { peer: peer.name, family: 6, reason: ipv6LeftOut(errorMessage(err)) };
+    }
+    return findClash6(taken6, facts.cidrs6) === undefined ? route6 : undefined;
   }
 }
 
@@ -266,12 +295,16 @@ function patchWireguard(
   gone: readonly PeerNode[],
   come: readonly PeerNode[],
   peerRoutes: ReadonlyMap<string, PeerRoute>,
+  peerRoutes6: ReadonlyMap<string, PeerRoute>,
   factsOf: (p: PeerNode) => PeerFacts,
 ): DesiredWireguardPeers | undefined {
   if (prev === undefined) return undefined;
   const goneNames = new Set(gone.map((p) => p.name));
   const peers = prev.peers.filter((p) => !goneNames.has(p.name));
-  for (const p of come)
-    if (peerRoutes.get(p.name) === 'wireguard') peers.push(wireguardPeerOf(p, factsOf(p)));
+  for (const p of come) {
+    const route = peerRoutes.get(p.name) as PeerRoute;
+    const route6 = peerRoutes6.get(p.name);
+    if (throughWireguard(route, route6)) peers.push(wireguardPeerOf(p, factsOf(p), route, route6));
+  }
   return { ...prev, peers: peers.sort((a, b) => byText(a.name, b.name)) };
 }

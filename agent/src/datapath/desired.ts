@@ -1,30 +1,35 @@
-import {
-  cidrContains,
-  formatCidr,
-  type Ipv4Cidr,
-  isIpv4,
-  parseCidr,
-  parseIpv4,
-} from '../../../common/cidr.js';
+import { cidrContains, isIpv4, parseCidr, parseIpv4 } from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
-import { computeWgMtu, type WgPeerInput } from '../wireguard/desired.js';
-import { isWireguardKey } from '../wireguard/keys.js';
-import { CidrIndex } from './cidr-index.js';
+import { parseIpOrReason } from '../../../common/ip.js';
+import { computeWgMtu } from '../wireguard/desired.js';
 import { DatapathError } from './errors.js';
+import { ipv6Sysctls } from './ipv6-sysctls.js';
 import { collapseCidrs, desiredNftTable, type NftInputs, nftRuleTexts } from './nft-ruleset.js';
-import { computePeerFacts, type PeerFacts, type PeerFactsCache } from './peer-facts.js';
+import { computePeerFacts, type PeerFactsCache } from './peer-facts.js';
+import {
+  byText,
+  emptyPeerEntries,
+  IPV6_ROUTE_METRIC,
+  type OwnIpv6,
+  type PeerPlan,
+  pushPeerEntries,
+  routeKindOf,
+  selectPeers,
+  throughWireguard,
+  wireguardPeerOf,
+} from './peer-routes.js';
 import type {
   DesiredDatapath,
   DesiredWireguardPeers,
-  FdbState,
   KeylessPeer,
-  NeighState,
   RouteState,
   UnderlayFacts,
 } from './state.js';
-import { desiredReplyRule, RP_FILTER_LOOSE, replyRoute, rpFilterKey } from './tunnel-reply.js';
+import { desiredReplyRule, RP_FILTER_LOOSE, rpFilterKey } from './tunnel-reply.js';
 import type { Backend, DatapathConfig, Encryption, PeerNode, PeerRoute, SelfNode } from './types.js';
 import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
+
+export { byText } from './peer-routes.js';
 
 export const IP_FORWARD = 'net.ipv4.ip_forward';
 /** br_netfilter: bridged pod↔pod traffic of one node passes the inet forward hook (NetworkPolicy, ADR 12). */
@@ -52,19 +57,6 @@ export function computeMtu(
   // With encryption the same reasoning as auto's: the tunnel's size, whichever peers use it.
   if (encryption !== 'none') return computeWgMtu(underlayMtu, 4);
   return backend === 'hostgw' ? underlayMtu : underlayMtu - VXLAN_OVERHEAD;
-}
-
-/**
- * The route kind for a peer: hostgw always direct, vxlan always VXLAN; auto direct when the
- * peer's underlay IP lies in a directly connected subnet, else the tunnel — WireGuard when
- * encryption is on (for `all`, every peer).
- */
-export function routeKindOf(backend: Backend, encryption: Encryption, direct: boolean): PeerRoute {
-  if (encryption === 'all' || backend === 'wireguard') return 'wireguard';
-  if (backend === 'hostgw') return 'direct';
-  if (backend === 'vxlan') return 'vxlan';
-  if (direct) return 'direct';
-  return encryption === 'crossSubnet' ? 'wireguard' : 'vxlan';
 }
 
 /** routeKindOf for a peer IP and the underlay's connected subnets ("a.b.c.d/n"). */
@@ -115,14 +107,29 @@ export function ownPodCIDRs(self: SelfNode): string[] {
   return cidrs;
 }
 
-interface PeerPlan {
-  readonly peer: PeerNode;
-  readonly facts: PeerFacts;
-  readonly route: PeerRoute;
+/** The node's IPv6 podCIDRs (canonical) and IPv6 InternalIP; throws DatapathError when unusable. */
+export function ownIpv6(self: SelfNode): OwnIpv6 {
+  const bad = (what: string, detail: string, cause?: unknown) =>
+    new DatapathError('EBADSELF', `${what}: ${detail}`, cause === undefined ? {} : { cause });
+  let ip: OwnIpv6['ip'];
+  if (self.underlayIP6 !== undefined) {
+    const parsed = parseIpOrReason(self.underlayIP6);
+    if (typeof parsed === 'string' || parsed.family !== 6) {
+      throw bad('self.underlayIP6', `not an IPv6 address: ${JSON.stringify(self.underlayIP6)}`);
+    }
+    ip = parsed;
+  }
+  const podCIDRs = self.podCIDRs
+    .filter((c) => !isV4Cidr(c))
+    .map((c) => {
+      try {
+        return canonicalCidr(c);
+      } catch (err) {
+        throw bad('self.podCIDRs', errorMessage(err), err);
+      }
+    });
+  return { podCIDRs, ip };
 }
-
-/** Plain code-unit order: deterministic and far cheaper than localeCompare for thousands of entries. */
-export const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
  * Sorts by a text key in byText order. With unique keys (the usual case: one
@@ -138,138 +145,6 @@ function sortByKey<T>(items: T[], key: (t: T) => string): T[] {
 }
 
 /**
- * The route kind for a peer, or throws an Error saying why the peer is unusable
- * (everything but podCIDR overlaps, which depend on the other peers).
- */
-export function checkPeer(
-  self: SelfNode,
-  peer: PeerNode,
-  facts: PeerFacts,
-  config: DatapathConfig,
-  underlay: UnderlayFacts,
-  subnets: readonly Ipv4Cidr[],
-): PeerRoute {
-  if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
-  const direct = subnets.some((s) => cidrContains(s, facts.ip));
-  if (config.backend === 'hostgw' && !direct) {
-    throw new Error(`underlayIP not on a directly connected subnet of ${underlay.iface} (backend hostgw)`);
-  }
-  const route = routeKindOf(config.backend, config.encryption, direct);
-  // Never in clear text instead (issue 16): the cluster routes lead into the device, which drops it.
-  if (route === 'wireguard' && !isWireguardKey(peer.wgPublicKey)) {
-    throw new PeerKeyError(peer.wgPublicKey === undefined ? 'no-key' : 'bad-key');
-  }
-  return route;
-}
-
-/** A peer to be reached through WireGuard that has published no usable key. */
-export class PeerKeyError extends Error {
-  constructor(readonly reason: 'no-key' | 'bad-key') {
-    super(
-      reason === 'no-key'
-        ? 'no WireGuard public key published (not reached: traffic to it is dropped, not sent in clear)'
-        : 'its WireGuard public key is malformed (not reached: traffic to it is dropped)',
-    );
-  }
-}
-
-/** A podCIDR of `cidrs` that overlaps one in `taken`, as an Error message, or undefined. */
-export function findClash(taken: CidrIndex, cidrs: readonly Ipv4Cidr[]): string | undefined {
-  for (const c of cidrs) {
-    const clash = taken.findOverlap(c);
-    if (clash) return `podCIDR ${formatCidr(c)} overlaps ${formatCidr(clash)} of another node`;
-  }
-  return undefined;
-}
-
-/**
- * One peer's kernel entries: its routes, and for VXLAN its neighbours, FDB entry
- * (keyed by MAC) and reply-table route (keyed by destination; the first peer
- * with an underlay IP gives it its gateway).
- */
-export interface PeerEntries {
-  readonly routes: RouteState[];
-  readonly neighbours: NeighState[];
-  readonly fdb: Map<string, FdbState>;
-  readonly replyRoutes: Map<string, RouteState>;
-}
-
-export const emptyPeerEntries = (): PeerEntries => ({
-  routes: [],
-  neighbours: [],
-  fdb: new Map(),
-  replyRoutes: new Map(),
-});
-
-export function pushPeerEntries(
-  out: PeerEntries,
-  peer: PeerNode,
-  facts: PeerFacts,
-  route: PeerRoute,
-  config: DatapathConfig,
-  underlay: UnderlayFacts,
-): void {
-  const { mac, dsts, gateways } = facts;
-  for (let i = 0; i < dsts.length; i++) {
-    const dst = dsts[i] as string;
-    if (route === 'direct') {
-      out.routes.push({ dst, gateway: peer.underlayIP, dev: underlay.iface, onlink: false, metric: 0 });
-      continue;
-    }
-    if (route === 'wireguard') {
-      // A layer-3 device: no gateway; WireGuard picks the peer by the destination (allowed IPs).
-      out.routes.push({ dst, gateway: '', dev: config.wireguardName, onlink: false, metric: 0 });
-      continue;
-    }
-    const gw = gateways[i] as string;
-    out.routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric: 0 });
-    out.neighbours.push({ dev: config.vxlanName, ip: gw, mac });
-    out.fdb.set(mac, { dev: config.vxlanName, mac, dst: peer.underlayIP });
-  }
-  const gw = gateways[0];
-  if (route === 'vxlan' && gw !== undefined) {
-    const reply = replyRoute(peer.underlayIP, gw, config.vxlanName);
-    if (!out.replyRoutes.has(reply.dst)) out.replyRoutes.set(reply.dst, reply);
-  } else if (route === 'wireguard') {
-    const reply = replyRoute(peer.underlayIP, '', config.wireguardName);
-    if (!out.replyRoutes.has(reply.dst)) out.replyRoutes.set(reply.dst, reply);
-  }
-}
-
-/** Validates peers; returns the usable ones and the reasons for the others. */
-function selectPeers(
-  self: SelfNode,
-  own: readonly string[],
-  peers: readonly PeerNode[],
-  config: DatapathConfig,
-  underlay: UnderlayFacts,
-  factsOf: (peer: PeerNode) => PeerFacts,
-): { usable: PeerPlan[]; skipped: { peer: string; reason: string }[]; keyless: KeylessPeer[] } {
-  const usable: PeerPlan[] = [];
-  const skipped: { peer: string; reason: string }[] = [];
-  const keyless: KeylessPeer[] = [];
-  const taken = new CidrIndex();
-  for (const c of own) taken.add(parseCidr(c));
-  const subnets = underlay.subnets.map((s) => parseCidr(s, false));
-  for (const peer of [...peers].sort((a, b) => byText(a.name, b.name))) {
-    if (peer.name === self.name) continue;
-    try {
-      if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
-      const facts = factsOf(peer);
-      const clash = findClash(taken, facts.cidrs);
-      if (clash) throw new Error(clash);
-      const route = checkPeer(self, peer, facts, config, underlay, subnets);
-      for (const c of facts.cidrs) taken.add(c);
-      usable.push({ peer, facts, route });
-    } catch (err) {
-      skipped.push({ peer: peer.name, reason: errorMessage(err) });
-      if (err instanceof PeerKeyError) keyless.push({ peer: peer.name, reason: err.reason });
-    }
-  }
-  return { usable, skipped, keyless };
-}
-
-/**
  * The kernel state Weft wants on this node. Pure; `cache` only remembers the
  * per-peer derivations (same result, less work when few peers changed).
  */
@@ -281,15 +156,19 @@ export function desiredDatapath(
   cache?: PeerFactsCache,
 ): DesiredDatapath {
   const own = ownPodCIDRs(self);
+  const own6 = ownIpv6(self);
   const factsOf = cache ? (p: PeerNode) => cache.get(p) : computePeerFacts;
-  const { usable, skipped, keyless } = selectPeers(self, own, peers, config, underlay, factsOf);
+  const { usable, skipped, keyless } = selectPeers(self, own, own6, peers, config, underlay, factsOf);
   const mtu = computeMtu(config.backend, underlay.mtu, config.mtu, config.encryption);
   const entries = emptyPeerEntries();
   const peerRoutes = new Map<string, PeerRoute>();
-  for (const { peer, facts, route } of usable) {
+  const peerRoutes6 = new Map<string, PeerRoute>();
+  for (const { peer, facts, route, route6 } of usable) {
     peerRoutes.set(peer.name, route);
-    pushPeerEntries(entries, peer, facts, route, config, underlay);
+    if (route6 !== undefined) peerRoutes6.set(peer.name, route6);
+    pushPeerEntries(entries, peer, facts, route, route6, config, underlay);
   }
+  const ownBoth = [...own, ...own6.podCIDRs];
   const vxlan = !usesVxlan(config)
     ? undefined
     : {
@@ -303,18 +182,22 @@ export function desiredDatapath(
         learning: false,
         mtu: underlay.mtu - VXLAN_OVERHEAD,
         up: true,
-        addresses: own.map(vtepAddress).sort(),
+        addresses: ownBoth.map(vtepAddress).sort(),
       };
   const tunnel = tunnelDevice(config);
   const wireguard =
     config.encryption === 'none' ? undefined : desiredWireguardPeers(usable, keyless, own, config, underlay);
   if (wireguard) entries.routes.push(...wireguardCatchAll(config, entries.routes));
   const cluster = collapseCidrs([...config.clusterCIDRs.filter(isV4Cidr), ...own]);
+  const cluster6 = collapseCidrs([...config.clusterCIDRs.filter((c) => !isV4Cidr(c)), ...own6.podCIDRs]);
+  const nonMasq6 = config.nonMasqueradeCIDRs.filter((c) => !isV4Cidr(c)).map(canonicalCidr);
   const nftInputs: NftInputs = {
     cluster,
     noMasquerade: config.masquerade
       ? [...cluster, ...config.nonMasqueradeCIDRs.filter(isV4Cidr).map(canonicalCidr)]
       : undefined,
+    ...(cluster6.length > 0 ? { cluster6 } : {}),
+    ...(cluster6.length > 0 && config.masquerade ? { noMasquerade6: [...cluster6, ...nonMasq6] } : {}),
     networkPolicy: config.networkPolicy,
     ...(policyIpv6(self) ? { policyIpv6: { bridge: config.bridgeName } } : {}),
     ...(tunnel ? { tunnel: { underlayIP: self.underlayIP, vxlanName: tunnel } } : {}),
@@ -323,6 +206,7 @@ export function desiredDatapath(
           clearGuard: {
             devices: [config.wireguardName, config.bridgeName],
             clear: usable.filter((u) => u.route === 'direct').flatMap((u) => u.facts.dsts),
+            clear6: usable.filter((u) => u.route6 === 'direct').flatMap((u) => u.facts.dsts6),
           },
         }
       : {}),
@@ -331,6 +215,7 @@ export function desiredDatapath(
   if (config.networkPolicy) sysctls.set(BRIDGE_NF_CALL, '1');
   if (config.networkPolicy && policyIpv6(self)) sysctls.set(BRIDGE_NF_CALL6, '1');
   if (tunnel) sysctls.set(rpFilterKey(tunnel), RP_FILTER_LOOSE);
+  if (own6.podCIDRs.length > 0) for (const [k, v] of ipv6Sysctls(underlay.iface)) sysctls.set(k, v);
   return {
     bridge: {
       name: config.bridgeName,
@@ -338,7 +223,7 @@ export function desiredDatapath(
       mac: bridgeMac(self.underlayIP),
       mtu,
       up: true,
-      addresses: own.map(bridgeAddress).sort(),
+      addresses: ownBoth.map(bridgeAddress).sort(),
     },
     vxlan,
     routes: sortByKey(entries.routes, (r) => r.dst),
@@ -353,7 +238,7 @@ export function desiredDatapath(
     policyPending: false,
     mtu,
     peerRoutes,
-    peerRoutes6: new Map(),
+    peerRoutes6,
     skipped,
     wireguard,
   };
@@ -367,16 +252,20 @@ export function desiredDatapath(
 function wireguardCatchAll(config: DatapathConfig, routes: readonly RouteState[]): RouteState[] {
   const taken = new Set(routes.map((r) => r.dst));
   return config.clusterCIDRs
-    .filter(isV4Cidr)
     .map(canonicalCidr)
     .filter((dst) => !taken.has(dst))
-    .map((dst) => ({ dst, gateway: '', dev: config.wireguardName, onlink: false, metric: 0 }));
+    .map((dst) => {
+      const metric = isV4Cidr(dst) ? 0 : IPV6_ROUTE_METRIC;
+      return { dst, gateway: '', dev: config.wireguardName, onlink: false, metric };
+    });
 }
 
 /**
  * What the WireGuard device needs from this pass: its name, port, MTU and addresses, and one
- * entry per peer routed through it. Allowed IPs are the peer's podCIDRs and its node IP (/32):
- * node-IP-sourced connections keep their source over the tunnel, as over VXLAN (ADR 14).
+ * entry per peer routed through it (either family; see wireguardPeerOf). Its addresses stay
+ * IPv4 (the own podCIDRs' network addresses): host traffic to remote IPv6 pods takes the
+ * bridge's IPv6 address as source, which lies in the own IPv6 podCIDR, an allowed IP of this
+ * node on every peer.
  */
 function desiredWireguardPeers(
   usable: readonly PeerPlan[],
@@ -391,18 +280,8 @@ function desiredWireguardPeers(
     underlayMtu: underlay.mtu,
     addresses: own.map(vtepAddress).sort(),
     peers: usable
-      .filter((u) => u.route === 'wireguard')
-      .map(({ peer, facts }) => wireguardPeerOf(peer, facts)),
+      .filter((u) => throughWireguard(u.route, u.route6))
+      .map(({ peer, facts, route, route6 }) => wireguardPeerOf(peer, facts, route, route6)),
     keyless,
-  };
-}
-
-/** One peer of the WireGuard device (its route kind is 'wireguard'). */
-export function wireguardPeerOf(peer: PeerNode, facts: PeerFacts): WgPeerInput {
-  return {
-    name: peer.name,
-    underlayIP: peer.underlayIP,
-    allowedIPs: [...facts.dsts, `${peer.underlayIP}/32`],
-    publicKey: peer.wgPublicKey,
   };
 }

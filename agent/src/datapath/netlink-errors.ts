@@ -13,6 +13,7 @@ export type NetlinkErrorCode =
   | 'EINVAL' // "Invalid argument", syntax errors
   | 'EPERM' // "Operation not permitted"
   | 'ENETUNREACH' // "Network is unreachable" / "Nexthop has invalid gateway"
+  | 'EAFNOSUPPORT' // "Address family not supported by protocol" (IPv6 disabled at boot)
   | 'EEXEC' // the tool itself could not be run
   | 'ENETLINK'; // anything else
 
@@ -34,6 +35,7 @@ const PATTERNS: ReadonlyArray<readonly [RegExp, NetlinkErrorCode]> = [
   [/No such file or directory/i, 'ENOENT'],
   [/Operation not permitted|Permission denied/i, 'EPERM'],
   [/Network is unreachable|Nexthop has invalid gateway/i, 'ENETUNREACH'],
+  [/Address family not supported/i, 'EAFNOSUPPORT'],
   [/Invalid argument|syntax error|Error: (?:either|argument)/i, 'EINVAL'],
 ];
 

@@ -26,6 +26,11 @@ export interface LinkAddrs {
   readonly mtu: number;
   /** IPv4 addresses as "a.b.c.d/len". */
   readonly cidrs: readonly string[];
+  /**
+   * IPv6 addresses as "x::y/len", without link- and host-scope ones: the kernel gives every
+   * device an fe80:: address of its own, which is never Weft's to compare or delete.
+   */
+  readonly cidrs6: readonly string[];
 }
 
 export interface RouteRecord {
@@ -115,19 +120,26 @@ export function parseLinks(text: string): LinkRecord[] {
   });
 }
 
-/** `ip -json -4 addr show` */
+/** `ip -json addr show` (both families; `-4` gives the IPv4 part only) */
 export function parseAddrs(text: string): LinkAddrs[] {
-  return parseArray(text, 'ip addr').map((l) => ({
-    name: str(l.ifname) ?? '',
-    mtu: num(l.mtu),
-    cidrs: (Array.isArray(l.addr_info) ? l.addr_info : [])
+  return parseArray(text, 'ip addr').map((l) => {
+    const info = (Array.isArray(l.addr_info) ? l.addr_info : [])
       .map(obj)
-      .filter((a) => a.family === 'inet' && typeof a.local === 'string')
-      .map((a) => `${a.local as string}/${num(a.prefixlen, 32)}`),
-  }));
+      .filter((a) => typeof a.local === 'string');
+    return {
+      name: str(l.ifname) ?? '',
+      mtu: num(l.mtu),
+      cidrs: info
+        .filter((a) => a.family === 'inet')
+        .map((a) => `${a.local as string}/${num(a.prefixlen, 32)}`),
+      cidrs6: info
+        .filter((a) => a.family === 'inet6' && a.scope !== 'link' && a.scope !== 'host')
+        .map((a) => `${(a.local as string).toLowerCase()}/${num(a.prefixlen, 128)}`),
+    };
+  });
 }
 
-/** `ip -json -4 route show …` */
+/** `ip -json -4 route show …` (or `-6`) */
 export function parseRoutes(text: string): RouteRecord[] {
   return parseArray(text, 'ip route').map((r) => ({
     dst: str(r.dst) ?? '',
@@ -153,7 +165,7 @@ export function parseRules(text: string): RuleRecord[] {
   }));
 }
 
-/** `ip -json -4 neigh show dev X` */
+/** `ip -json neigh show dev X` (both families) */
 export function parseNeighbours(text: string): NeighRecord[] {
   return parseArray(text, 'ip neigh').map((n) => ({
     ip: str(n.dst) ?? '',

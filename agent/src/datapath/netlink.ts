@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { IpFamily } from '../../../common/ip.js';
 import { BatchSession } from './batch-session.js';
 import { type BatchFailure, classifyStderr, NetlinkError, parseBatchFailures } from './netlink-errors.js';
 import {
@@ -18,6 +19,10 @@ import {
   type RuleRecord,
 } from './netlink-parse.js';
 import type { NftTableState } from './state.js';
+
+/** A table never used, or a family the kernel runs without (IPv6 disabled at boot): no routes. */
+const noRoutes = (err: unknown): boolean =>
+  err instanceof NetlinkError && (err.code === 'ENOTABLE' || err.code === 'EAFNOSUPPORT');
 
 export interface CommandResult {
   readonly exitCode: number;
@@ -121,18 +126,26 @@ export class Netlink {
     return parseLinks(await this.exec(this.iproute('ip', ['-d', '-json', 'link', 'show'])));
   }
 
+  /** Addresses of both families per link (IPv6 without link- and host-scope ones). */
   async listAddrs(): Promise<LinkAddrs[]> {
-    return parseAddrs(await this.exec(this.iproute('ip', ['-json', '-4', 'addr', 'show'])));
+    return parseAddrs(await this.exec(this.iproute('ip', ['-json', 'addr', 'show'])));
   }
 
-  /** IPv4 routes of a table (default main), optionally only those with `protocol`; a table never used has none. */
-  async listRoutes(protocol?: number, table: number | 'main' = 'main'): Promise<RouteRecord[]> {
+  /**
+   * Routes of one family (default IPv4) in a table (default main), optionally only those with
+   * `protocol`; a table never used has none.
+   */
+  async listRoutes(
+    protocol?: number,
+    table: number | 'main' = 'main',
+    family: IpFamily = 4,
+  ): Promise<RouteRecord[]> {
     const filter = protocol === undefined ? [] : ['proto', String(protocol)];
-    const args = ['-json', '-4', 'route', 'show', 'table', String(table), ...filter];
+    const args = ['-json', `-${family}`, 'route', 'show', 'table', String(table), ...filter];
     try {
       return parseRoutes(await this.exec(this.iproute('ip', args)));
     } catch (err) {
-      if (err instanceof NetlinkError && err.code === 'ENOTABLE') return [];
+      if (noRoutes(err)) return [];
       throw err;
     }
   }
@@ -143,14 +156,20 @@ export class Netlink {
     return protocol === undefined ? rules : rules.filter((r) => r.protocol === String(protocol));
   }
 
-  /** Link-scope (directly connected) IPv4 routes through `dev` in the main table. */
-  async listConnectedRoutes(dev: string): Promise<RouteRecord[]> {
-    const args = ['-json', '-4', 'route', 'show', 'table', 'main', 'dev', dev, 'scope', 'link'];
+  /**
+   * Routes through `dev` in the main table that may be directly connected: IPv4 link-scope
+   * ones; for IPv6 (whose routes all have scope global) every one, for the caller to keep those
+   * without a gateway.
+   */
+  async listConnectedRoutes(dev: string, family: IpFamily = 4): Promise<RouteRecord[]> {
+    const scope = family === 4 ? ['scope', 'link'] : [];
+    const args = ['-json', `-${family}`, 'route', 'show', 'table', 'main', 'dev', dev, ...scope];
     return parseRoutes(await this.exec(this.iproute('ip', args))).map((r) => ({ ...r, dev }));
   }
 
+  /** Neighbour entries of both families on `dev`. */
   async listNeighbours(dev: string): Promise<NeighRecord[]> {
-    return parseNeighbours(await this.exec(this.iproute('ip', ['-json', '-4', 'neigh', 'show', 'dev', dev])));
+    return parseNeighbours(await this.exec(this.iproute('ip', ['-json', 'neigh', 'show', 'dev', dev])));
   }
 
   async listFdb(dev: string): Promise<FdbRecord[]> {
@@ -246,13 +265,13 @@ export class Netlink {
     return lines.map((line, index) => ({ index, line, error }));
   }
 
-  /** Removes every IPv4 route of a table (default main) that carries `protocol`. */
-  async flushRoutes(protocol: number, table: number | 'main' = 'main'): Promise<void> {
-    const args = ['-4', 'route', 'flush', 'table', String(table), 'proto', String(protocol)];
+  /** Removes every route of one family (default IPv4) in a table (default main) that carries `protocol`. */
+  async flushRoutes(protocol: number, table: number | 'main' = 'main', family: IpFamily = 4): Promise<void> {
+    const args = [`-${family}`, 'route', 'flush', 'table', String(table), 'proto', String(protocol)];
     try {
       await this.exec(this.iproute('ip', args));
     } catch (err) {
-      if (!(err instanceof NetlinkError && err.code === 'ENOTABLE')) throw err;
+      if (!noRoutes(err)) throw err;
     }
   }
 }

@@ -1,4 +1,9 @@
-import { cidrContainsCidr, formatCidr, type Ipv4Cidr, parseCidr } from '../../../common/cidr.js';
+import {
+  formatIpPrefix,
+  type IpPrefix,
+  parseIpPrefix,
+  prefixContainsPrefix,
+} from '../../../common/ip-prefix.js';
 import type { NftChainState, NftMapState, NftSetState, NftTableState, PolicyContent } from './state.js';
 import { markHex, TUNNEL_MARK } from './tunnel-reply.js';
 
@@ -9,6 +14,10 @@ export const NFT_TABLE = 'weft';
 export const RULE_MASQUERADE = 'weft-masquerade';
 export const RULE_FORWARD_OUT = 'weft-forward-out';
 export const RULE_FORWARD_IN = 'weft-forward-in';
+/** Their IPv6 twins (a node with IPv6 pods, ADR 18). */
+export const RULE_MASQUERADE6 = 'weft-masquerade6';
+export const RULE_FORWARD_OUT6 = 'weft-forward-out6';
+export const RULE_FORWARD_IN6 = 'weft-forward-in6';
 export const RULE_POLICY_REPLY = 'weft-policy-reply';
 export const RULE_POLICY_RELATED = 'weft-policy-related';
 export const RULE_POLICY_EGRESS = 'weft-policy-egress';
@@ -34,6 +43,7 @@ export const ruleNodeSnat = (underlayIP: string, vxlanName: string) =>
 export const ruleTunnelMark = (vxlanName: string) => `weft-tunnel-mark ${vxlanName} ${markHex(TUNNEL_MARK)}`;
 export const RULE_TUNNEL_REPLY = `weft-tunnel-reply ${markHex(TUNNEL_MARK)}`;
 export const ruleClearGuard = (devs: readonly string[]) => `weft-clear-guard ${devs.join(',')}`;
+export const ruleClearGuard6 = (devs: readonly string[]) => `weft-clear-guard6 ${devs.join(',')}`;
 
 /** nft's spelling of the mark in rules. */
 const NFT_MARK = `0x${TUNNEL_MARK.toString(16).padStart(8, '0')}`;
@@ -56,15 +66,25 @@ const BASE_RULE_TEXT: ReadonlyMap<string, string> = new Map([
   [RULE_POLICY_INGRESS6, `ip6 daddr vmap @${POLICY_INGRESS6_MAP}`],
 ]);
 
+/** The IPv6 rules' texts; the IPv4 ones stay as they were, byte for byte. */
+const IPV6_RULE_TEXT: ReadonlyMap<string, string> = new Map([
+  [RULE_MASQUERADE6, 'ip6 saddr @cluster6 ip6 daddr != @nomasq6 masquerade fully-random'],
+  [RULE_FORWARD_OUT6, 'ip6 saddr @cluster6 accept'],
+  [RULE_FORWARD_IN6, 'ip6 daddr @cluster6 accept'],
+]);
+
 /**
  * Drops CIDRs contained in another one and sorts the rest, so the list is a valid
- * interval-set body (no overlaps) and compares equal to what nft lists.
+ * interval-set body (no overlaps) and compares equal to what nft lists. One family
+ * per list (a set has one type).
  */
 export function collapseCidrs(cidrs: readonly string[]): string[] {
-  const parsed = cidrs.map((c) => parseCidr(c)).sort((a, b) => a.prefix - b.prefix || a.network - b.network);
-  const kept: Ipv4Cidr[] = [];
-  for (const c of parsed) if (!kept.some((k) => cidrContainsCidr(k, c))) kept.push(c);
-  return kept.map(formatCidr).sort();
+  const parsed = cidrs
+    .map((c) => parseIpPrefix(c))
+    .sort((a, b) => a.length - b.length || (a.network < b.network ? -1 : a.network > b.network ? 1 : 0));
+  const kept: IpPrefix[] = [];
+  for (const c of parsed) if (!kept.some((k) => prefixContainsPrefix(k, c))) kept.push(c);
+  return kept.map(formatIpPrefix).sort();
 }
 
 export interface NftInputs {
@@ -72,6 +92,13 @@ export interface NftInputs {
   readonly cluster: readonly string[];
   /** Destinations reached without masquerade (cluster + nonMasqueradeCIDRs); undefined = masquerade off. */
   readonly noMasquerade: readonly string[] | undefined;
+  /**
+   * The IPv6 pod address space (IPv6 cluster CIDR and own IPv6 podCIDRs); absent or empty = no
+   * IPv6 sets and rules at all, the table is the IPv4-only one.
+   */
+  readonly cluster6?: readonly string[];
+  /** IPv6 destinations reached without masquerade; absent = no IPv6 masquerade. */
+  readonly noMasquerade6?: readonly string[];
   /** NetworkPolicy hooks: dispatch maps, drop counters, policy rules first in forward, and input. */
   readonly networkPolicy: boolean;
   /** With networkPolicy, the node has IPv6 pods (an IPv6 podCIDR) on this bridge: the IPv6 dispatch too. */
@@ -87,6 +114,8 @@ export interface ClearGuardInputs {
   readonly devices: readonly string[];
   /** podCIDRs reached in clear by configuration (crossSubnet: the direct peers'); sorted. */
   readonly clear: readonly string[];
+  /** The same for IPv6 (with cluster6 only). */
+  readonly clear6?: readonly string[];
 }
 
 export interface TunnelInputs {
@@ -127,12 +156,11 @@ function tunnelChains(t: TunnelInputs): NftChainState[] {
   ];
 }
 
-const ipv4Set = (name: string, elements: readonly string[]): NftSetState => ({
-  name,
-  type: 'ipv4_addr',
-  flags: 'interval',
-  elements,
-});
+const ipSet =
+  (type: 'ipv4_addr' | 'ipv6_addr') =>
+  (name: string, elements: readonly string[]): NftSetState => ({ name, type, flags: 'interval', elements });
+const ipv4Set = ipSet('ipv4_addr');
+const ipv6Set = ipSet('ipv6_addr');
 const byName = <T extends { readonly name: string }>(list: T[]): T[] =>
   list.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 
@@ -143,8 +171,14 @@ const byName = <T extends { readonly name: string }>(list: T[]): T[] =>
  */
 export function desiredNftTable(inputs: NftInputs): NftTableState {
   const sets: NftSetState[] = [ipv4Set('cluster4', collapseCidrs(inputs.cluster))];
+  const v6 = hasIpv6(inputs);
+  if (v6) sets.push(ipv6Set('cluster6', collapseCidrs(inputs.cluster6 ?? [])));
   const policy = inputs.networkPolicy;
-  const forwardRules = [RULE_FORWARD_OUT, RULE_FORWARD_IN];
+  const forwardRules = [
+    RULE_FORWARD_OUT,
+    RULE_FORWARD_IN,
+    ...(v6 ? [RULE_FORWARD_OUT6, RULE_FORWARD_IN6] : []),
+  ];
   const chains: NftChainState[] = [
     {
       name: 'forward',
@@ -172,25 +206,29 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
   if (inputs.clearGuard) {
     // Whatever the routes say — the device gone with its routes while the agent restarts, a
     // hand-made route — nothing for the cluster leaves this node in clear unless configured.
-    sets.push(ipv4Set('clear4', collapseCidrs(inputs.clearGuard.clear)));
+    const { devices, clear, clear6 } = inputs.clearGuard;
+    sets.push(ipv4Set('clear4', collapseCidrs(clear)));
+    if (v6) sets.push(ipv6Set('clear6', collapseCidrs(clear6 ?? [])));
     chains.push({
       name: 'clear-guard',
       type: 'filter',
       hook: 'postrouting',
       prio: 0,
       policy: 'accept',
-      rules: [ruleClearGuard(inputs.clearGuard.devices)],
+      rules: [ruleClearGuard(devices), ...(v6 ? [ruleClearGuard6(devices)] : [])],
     });
   }
   if (inputs.noMasquerade !== undefined) {
     sets.push(ipv4Set('nomasq4', collapseCidrs(inputs.noMasquerade)));
+    const masq6 = v6 && inputs.noMasquerade6 !== undefined;
+    if (masq6) sets.push(ipv6Set('nomasq6', collapseCidrs(inputs.noMasquerade6 ?? [])));
     chains.push({
       name: 'postrouting',
       type: 'nat',
       hook: 'postrouting',
       prio: 100,
       policy: 'accept',
-      rules: [RULE_MASQUERADE],
+      rules: [RULE_MASQUERADE, ...(masq6 ? [RULE_MASQUERADE6] : [])],
     });
   }
   const maps: NftMapState[] = policy
@@ -251,22 +289,28 @@ export function nftRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
   ]);
 }
 
+/** True when the inputs name IPv6 pod addresses: then the table gets the IPv6 sets and rules. */
+const hasIpv6 = (inputs: NftInputs): boolean => (inputs.cluster6?.length ?? 0) > 0;
+
+/** The clear-guard rule of one family: cluster traffic out by another device than `devices`, unless to `clear`. */
+function clearGuardText(family: 'ip' | 'ip6', devices: readonly string[]): string {
+  const [cluster, clear] = family === 'ip' ? ['@cluster4', '@clear4'] : ['@cluster6', '@clear6'];
+  const devs = devices.map((d) => JSON.stringify(d)).join(', ');
+  return `${family} daddr ${cluster} oifname != { ${devs} } ${family} daddr != ${clear} drop`;
+}
+
 function nodeRuleTexts(inputs: NftInputs): ReadonlyMap<string, string> {
   const t = inputs.tunnel;
   const g = inputs.clearGuard;
-  if (!t && !g) return BASE_RULE_TEXT;
-  const guard: [string, string][] = g
-    ? [
-        [
-          ruleClearGuard(g.devices),
-          `ip daddr @cluster4 oifname != { ${g.devices.map((d) => JSON.stringify(d)).join(', ')} } ip daddr != @clear4 drop`,
-        ],
-      ]
-    : [];
-  if (!t) return new Map([...BASE_RULE_TEXT, ...guard]);
+  const v6 = hasIpv6(inputs);
+  if (!t && !g && !v6) return BASE_RULE_TEXT;
+  const base: [string, string][] = [...BASE_RULE_TEXT, ...(v6 ? IPV6_RULE_TEXT : [])];
+  const guard: [string, string][] = g ? [[ruleClearGuard(g.devices), clearGuardText('ip', g.devices)]] : [];
+  if (g && v6) guard.push([ruleClearGuard6(g.devices), clearGuardText('ip6', g.devices)]);
+  if (!t) return new Map([...base, ...guard]);
   const dev = JSON.stringify(t.vxlanName);
   return new Map([
-    ...BASE_RULE_TEXT,
+    ...base,
     ...guard,
     [
       ruleNodeSnat(t.underlayIP, t.vxlanName),

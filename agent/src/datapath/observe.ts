@@ -12,8 +12,11 @@ export interface ObserveScope {
   readonly sysctlKeys: readonly string[];
 }
 
-const cidrsOf = (addrs: readonly LinkAddrs[], name: string): string[] =>
-  [...(addrs.find((a) => a.name === name)?.cidrs ?? [])].sort();
+/** A device's addresses of both families; the kernel's own link-local IPv6 ones are not listed. */
+function cidrsOf(addrs: readonly LinkAddrs[], name: string): string[] {
+  const link = addrs.find((a) => a.name === name);
+  return link ? [...link.cidrs, ...link.cidrs6].sort() : [];
+}
 
 function toBridge(link: LinkRecord, addrs: readonly LinkAddrs[]): BridgeState {
   return {
@@ -44,7 +47,7 @@ function toVxlan(link: LinkRecord, addrs: readonly LinkAddrs[]): VxlanState {
 }
 
 const toRoute = (r: RouteRecord): RouteState => ({
-  dst: r.dst.includes('/') || r.dst === 'default' ? r.dst : `${r.dst}/32`,
+  dst: r.dst.includes('/') || r.dst === 'default' ? r.dst : `${r.dst}/${r.dst.includes(':') ? 128 : 32}`,
   gateway: r.gateway ?? '',
   dev: r.dev ?? '',
   onlink: r.onlink,
@@ -62,16 +65,17 @@ export const toRule = (r: RuleRecord): IpRuleState => ({
 
 /**
  * Reads what Weft owns from the kernel: its two devices, the routes with its
- * protocol in the main and the reply table, the rules with its protocol,
- * permanent neighbours and FDB entries on its VXLAN device, the sysctls it sets,
- * and table inet weft. Nothing else is read, so nothing else can
- * end up in a plan.
+ * protocol in the main table (both families) and the reply table (IPv4), the rules
+ * with its protocol, permanent neighbours (both families) and FDB entries on its
+ * VXLAN device, the sysctls it sets, and table inet weft. Nothing else is read, so
+ * nothing else can end up in a plan.
  */
 export async function observeDatapath(netlink: Netlink, scope: ObserveScope): Promise<DatapathState> {
-  const [links, addrs, routes, replyRoutes, rules, sysctls, nft] = await Promise.all([
+  const [links, addrs, routes, routes6, replyRoutes, rules, sysctls, nft] = await Promise.all([
     netlink.listLinks(),
     netlink.listAddrs(),
     netlink.listRoutes(scope.protocol),
+    netlink.listRoutes(scope.protocol, 'main', 6),
     netlink.listRoutes(scope.protocol, REPLY_TABLE),
     netlink.listRules(scope.protocol),
     netlink.readSysctls(scope.sysctlKeys),
@@ -85,7 +89,7 @@ export async function observeDatapath(netlink: Netlink, scope: ObserveScope): Pr
   return {
     bridge: bridgeLink ? toBridge(bridgeLink, addrs) : undefined,
     vxlan: vxlanLink ? toVxlan(vxlanLink, addrs) : undefined,
-    routes: routes.map(toRoute),
+    routes: [...routes, ...routes6].map(toRoute),
     replyRoutes: replyRoutes.map(toRoute),
     rules: rules.map(toRule),
     neighbours: neighbours

@@ -1,4 +1,6 @@
 import { formatCidr, formatIpv4, type Ipv4Cidr, isIpv4, parseCidr, parseIpv4 } from '../../../common/cidr.js';
+import { formatIp, type IpAddress, parseIpOrReason } from '../../../common/ip.js';
+import { formatIpPrefix, type IpPrefix, parseIpPrefix } from '../../../common/ip-prefix.js';
 import type { PeerNode } from './types.js';
 import { vtepMac } from './vtep.js';
 
@@ -13,21 +15,47 @@ export interface PeerFacts {
   readonly gateways: readonly string[];
   /** The peer's VTEP MAC, derived from its underlay IP. */
   readonly mac: string;
+  /** The peer's IPv6 InternalIP (underlayIP6), parsed; undefined when it has none. */
+  readonly ip6: IpAddress | undefined;
+  /** Its canonical text (RFC 5952): the next hop of a direct IPv6 route. */
+  readonly gateway6: string | undefined;
+  /** IPv6 podCIDRs, parsed, in the peer's order (ADR 18). */
+  readonly cidrs6: readonly IpPrefix[];
+  /** The same, canonical ("fd00:10:244:2::/64"). */
+  readonly dsts6: readonly string[];
+  /** Each IPv6 podCIDR's network address: the onlink gateway of its route through the tunnel. */
+  readonly gateways6: readonly string[];
 }
 
 const isV4Cidr = (c: string) => !c.includes(':');
+
+function parseUnderlayIP6(text: string | undefined): IpAddress | undefined {
+  if (text === undefined) return undefined;
+  const ip = parseIpOrReason(text);
+  if (typeof ip === 'string' || ip.family !== 6) {
+    throw new Error(`underlayIP6 ${JSON.stringify(text)} is not IPv6`);
+  }
+  return ip;
+}
 
 /** Derives a peer's facts; throws an Error whose message says what is wrong with it. Pure. */
 export function computePeerFacts(peer: PeerNode): PeerFacts {
   if (!isIpv4(peer.underlayIP)) throw new Error(`underlayIP ${JSON.stringify(peer.underlayIP)} is not IPv4`);
   const cidrs = peer.podCIDRs.filter(isV4Cidr).map((c) => parseCidr(c));
   if (cidrs.length === 0) throw new Error('no IPv4 podCIDR');
+  const ip6 = parseUnderlayIP6(peer.underlayIP6);
+  const cidrs6 = peer.podCIDRs.filter((c) => !isV4Cidr(c)).map((c) => parseIpPrefix(c));
   return {
     ip: parseIpv4(peer.underlayIP),
     cidrs,
     dsts: cidrs.map(formatCidr),
     gateways: cidrs.map((c) => formatIpv4(c.network)),
     mac: vtepMac(peer.underlayIP),
+    ip6,
+    gateway6: ip6 === undefined ? undefined : formatIp(ip6),
+    cidrs6,
+    dsts6: cidrs6.map(formatIpPrefix),
+    gateways6: cidrs6.map((c) => formatIp({ family: 6, value: c.network })),
   };
 }
 

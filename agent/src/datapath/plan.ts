@@ -112,6 +112,15 @@ const sameRoute = (a: RouteState, b: RouteState) =>
   a.onlink === b.onlink &&
   a.metric === b.metric;
 
+/**
+ * IPv6 checks an onlink gateway against the table: a route that covers it through another
+ * device — the very route being replaced, e.g. direct via the underlay — fails the replace
+ * ("Nexthop has invalid gateway or device mismatch"). Such a route is deleted and the new one
+ * added instead (the delete runs first, in the same batch).
+ */
+const replaceRefused = (have: RouteState, want: RouteState): boolean =>
+  want.onlink && want.dst.includes(':') && have.dev !== want.dev;
+
 function planRoutes(
   b: Buckets,
   want: readonly RouteState[],
@@ -124,7 +133,8 @@ function planRoutes(
   for (const d of want) {
     const group = byDst.get(d.dst) ?? [];
     byDst.delete(d.dst);
-    const keep = group.find((r) => sameRoute(r, d)) ?? group.find((r) => r.metric === d.metric);
+    let keep = group.find((r) => sameRoute(r, d)) ?? group.find((r) => r.metric === d.metric);
+    if (keep && !sameRoute(keep, d) && replaceRefused(keep, d)) keep = undefined;
     if (!keep) b.entrySet.push(op('route-add', d));
     else if (!sameRoute(keep, d)) b.entrySet.push(op('route-replace', d));
     for (const r of group) if (r !== keep) b.routeDel.push(op('route-del', r));

@@ -31,7 +31,7 @@ export interface VxlanState {
   readonly learning: boolean;
   readonly mtu: number;
   readonly up: boolean;
-  /** The VTEP's own address(es): network address of each own podCIDR, /32. */
+  /** The VTEP's own address(es): network address of each own podCIDR, /32 (IPv6: /128). */
   readonly addresses: readonly string[];
 }
 
@@ -134,8 +134,12 @@ export interface DesiredDatapath extends DatapathState {
    * plan keeps what the kernel has and never rewrites the table meanwhile (ADR 13).
    */
   readonly policyPending: boolean;
-  /** Peers left out, with the reason (bad podCIDR, overlaps our own, …), for the log. */
-  readonly skipped: readonly { readonly peer: string; readonly reason: string }[];
+  /**
+   * Peers left out, with the reason (bad podCIDR, overlaps our own, …), for the log; sorted by
+   * peer, one entry per peer. `family: 6`: only the peer's IPv6 podCIDRs are left out (its IPv4
+   * ones are routed), e.g. backend hostgw and no direct IPv6 path to it.
+   */
+  readonly skipped: readonly SkippedPeer[];
   /** The WireGuard device's part (undefined without encryption): applied by the WireGuard hook. */
   readonly wireguard?: DesiredWireguardPeers | undefined;
 }
@@ -145,6 +149,13 @@ export interface DesiredWireguardPeers
   extends Omit<WgDesiredInput, 'publicKey' | 'underlayFamily' | 'persistentKeepalive'> {
   /** Peers to be reached through the device that published no usable key: left out (counted). */
   readonly keyless: readonly KeylessPeer[];
+}
+
+export interface SkippedPeer {
+  readonly peer: string;
+  readonly reason: string;
+  /** Present (6) when only the peer's IPv6 podCIDRs are left out. */
+  readonly family?: 6;
 }
 
 export interface KeylessPeer {
@@ -158,6 +169,11 @@ export interface UnderlayFacts {
   readonly mtu: number;
   /** Directly connected IPv4 subnets of the underlay interface ("192.168.1.0/24"). */
   readonly subnets: readonly string[];
+  /**
+   * Directly connected IPv6 subnets of the same interface ("fd00:192:168:71::/64"), learnt only
+   * when the node has an IPv6 InternalIP; absent = none (every IPv6 podCIDR through the tunnel).
+   */
+  readonly subnets6?: readonly string[];
 }
 
 /**

@@ -1,18 +1,29 @@
 import { formatCidr, parseCidr } from '../../../common/cidr.js';
+import { formatIpPrefix, parseIpPrefix } from '../../../common/ip-prefix.js';
 import { DatapathError } from './errors.js';
 import type { Netlink } from './netlink.js';
+import type { RouteRecord } from './netlink-parse.js';
 import type { UnderlayFacts } from './state.js';
+
+/** Whether a route through the interface is evidence of a directly connected subnet. */
+const connected = (r: RouteRecord, protocol: number) =>
+  r.gateway === undefined && r.dst !== 'default' && r.protocol !== String(protocol);
 
 /**
  * Finds the interface that holds the node's underlay IP, its MTU and its directly
  * connected subnets: the networks of its IPv4 addresses (except /32) plus the
  * link-scope routes through it (a /32 address with an onlink subnet route, as some
  * clouds do). Routes with Weft's own protocol are not evidence and are skipped.
+ * With `ipv6` (the node has an IPv6 InternalIP) the same for IPv6 on that interface:
+ * the networks of its global addresses (except /128) plus its routes without a
+ * gateway (on-link prefixes, e.g. from router advertisements); link-local fe80::/10
+ * is never a subnet another node's InternalIP lies in.
  */
 export async function detectUnderlay(
   netlink: Netlink,
   underlayIP: string,
   protocol: number,
+  ipv6 = false,
 ): Promise<UnderlayFacts> {
   const addrs = await netlink.listAddrs();
   const link = addrs.find((l) => l.cidrs.some((c) => c.split('/')[0] === underlayIP));
@@ -25,10 +36,19 @@ export async function detectUnderlay(
     if (net.prefix < 32) subnets.add(formatCidr(net));
   }
   for (const r of await netlink.listConnectedRoutes(link.name)) {
-    if (r.gateway !== undefined) continue;
-    if (r.dst === 'default' || r.protocol === String(protocol)) continue;
+    if (!connected(r, protocol)) continue;
     const net = parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/32`, false);
     if (net.prefix < 32) subnets.add(formatCidr(net));
   }
-  return { iface: link.name, mtu: link.mtu, subnets: [...subnets].sort() };
+  const facts = { iface: link.name, mtu: link.mtu, subnets: [...subnets].sort() };
+  if (!ipv6) return facts;
+  const subnets6 = new Set<string>();
+  const routes6 = await netlink.listConnectedRoutes(link.name, 6);
+  const dsts6 = routes6.filter((r) => connected(r, protocol) && r.dst.includes('/')).map((r) => r.dst);
+  for (const c of [...link.cidrs6, ...dsts6]) {
+    const net = parseIpPrefix(c, { strict: false });
+    const linkLocal = net.network >> 118n === 0x3fan; // fe80::/10
+    if (net.length < 128 && net.length > 0 && !linkLocal) subnets6.add(formatIpPrefix(net));
+  }
+  return { ...facts, subnets6: [...subnets6].sort() };
 }

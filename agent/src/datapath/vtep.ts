@@ -1,4 +1,6 @@
 import { formatCidr, formatIpv4, nthAddress, parseCidr, parseIpv4 } from '../../../common/cidr.js';
+import { formatIp } from '../../../common/ip.js';
+import { formatIpPrefix, nthAddressOf, parseIpPrefix } from '../../../common/ip-prefix.js';
 
 /**
  * VTEP addressing, flannel's scheme (see README.md in this folder):
@@ -12,6 +14,9 @@ import { formatCidr, formatIpv4, nthAddress, parseCidr, parseIpv4 } from '../../
  *   it as the source and the replies come back through the tunnel. Traffic that already
  *   has the node's underlay IP as source (a host connection to its own NodePort that
  *   kube-proxy DNATs to a remote pod) keeps it instead; see tunnel-reply.ts (ADR 14).
+ * - The same for an IPv6 podCIDR, carried inside the same (IPv4) tunnel: gateway =
+ *   the network address (fd00:10:244:3:: for fd00:10:244:3::/64), /128 on the VXLAN
+ *   device, the bridge gets the first host address (ADR 18).
  */
 export function vtepMac(underlayIP: string): string {
   return derivedMac(0x02, underlayIP);
@@ -34,23 +39,33 @@ function derivedMac(first: number, underlayIP: string): string {
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
 
-/** The overlay gateway of a podCIDR: its network address. */
+const isV6 = (cidr: string) => cidr.includes(':');
+
+/** The overlay gateway of a podCIDR (either family): its network address. */
 export function vxlanGateway(podCIDR: string): string {
+  if (isV6(podCIDR)) {
+    const p = parseIpPrefix(podCIDR);
+    return formatIp({ family: 6, value: p.network });
+  }
   return formatIpv4(parseCidr(podCIDR).network);
 }
 
-/** The address the own VXLAN device carries for one own podCIDR ("10.244.1.0/32"). */
+/** The address the own VXLAN device carries for one own podCIDR ("10.244.1.0/32", "fd00:10:244:1::/128"). */
 export function vtepAddress(podCIDR: string): string {
-  return `${vxlanGateway(podCIDR)}/32`;
+  return `${vxlanGateway(podCIDR)}/${isV6(podCIDR) ? 128 : 32}`;
 }
 
 /** The bridge address for a podCIDR: its first host address with the podCIDR's length. */
 export function bridgeAddress(podCIDR: string): string {
+  if (isV6(podCIDR)) {
+    const p = parseIpPrefix(podCIDR);
+    return `${formatIp(nthAddressOf(p, 1n))}/${p.length}`;
+  }
   const c = parseCidr(podCIDR);
   return `${formatIpv4(nthAddress(c, 1))}/${c.prefix}`;
 }
 
-/** Canonical form of a CIDR ("10.244.1.0/24"); throws CidrError on bad input. */
+/** Canonical form of a CIDR ("10.244.1.0/24", RFC 5952 for IPv6); throws CidrError on bad input. */
 export function canonicalCidr(text: string): string {
-  return formatCidr(parseCidr(text));
+  return isV6(text) ? formatIpPrefix(parseIpPrefix(text)) : formatCidr(parseCidr(text));
 }

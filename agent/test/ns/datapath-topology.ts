@@ -10,6 +10,10 @@ import { addVethPair, type NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './n
  *   n1 192.168.71.1 ─┐
  *   n2 192.168.71.2 ─┤ switch (bridge in ns sw) ── rt 192.168.71.254 | 192.168.72.254 ── n3 192.168.72.3
  * n1 and n2 share one L2 subnet; n3 is behind the router on another.
+ * With `ipv6` (dual-stack, ADR 18) every node also has an IPv6 InternalIP (fd00:71::1, ::2 on the
+ * shared link, fd00:72::3 behind the router) and an IPv6 podCIDR fd00:10:244:<n>::/64; the router
+ * has fd00:71::254 and fd00:72::254 but does not forward IPv6, so IPv6 between the two subnets
+ * can only go through the tunnel over IPv4.
  */
 export interface TestNode {
   readonly ns: string;
@@ -29,14 +33,26 @@ export interface Topology {
 /** The unit tests' datapath config (re-exported so namespace tests import one module). */
 export { testConfig } from '../../src/datapath/test-fixtures.js';
 
-function testNode(ns: string, name: string, underlayIP: string, podCIDR: string): TestNode {
+function testNode(ns: string, name: string, underlayIP: string, podCIDR: string, ipv6: boolean): TestNode {
   const netlink = new Netlink({ netns: ns });
   const registry = new Registry();
   const datapath = new Datapath({ netlink, registry, log: silentLogger() });
-  return { ns, netlink, registry, datapath, self: { name, underlayIP, podCIDRs: [podCIDR] } };
+  const n = underlayIP.split('.').at(-1) ?? '';
+  const self: SelfNode = ipv6
+    ? {
+        name,
+        underlayIP,
+        underlayIP6: `fd00:${underlayIP.split('.')[2]}::${n}`,
+        podCIDRs: [podCIDR, `fd00:10:244:${podCIDR.split('.')[2]}::/64`],
+      }
+    : { name, underlayIP, podCIDRs: [podCIDR] };
+  return { ns, netlink, registry, datapath, self };
 }
 
-export async function buildTopology(set: NetnsSet): Promise<Topology> {
+export async function buildTopology(
+  set: NetnsSet,
+  opts: { readonly ipv6?: boolean } = {},
+): Promise<Topology> {
   const sw = await set.create('sw');
   const router = await set.create('rt');
   const [n1, n2, n3] = [await set.create('n1'), await set.create('n2'), await set.create('n3')];
@@ -55,10 +71,20 @@ export async function buildTopology(set: NetnsSet): Promise<Topology> {
   await nsIpBatch(n3, ['addr add 192.168.72.3/24 dev eth0', 'route add 192.168.71.0/24 via 192.168.72.254']);
   await nsIpBatch(router, ['addr add 192.168.71.254/24 dev eth0', 'addr add 192.168.72.254/24 dev eth1']);
   await nsRun(router, 'sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
+  const ipv6 = opts.ipv6 ?? false;
+  if (ipv6) {
+    await nsIpBatch(n1, ['addr add fd00:71::1/64 dev eth0 nodad']);
+    await nsIpBatch(n2, ['addr add fd00:71::2/64 dev eth0 nodad']);
+    await nsIpBatch(n3, ['addr add fd00:72::3/64 dev eth0 nodad']);
+    await nsIpBatch(router, [
+      'addr add fd00:71::254/64 dev eth0 nodad',
+      'addr add fd00:72::254/64 dev eth1 nodad',
+    ]);
+  }
   return {
-    n1: testNode(n1, 'n1', '192.168.71.1', '10.244.1.0/24'),
-    n2: testNode(n2, 'n2', '192.168.71.2', '10.244.2.0/24'),
-    n3: testNode(n3, 'n3', '192.168.72.3', '10.244.3.0/24'),
+    n1: testNode(n1, 'n1', '192.168.71.1', '10.244.1.0/24', ipv6),
+    n2: testNode(n2, 'n2', '192.168.71.2', '10.244.2.0/24', ipv6),
+    n3: testNode(n3, 'n3', '192.168.72.3', '10.244.3.0/24', ipv6),
     router,
   };
 }
