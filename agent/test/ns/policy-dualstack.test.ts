@@ -12,7 +12,7 @@ import type { Datapath } from '../../src/datapath/datapath.js';
 import { testConfig } from '../../src/datapath/test-fixtures.js';
 import { parseNetworkPolicy, parsePod } from '../../src/policy/parse.js';
 import type { NetworkPolicy, PolicyPod } from '../../src/policy/types.js';
-import { NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './netns-helpers.js';
+import { NetnsSet, nsIpJson, nsRun, run } from './netns-helpers.js';
 import { dropped, lastNftUpdate, nodeDatapath, Peers, PolicyNode } from './policy-fixture.js';
 
 const config = testConfig('hostgw', { networkPolicy: true });
@@ -81,8 +81,20 @@ describe('NetworkPolicy for dual-stack pods on a real kernel (namespaces)', { ti
     await set.cleanup();
     datapath = await fixture.start();
     node = fixture.node;
-    // The bridge's IPv6 gateway address (the datapath's part for IPv4).
-    await nsIpBatch(node, [`addr add ${GW6}/64 dev weft0 nodad`]);
+    // The datapath gives the bridge the first address of each podCIDR (the pods' gateways).
+    const [bridge] = await nsIpJson<{ addr_info: { local?: string; prefixlen?: number }[] }>(node, [
+      '-6',
+      'addr',
+      'show',
+      'dev',
+      'weft0',
+      'scope',
+      'global',
+    ]);
+    assert.deepEqual(
+      bridge?.addr_info.map((a) => `${a.local}/${a.prefixlen}`),
+      [`${GW6}/64`],
+    );
     for (const name of ['a', 'b', 'c'] as const) await addPod(name);
     await peers.serve(ns('a'), [8080, 8081]);
     await peers.serve(ns('c'), [8080]);
