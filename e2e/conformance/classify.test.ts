@@ -13,6 +13,7 @@ const readJson = (f: string): unknown => JSON.parse(readFileSync(resolve(HERE, f
 const sel: ResolvedSelection = {
   name: 't',
   description: 'd',
+  ipFamily: 'ipv4' as const,
   focus: [{ pattern: '\\[sig-network\\]', reason: 'net' }],
   skip: [
     { pattern: 'SCTP', reason: 'no sctp' },

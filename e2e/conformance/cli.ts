@@ -19,7 +19,7 @@ import { ConformanceError, parseSelections, resolveSelection, type Selections } 
 
 const USAGE = `usage: conformance list
        conformance command <selection> --kubeconfig FILE --report-dir DIR [--nodes 4] [--provider local]
-       conformance run <selection> [--nodes 3] [--backend auto|vxlan|hostgw|wireguard] [--report-dir DIR] [--doc FILE|--no-doc]`;
+       conformance run <selection> [--nodes 3] [--backend auto|vxlan|hostgw|wireguard] [--report-dir DIR] [--doc FILE|--no-doc] [--cluster NAME]`;
 
 const here = conformanceDir;
 
@@ -89,6 +89,7 @@ async function run(args: string[]): Promise<number> {
       'report-dir': { type: 'string' },
       doc: { type: 'string' },
       'no-doc': { type: 'boolean', default: false },
+      cluster: { type: 'string' },
     },
   });
   const [name] = positionals;
@@ -102,6 +103,7 @@ async function run(args: string[]): Promise<number> {
     backend,
     reportDir,
     ...(docPath === undefined ? {} : { docPath }),
+    ...(values.cluster === undefined ? {} : { clusterName: values.cluster }),
     echo: process.stderr,
     log: createLogger('conformance', process.env.WEFT_E2E_LOG ?? 'info'),
   });

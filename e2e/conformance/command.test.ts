@@ -6,6 +6,7 @@ import type { ResolvedSelection } from './selections.js';
 const selection: ResolvedSelection = {
   name: 'ci',
   description: 'd',
+  ipFamily: 'ipv4' as const,
   focus: [
     { pattern: 'Networking Granular Checks', reason: 'r' },
     { pattern: '\\[sig-network\\].*\\[Conformance\\]', reason: 'r' },

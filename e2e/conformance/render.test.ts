@@ -22,6 +22,7 @@ const run: ConformanceRun = {
   selection: {
     name: 'ci',
     description: 'A bounded subset.',
+    ipFamily: 'ipv4' as const,
     focus: [{ pattern: 'Granular', reason: 'the datapath' }],
     skip: [{ pattern: 'SCTP', reason: 'no SCTP in this kernel' }],
     excludedSpecs: [{ name: 'Granular z by name', reason: 'iptables only' }],

@@ -11,7 +11,15 @@ import { cpus, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { runCommand } from '../cluster/exec.js';
-import { type Cluster, CONTROL_PLANE_IP, destroyCluster, SUBNET_A, startCluster } from '../cluster/index.js';
+import {
+  CLUSTER_CIDR,
+  CLUSTER_CIDR6,
+  type Cluster,
+  CONTROL_PLANE_IP,
+  destroyCluster,
+  SUBNET_A,
+  startCluster,
+} from '../cluster/index.js';
 import { resolveNodeBinDir } from '../nodebin/bins.js';
 import {
   installCoreDns,
@@ -28,7 +36,13 @@ import { buildRunCommand, junitReportPath } from './command.js';
 import { type JunitRow, parseJunitReport } from './junit.js';
 import type { SpecsFile } from './list.js';
 import { renderConformanceDoc } from './render.js';
-import { ConformanceError, parseSelections, type ResolvedSelection, resolveSelection } from './selections.js';
+import {
+  ConformanceError,
+  parseSelections,
+  type ResolvedSelection,
+  resolveSelection,
+  type SelectionIpFamily,
+} from './selections.js';
 
 /** The cluster name of conformance runs (never one the test suite uses). */
 export const CONFORMANCE_CLUSTER = 'cf';
@@ -73,9 +87,19 @@ function loadSelection(name: string): { selection: ResolvedSelection; specs: Spe
 }
 
 /** Brings the cluster to what the suite expects; returns the cluster (caller stops it). */
-async function prepareCluster(c: Cluster, backend: WeftBackend, log: Logger): Promise<void> {
+async function prepareCluster(
+  c: Cluster,
+  backend: WeftBackend,
+  ipFamily: SelectionIpFamily,
+  log: Logger,
+): Promise<void> {
   const podCidrs = await c.waitForPodCIDRs(180_000);
-  await installWeft(c, { name: WEFT_IMAGE_NAME, tag: weftImageTag() }, backend);
+  const clusterCIDRs = ipFamily === 'dual' ? [CLUSTER_CIDR, CLUSTER_CIDR6] : undefined;
+  await installWeft(
+    c,
+    { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
+    { backend, ...(clusterCIDRs ? { clusterCIDRs } : {}) },
+  );
   await installCoreDns(c);
   await waitForWeft(c, 300);
   await waitForCoreDns(c, 300);
@@ -89,7 +113,7 @@ async function prepareCluster(c: Cluster, backend: WeftBackend, log: Logger): Pr
     nodes: c.nodes,
     podCidrs,
   });
-  log.info({ op: 'prepare', backend }, 'cluster ready for the e2e suite');
+  log.info({ op: 'prepare', backend, ipFamily }, 'cluster ready for the e2e suite');
 }
 
 /** ginkgo in the control plane's network namespace; its output to ginkgo.log (and `echo`). */
@@ -165,8 +189,9 @@ export async function runConformance(o: ConformanceRunOptions): Promise<Conforma
   let vers: Array<[string, string]> = [];
   let failedRun = true;
   try {
-    cluster = await startCluster({ name, nodes: 3, subnets: 2, kubelet: true }, o.log);
-    await prepareCluster(cluster, o.backend, o.log);
+    const ipFamily = selection.ipFamily;
+    cluster = await startCluster({ name, nodes: 3, subnets: 2, kubelet: true, ipFamily }, o.log);
+    await prepareCluster(cluster, o.backend, ipFamily, o.log);
     vers = await versions(bins, cluster, o.backend);
     argv = buildRunCommand({
       ...bins,
@@ -210,7 +235,7 @@ export async function runConformance(o: ConformanceRunOptions): Promise<Conforma
         selection,
         versions: vers,
         machine: machine(),
-        cluster: `local real-node cluster: control plane + 3 nodes on 2 underlay subnets (containerd, kubelet, kube-proxy per node, ADR 11), Weft backend ${o.backend}, CoreDNS; ginkgo --nodes=${o.nodes}`,
+        cluster: `local real-node cluster${selection.ipFamily === 'dual' ? ', dual-stack (IPv4 and IPv6 Service and cluster CIDRs, node addresses of both families)' : ''}: control plane + 3 nodes on 2 underlay subnets (containerd, kubelet, kube-proxy per node, ADR 11), Weft backend ${o.backend}, CoreDNS; ginkgo --nodes=${o.nodes}`,
         durationSeconds,
         command: argv,
         specs: list,

@@ -25,11 +25,30 @@ const minimal = (sel: Record<string, unknown>) => ({
 describe('selections', () => {
   it('parses the committed selections.json, every term and exclusion with a reason', () => {
     const all = parseSelections(committed());
-    assert.deepEqual(Object.keys(all.selections).sort(), ['ci', 'netpol', 'sig-network']);
+    assert.deepEqual(Object.keys(all.selections).sort(), ['ci', 'dualstack', 'netpol', 'sig-network']);
     for (const s of Object.values(all.selections)) {
       for (const t of [...s.focus, ...s.skip, ...s.excludedSpecs, ...s.notSkipped]) {
         assert.ok(t.reason.length > 10, `reason for ${JSON.stringify(t)}`);
       }
+    }
+  });
+
+  it('runs the dual-stack specs on a dual-stack cluster, and only there', () => {
+    const all = parseSelections(committed());
+    const ds = resolveSelection(all, 'dualstack');
+    assert.equal(ds.ipFamily, 'dual');
+    assert.match(
+      '[sig-network] [Feature:IPv6DualStack] should create service with ipv6 cluster ip',
+      new RegExp(focusRegExp(ds)),
+    );
+    for (const name of ['sig-network', 'ci']) {
+      const s = resolveSelection(all, name);
+      assert.equal(s.ipFamily, 'ipv4', name);
+      assert.match(
+        '[Feature:IPv6DualStack] x',
+        new RegExp(skipRegExp(s)),
+        `${name} skips the dual-stack specs`,
+      );
     }
   });
 
@@ -46,6 +65,7 @@ describe('selections', () => {
     const sel = {
       name: 't',
       description: 'd',
+      ipFamily: 'ipv4' as const,
       focus: [
         { pattern: 'A', reason: 'r' },
         { pattern: 'B', reason: 'r' },
@@ -77,6 +97,11 @@ describe('selections', () => {
       /regular/,
     ],
     ['an empty focus', minimal({ b: { description: 'b', focus: [] } }), /at least one/],
+    [
+      'an unknown ipFamily',
+      minimal({ b: { description: 'b', ipFamily: 'ipv5', focus: [{ pattern: 'x', reason: 'r' }] } }),
+      /selections\.b\.ipFamily must be one of ipv4, dual, got "ipv5"/,
+    ],
     [
       'an unknown base',
       minimal({ b: { description: 'b', extends: 'zz', focus: [{ pattern: 'x', reason: 'r' }] } }),

@@ -28,8 +28,14 @@ export interface SpecExclusion {
   reason: string;
 }
 
+/** The cluster a selection runs on: single-stack IPv4 (the default) or dual-stack. */
+export type SelectionIpFamily = 'ipv4' | 'dual';
+const IP_FAMILIES: readonly SelectionIpFamily[] = ['ipv4', 'dual'];
+
 export interface Selection {
   description: string;
+  /** The cluster's IP families (selections.json `ipFamily`, default ipv4). */
+  ipFamily: SelectionIpFamily;
   /** Another selection whose skip terms and exclusions come first. */
   extends?: string;
   focus: Term[];
@@ -50,6 +56,7 @@ export interface Selections {
 export interface ResolvedSelection {
   name: string;
   description: string;
+  ipFamily: SelectionIpFamily;
   focus: Term[];
   skip: Term[];
   excludedSpecs: SpecExclusion[];
@@ -95,8 +102,13 @@ function selection(v: unknown, where: string): Selection {
   const o = record(v, where);
   const focus = list(o.focus, `${where}.focus`, term);
   if (focus.length === 0) fail(`${where}.focus must name at least one pattern`);
+  const ipFamily = o.ipFamily ?? 'ipv4';
+  if (!IP_FAMILIES.includes(ipFamily as SelectionIpFamily)) {
+    fail(`${where}.ipFamily must be one of ${IP_FAMILIES.join(', ')}, got ${JSON.stringify(o.ipFamily)}`);
+  }
   const s: Selection = {
     description: str(o.description, `${where}.description`),
+    ipFamily: ipFamily as SelectionIpFamily,
     focus,
     skip: list(o.skip, `${where}.skip`, term),
     excludedSpecs: list(o.excludedSpecs, `${where}.excludedSpecs`, exclusion),
@@ -137,6 +149,7 @@ export function resolveSelection(all: Selections, name: string): ResolvedSelecti
   return {
     name,
     description: s.description,
+    ipFamily: s.ipFamily,
     focus: s.focus,
     skip: [...(base?.skip ?? []), ...s.skip],
     excludedSpecs: [...(base?.excludedSpecs ?? []), ...s.excludedSpecs],

@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { load as loadYaml } from 'js-yaml';
+import { type PodInfo, parsePods } from '../checks/connectivity.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { repoRoot } from '../cluster/prereq.js';
 import { helmTemplate } from '../helm/chart.js';
@@ -14,18 +15,34 @@ export function weftImageTag(root = repoRoot()): string {
 
 export type WeftBackend = 'auto' | 'hostgw' | 'vxlan' | 'wireguard';
 
+/** What an operator edits in the shipped net-conf.json: the backend type, the cluster CIDRs. */
+export interface NetConfChanges {
+  backend?: WeftBackend;
+  /** One per family (dual-stack: IPv4 first). */
+  clusterCIDRs?: readonly string[];
+}
+
 /**
  * The shipped net-conf.json (the weft-config ConfigMap of manifests/03-config.yaml) with only
- * backend.type changed (pure): what an operator who picks a backend edits.
+ * what is given changed (pure).
  */
-export function netConfWithBackend(configYaml: string, backend: WeftBackend): string {
+export function netConfWith(configYaml: string, changes: NetConfChanges): string {
   const cm = loadYaml(configYaml) as { data?: Record<string, string> };
   const text = cm.data?.['net-conf.json'];
   if (text === undefined) throw new Error('03-config.yaml has no data.net-conf.json');
-  const conf = JSON.parse(text) as { backend?: Record<string, unknown> };
+  const conf = JSON.parse(text) as { backend?: Record<string, unknown>; clusterCIDRs?: string[] };
+  const { backend, clusterCIDRs } = changes;
   // WireGuard has no VNI, and its port is its own (51820 by default), not VXLAN's.
-  conf.backend = backend === 'wireguard' ? { type: backend } : { ...conf.backend, type: backend };
+  if (backend !== undefined) {
+    conf.backend = backend === 'wireguard' ? { type: backend } : { ...conf.backend, type: backend };
+  }
+  if (clusterCIDRs !== undefined) conf.clusterCIDRs = [...clusterCIDRs];
   return `${JSON.stringify(conf, null, 2)}\n`;
+}
+
+/** The shipped net-conf.json with only backend.type changed (pure): what an operator who picks a backend edits. */
+export function netConfWithBackend(configYaml: string, backend: WeftBackend): string {
+  return netConfWith(configYaml, { backend });
 }
 
 /**
@@ -58,18 +75,19 @@ export function renderWeftOverlay(
   )}\n`;
 }
 
-/** Installs Weft as a user does: `kubectl apply -k` of the overlay (backend: as shipped unless given). */
+/** Installs Weft as a user does: `kubectl apply -k` of the overlay (net-conf as shipped unless changes are given). */
 export async function installWeft(
   cluster: Cluster,
   image = { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
-  backend?: WeftBackend,
+  changes: WeftBackend | NetConfChanges = {},
 ): Promise<void> {
   const dir = join(cluster.runDir, 'weft-overlay');
   const manifests = join(repoRoot(), 'manifests');
+  const c = typeof changes === 'string' ? { backend: changes } : changes;
   const netConf =
-    backend === undefined
+    c.backend === undefined && c.clusterCIDRs === undefined
       ? undefined
-      : netConfWithBackend(readFileSync(join(manifests, '03-config.yaml'), 'utf8'), backend);
+      : netConfWith(readFileSync(join(manifests, '03-config.yaml'), 'utf8'), c);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'kustomization.yaml'), renderWeftOverlay(dir, manifests, image, netConf));
   await cluster.kubectl(['apply', '-k', dir]);
@@ -93,6 +111,26 @@ export async function installWeftChart(
   const file = join(cluster.runDir, 'weft-chart.yaml');
   writeFileSync(file, rendered);
   await cluster.kubectl(['apply', '-f', file]);
+}
+
+/** The agent pods (node, name), from the API. */
+export async function listAgents(cluster: Cluster): Promise<PodInfo[]> {
+  const json = await cluster.kubectl(
+    ['-n', 'weft-system', 'get', 'pods', '-l', 'app.kubernetes.io/name=weft-agent', '-o', 'json'],
+    { timeoutMs: 30_000 },
+  );
+  return parsePods(json);
+}
+
+/** `weft status --json` inside an agent pod, parsed (the caller says which fields it reads). */
+export async function weftStatusIn<T>(cluster: Cluster, agentPod: string): Promise<T> {
+  const out = await cluster.kubectl(
+    ['-n', 'weft-system', 'exec', agentPod, '--', 'weft', 'status', '--json'],
+    {
+      timeoutMs: 30_000,
+    },
+  );
+  return JSON.parse(out) as T;
 }
 
 export async function installCoreDns(cluster: Cluster): Promise<void> {

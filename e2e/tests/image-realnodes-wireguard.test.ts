@@ -21,11 +21,13 @@ import {
   applyCheckWorkloads,
   installCoreDns,
   installWeftChart,
+  listAgents,
   WEFT_IMAGE_NAME,
   waitForCheckWorkloads,
   waitForCoreDns,
   waitForWeft,
   weftImageTag,
+  weftStatusIn,
 } from '../realnode/addons.js';
 
 const NAME = 'rnwg';
@@ -59,26 +61,13 @@ describe('Weft with WireGuard on real nodes', { timeout: 1_200_000 }, () => {
   });
 
   it('every agent runs userspace WireGuard with a handshake to both peers', async () => {
-    const agents = parsePods(
-      await kubectl([
-        '-n',
-        'weft-system',
-        'get',
-        'pods',
-        '-l',
-        'app.kubernetes.io/name=weft-agent',
-        '-o',
-        'json',
-      ]),
-    );
+    const agents = await listAgents(cluster);
     assert.equal(agents.length, 3);
     for (const a of agents) {
       const deadline = Date.now() + 60_000;
       let status: { wireguard?: { implementation: string; peers: { handshakeAgoS: number | null }[] } } = {};
       while (Date.now() < deadline) {
-        status = JSON.parse(
-          await kubectl(['-n', 'weft-system', 'exec', a.name, '--', 'weft', 'status', '--json']),
-        ) as typeof status;
+        status = await weftStatusIn<typeof status>(cluster, a.name);
         const peers = status.wireguard?.peers ?? [];
         if (peers.length === 2 && peers.every((p) => p.handshakeAgoS !== null)) break;
         await new Promise((r) => setTimeout(r, 500));
