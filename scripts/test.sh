@@ -35,8 +35,8 @@ else
   # real nodes import: cached by input hash.
   WEFT_NODE_IMAGES_DIR=$(bash e2e/images/build.sh | tail -n 1)
   export WEFT_NODE_IMAGES_DIR
-  # The upstream e2e binary and ginkgo for e2e/tests/image-conformance.test.ts (the `ci`
-  # selection on real nodes; a failed spec fails the run). Cached; cold ~200 s after the
+  # The upstream e2e binary and ginkgo for e2e/tests/image-conformance.test.ts (the `ci` and
+  # `dualstack` selections on real nodes; a failed spec fails the run). Cached; cold ~200 s after the
   # Kubernetes build, which compiled most of its packages.
   bash e2e/conformance/build.sh >/dev/null
 fi
