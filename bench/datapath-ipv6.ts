@@ -246,6 +246,7 @@ async function measure(benches: Record<V6Backend, Bench>, o: Ipv6Options) {
 /** Builds both backends, checks their paths, measures; the result as printed. */
 async function runBench(o: Ipv6Options, prefix: string, dir: string, servers: NsServer[]) {
   const started = Date.now();
+  const loadAvg1mStart = round(loadavg()[0] ?? 0, 2);
   const benches = {} as Record<V6Backend, Bench>;
   const pathChecks = {} as Record<V6Backend, PathCheck>;
   const mtu = {} as Ipv6DatapathResult['mtu'];
@@ -271,6 +272,7 @@ async function runBench(o: Ipv6Options, prefix: string, dir: string, servers: Ns
     mss,
     pathChecks,
     vxlanTxBytesDuringIpv6: vxlanTx6,
+    loadAvg1mStart,
     loadAvg1m: round(loadavg()[0] ?? 0, 2),
     durationS: Math.round((Date.now() - started) / 1000),
   };

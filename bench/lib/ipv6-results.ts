@@ -138,6 +138,8 @@ export interface Ipv6DatapathResult extends V6Summary {
   readonly pathChecks: Record<V6Backend, PathCheck>;
   /** Bytes weft.vxlan on n1 sent during the IPv6 runs (they went through the tunnel). */
   readonly vxlanTxBytesDuringIpv6: number;
+  /** Load average (1 min) when the benchmark started (absent in results written before it was recorded). */
+  readonly loadAvg1mStart?: number;
   readonly loadAvg1m: number;
   readonly durationS: number;
 }

@@ -3,7 +3,7 @@ import type { Family, Ipv6DatapathResult, V6Backend } from './ipv6-results.js';
 import { cell, num, spread, table } from './report-format.js';
 
 const LABEL: Record<V6Backend, string> = { hostgw: 'host-gw', vxlan: 'VXLAN' };
-const MB = 1e6;
+const GB = 1e9;
 
 /** "50 bytes" when every encapsulated packet of the family shows the same overhead. */
 const overheads = (r: Ipv6DatapathResult, f: Family) => {
@@ -25,7 +25,7 @@ export function ipv6Section(r: Ipv6DatapathResult): string {
       spread(f.ipv4.tcp4Gbps),
       spread(f.ipv6.tcp4Gbps),
       `**${spread(r.ipv6OverIpv4[b].tcp4Gbps)}**`,
-      `${cell(r.mss[b].ipv4)} / ${cell(r.mss[b].ipv6)}`,
+      `${r.mss[b].ipv4 ?? '–'} / ${r.mss[b].ipv6 ?? '–'}`,
       String(r.mtu[b].pod),
     ];
   });
@@ -53,6 +53,6 @@ export function ipv6Section(r: Ipv6DatapathResult): string {
       rows,
     ),
     '',
-    `Checked before measuring, on node n1: the route kind \`Datapath.sync()\` chose for the peer (host-gw ${cell(r.pathChecks.hostgw.routeKind)}; VXLAN ${cell(r.pathChecks.vxlan.routeKind)}) and the kernel routes to the peer's podCIDRs (${routes}); a ping of the pod MTU, not fragmented, crossed in both families on both backends; every iperf3 run connected from the client pod's address to the server pod's of the family measured. VXLAN (underlay MTU ${vx.underlay}, weft.vxlan ${cell(vx.vxlanDevice)}): on the underlay the full-size pings travel in outer IPv4 packets of ${num(Math.max(...(r.pathChecks.vxlan.encapsulated ?? []).map((e) => e.outerBytes)))} bytes, tunnel overhead IPv4 ${overheads(r, 'ipv4')}, IPv6 ${overheads(r, 'ipv6')}; weft.vxlan on n1 sent ${num(r.vxlanTxBytesDuringIpv6 / MB)} MB during the IPv6 runs. Load average (1 min) at the end: ${num(r.loadAvg1m)}.`,
+    `Checked before measuring, on node n1: the route kind \`Datapath.sync()\` chose for the peer (host-gw ${cell(r.pathChecks.hostgw.routeKind)}; VXLAN ${cell(r.pathChecks.vxlan.routeKind)}) and the kernel routes to the peer's podCIDRs (${routes}); a ping of the pod MTU, not fragmented, crossed in both families on both backends; every iperf3 run connected from the client pod's address to the server pod's of the family measured. VXLAN (underlay MTU ${vx.underlay}, weft.vxlan ${vx.vxlanDevice ?? '–'}): on the underlay the full-size pings travel in outer IPv4 packets of ${Math.max(...(r.pathChecks.vxlan.encapsulated ?? []).map((e) => e.outerBytes))} bytes, tunnel overhead IPv4 ${overheads(r, 'ipv4')}, IPv6 ${overheads(r, 'ipv6')}; weft.vxlan on n1 sent ${num(r.vxlanTxBytesDuringIpv6 / GB)} GB during the IPv6 runs. Load average (1 min)${r.loadAvg1mStart === undefined ? '' : ` at the start: ${num(r.loadAvg1mStart)},`} at the end: ${num(r.loadAvg1m)}; other work on the machine moves single pairs (see the spread), read the median ratio.`,
   ].join('\n');
 }
