@@ -216,9 +216,24 @@ export async function buildVariant(name: VariantName, prefix = nsPrefix()): Prom
   }
 }
 
+/** Removes the namespaces `<prefix>-<short>-*` for every short name; safe to repeat. */
+export async function cleanupSets(prefix: string, shorts: readonly string[]): Promise<void> {
+  for (const short of shorts) await new NetnsSet(`${prefix}-${short}`).cleanup();
+}
+
+/** Runs `build`; when it fails, removes what it made of `set` and rethrows. */
+export async function cleanedUpOnError<T>(set: NetnsSet, build: () => Promise<T>): Promise<T> {
+  try {
+    return await build();
+  } catch (err) {
+    await set.cleanup();
+    throw err;
+  }
+}
+
 /** Removes every namespace of one run's variants (`<prefix>-<variant>-*`); safe to repeat. */
 export async function cleanupAllVariants(prefix = nsPrefix()): Promise<void> {
-  for (const short of Object.values(SHORT)) await new NetnsSet(`${prefix}-${short}`).cleanup();
+  await cleanupSets(prefix, Object.values(SHORT));
 }
 
 /** Kernel facts of a variant's node n1 that explain a throughput gap: MTUs, offloads, rp_filter, nft. */

@@ -12,7 +12,7 @@ import { type CompiledPolicy, compilePolicies } from '../agent/src/policy/compil
 import type { NetworkPolicy } from '../agent/src/policy/types.js';
 import { buildTopology, type Topology, testConfig } from '../agent/test/ns/datapath-topology.js';
 import { NetnsSet, run } from '../agent/test/ns/netns-helpers.js';
-import { addPod, type Endpoint, nsPrefix, setUpWeft } from './datapath-paths.js';
+import { addPod, cleanupSets, type Endpoint, nsPrefix, setUpWeft } from './datapath-paths.js';
 import { kernelCounts, type LevelCheck, policyDifferences } from './lib/policy-kernel.js';
 import { MEASURED, type MeasuredPod, PORTS, type PolicyCluster } from './lib/policy-levels.js';
 import type { PolicyBackend } from './lib/policy-results.js';
@@ -55,7 +55,7 @@ export async function buildPolicyVariant(
 
 /** Removes every namespace of one run's policy variants (`<prefix>-pg-*`, `<prefix>-pv-*`); safe to repeat. */
 export async function cleanupPolicyVariants(prefix = nsPrefix()): Promise<void> {
-  for (const short of Object.values(SHORT)) await new NetnsSet(`${prefix}-${short}`).cleanup();
+  await cleanupSets(prefix, Object.values(SHORT));
 }
 
 /**

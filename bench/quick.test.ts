@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { listNetns } from '../agent/test/ns/netns-helpers.js';
 import { METRICS, PATHS } from './datapath-net.js';
 import { renderBarChartSvg } from './lib/charts.js';
+import { FAMILIES, type Ipv6DatapathResult, V6_BACKENDS, V6_METRICS } from './lib/ipv6-results.js';
 import { LEVELS, POLICY_BACKENDS, POLICY_METRICS, type PolicyDatapathResult } from './lib/policy-results.js';
 import { type BenchResults, datapathCharts, renderReport, SECTIONS, type SectionName } from './lib/report.js';
 import { isSpread } from './lib/report-format.js';
@@ -130,6 +131,34 @@ const CHECKS: Record<SectionName, { heading: string; check: (r: unknown) => void
       positive(wg.tunnelBytes.deviceTx, 'bytes through weft.wg');
     },
   },
+  datapathIpv6: {
+    heading: '## IPv6 on the datapath (dual-stack)',
+    check: (r) => {
+      const v6 = r as Ipv6DatapathResult;
+      for (const b of V6_BACKENDS) {
+        for (const f of FAMILIES)
+          for (const m of V6_METRICS) positive(v6.backends[b][f][m].median, `dual-stack ${b} ${f} ${m}`);
+        positive(v6.ipv6OverIpv4[b].tcp1Gbps.median, `${b} IPv6 ÷ IPv4 TCP ×1`);
+        // IPv6's header is 20 bytes longer than IPv4's: the segment 20 bytes shorter.
+        assert.equal((v6.mss[b].ipv4 as number) - (v6.mss[b].ipv6 as number), 20, `${b} MSS`);
+      }
+      assert.deepEqual(v6.pathChecks.hostgw.routeKind, { ipv4: 'direct', ipv6: 'direct' });
+      assert.deepEqual(v6.pathChecks.vxlan.routeKind, { ipv4: 'vxlan', ipv6: 'vxlan' });
+      // One IPv4 tunnel for both families: 50 bytes of outer headers either way.
+      const enc = v6.pathChecks.vxlan.encapsulated ?? [];
+      for (const f of FAMILIES)
+        assert.ok(
+          enc.some((e) => e.family === f && e.overhead === 50),
+          `${f} in VXLAN`,
+        );
+      assert.ok(
+        enc.every((e) => e.overhead === 50),
+        JSON.stringify(enc),
+      );
+      assert.equal(v6.mtu.vxlan.vxlanDevice, v6.mtu.vxlan.underlay - 50);
+      positive(v6.vxlanTxBytesDuringIpv6, 'weft.vxlan bytes during the IPv6 runs');
+    },
+  },
 };
 
 function finiteMedians(s: string, r: unknown): void {
@@ -173,6 +202,7 @@ describe('benchmark suite, quick mode', { timeout: 13 * 60_000 }, () => {
         policyDatapath: ok(1),
         policyScale: ok(1),
         wireguardDatapath: ok(1),
+        datapathIpv6: ok(1),
       },
     };
     const b = {

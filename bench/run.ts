@@ -8,7 +8,7 @@
  *   node dist/bench/run.js --quick      every benchmark at tiny sizes (proves they run; figures not judged)
  *   flags: --no-docs (do not touch docs/), --out FILE (results path), --only a,b (sections:
  *          datapath,cniLatency,agentScale,gossip,agentFootprint,policyDatapath,policyScale,
- *          wireguardDatapath), --from A.json,B.json --out C.json
+ *          wireguardDatapath,datapathIpv6), --from A.json,B.json --out C.json
  *          (run nothing: merge earlier results, each section from the last file where it completed)
  *   env WEFT_BENCH_ARGS_<SECTION> (e.g. WEFT_BENCH_ARGS_DATAPATH="--reps 3 --seconds 3") replaces a section's args.
  * Results: bench/results/<date>.json (full) or $TMPDIR/weft-bench-quick.json (quick) unless --out.
@@ -19,6 +19,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listNetns, NetnsSet } from '../agent/test/ns/netns-helpers.js';
 import { destroyCluster } from '../e2e/cluster/index.js';
+import { cleanupIpv6Variants } from './datapath-ipv6.js';
 import { cleanupAllVariants } from './datapath-paths.js';
 import { renderBarChartSvg } from './lib/charts.js';
 import { type ChildResult, runBenchChild } from './lib/child.js';
@@ -95,6 +96,11 @@ export function planSections(quick: boolean): Record<SectionName, SectionPlan> {
       args: quick ? ['--quick'] : ['--reps', '10'],
       timeoutMs: quick ? 4 * MIN : 20 * MIN,
     },
+    datapathIpv6: {
+      script: 'datapath-ipv6.js',
+      args: quick ? ['--quick'] : ['--reps', '10', '--seconds', '5'],
+      timeoutMs: quick ? 3 * MIN : 15 * MIN,
+    },
   };
 }
 
@@ -136,6 +142,7 @@ async function sweepStaleRuns(): Promise<void> {
     const n = benchNames(tag);
     await cleanupAllVariants(n.datapathPrefix);
     await cleanupPolicyVariants(n.datapathPrefix);
+    await cleanupIpv6Variants(n.datapathPrefix);
     await new NetnsSet(`wtcni-${n.cniTag}`).cleanup();
     await destroyCluster(n.scaleCluster);
     await destroyCluster(n.footprintCluster);
@@ -235,6 +242,7 @@ async function main(): Promise<void> {
   }
   await cleanupAllVariants(benchNames(tag).datapathPrefix);
   await cleanupPolicyVariants(benchNames(tag).datapathPrefix);
+  await cleanupIpv6Variants(benchNames(tag).datapathPrefix);
   const prefixes = benchNetnsPrefixes(tag);
   const leftovers = (await listNetns()).filter((n) => prefixes.some((p) => n.startsWith(p)));
   if (leftovers.length > 0)

@@ -1,9 +1,11 @@
 import type { BarChart, BarDatum } from './charts.js';
 import type { ChildResult } from './child.js';
+import type { Ipv6DatapathResult } from './ipv6-results.js';
 import type { LatencySummary } from './latency.js';
 import type { MachineFacts } from './machine.js';
 import { LEVELS, POLICY_BACKENDS, type PolicyDatapathResult, TARGET } from './policy-results.js';
 import { cell, isSpread, num, objectsTable, type Spread, spread, table } from './report-format.js';
+import { ipv6Section } from './report-ipv6.js';
 import { wireguardSection, wireguardTargets } from './report-wireguard.js';
 import type { WireguardDatapathResult } from './wireguard-results.js';
 
@@ -35,6 +37,7 @@ export const SECTIONS = [
   'policyDatapath',
   'policyScale',
   'wireguardDatapath',
+  'datapathIpv6',
 ] as const;
 export type SectionName = (typeof SECTIONS)[number];
 
@@ -510,6 +513,9 @@ export function renderReport(res: BenchResults, chartDir: string): string {
   if (s.wireguardDatapath?.ok)
     parts.push(wireguardSection(s.wireguardDatapath.result as WireguardDatapathResult));
   else if (s.wireguardDatapath) parts.push(failed('WireGuard on the datapath', s.wireguardDatapath));
+  parts.push('');
+  if (s.datapathIpv6?.ok) parts.push(ipv6Section(s.datapathIpv6.result as Ipv6DatapathResult));
+  else if (s.datapathIpv6) parts.push(failed('IPv6 on the datapath (dual-stack)', s.datapathIpv6));
   parts.push('');
   return `${parts.join('\n')}\n`;
 }

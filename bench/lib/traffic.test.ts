@@ -12,6 +12,21 @@ describe('traffic output parsers', () => {
     assert.deepEqual(parseIperfJson(text, false), { gbps: 6.5 });
   });
 
+  it('iperf3: where the client connected and its MSS, when reported', () => {
+    const text = JSON.stringify({
+      start: {
+        connected: [{ socket: 5, local_host: 'fd00:10:244:1::10', remote_host: 'fd00:10:244:2::10' }],
+        tcp_mss_default: 1390,
+      },
+      end: { sum_received: { bits_per_second: 4e9 } },
+    });
+    assert.deepEqual(parseIperfJson(text, false), {
+      connected: [{ local: 'fd00:10:244:1::10', remote: 'fd00:10:244:2::10' }],
+      mss: 1390,
+      gbps: 4,
+    });
+  });
+
   it('iperf3 UDP: packets received per second net of losses', () => {
     const text = JSON.stringify({
       end: { sum: { bits_per_second: 1e9, packets: 60_000, lost_packets: 20_000, seconds: 2 } },

@@ -13,20 +13,42 @@ export interface IperfResult {
   readonly pps?: number;
   /** Fraction of UDP datagrams lost (UDP only). */
   readonly lossRatio?: number;
+  /** The client's connections as iperf3 reports them (`start.connected`), when it does. */
+  readonly connected?: readonly { readonly local: string; readonly remote: string }[];
+  /** TCP maximum segment size the client's sockets got (`start.tcp_mss_default`), when reported. */
+  readonly mss?: number;
 }
 
 interface IperfJson {
   error?: string;
+  start?: {
+    connected?: { local_host?: string; remote_host?: string }[];
+    tcp_mss_default?: number;
+  };
   end?: {
     sum_received?: { bits_per_second?: number; seconds?: number };
     sum?: { bits_per_second?: number; packets?: number; lost_packets?: number; seconds?: number };
   };
 }
 
-/** Parses `iperf3 -J` output: receiver throughput for TCP, received packets per second for UDP. */
+/** Where the client connected and its MSS (fields absent when iperf3 left them out). */
+function iperfStart(j: IperfJson): Pick<IperfResult, 'connected' | 'mss'> {
+  const c = j.start?.connected;
+  const mss = j.start?.tcp_mss_default;
+  return {
+    ...(c ? { connected: c.map((x) => ({ local: x.local_host ?? '', remote: x.remote_host ?? '' })) } : {}),
+    ...(typeof mss === 'number' ? { mss } : {}),
+  };
+}
+
+/**
+ * Parses `iperf3 -J` output: receiver throughput for TCP, received packets per second for UDP,
+ * and where the client connected.
+ */
 export function parseIperfJson(text: string, udp: boolean): IperfResult {
   const j = JSON.parse(text) as IperfJson;
   if (j.error) throw new Error(`iperf3: ${j.error}`);
+  const start = iperfStart(j);
   if (udp) {
     const sum = j.end?.sum;
     if (!sum || typeof sum.packets !== 'number' || typeof sum.seconds !== 'number' || sum.seconds <= 0) {
@@ -34,6 +56,7 @@ export function parseIperfJson(text: string, udp: boolean): IperfResult {
     }
     const got = sum.packets - (sum.lost_packets ?? 0);
     return {
+      ...start,
       gbps: (sum.bits_per_second ?? 0) / 1e9,
       pps: got / sum.seconds,
       lossRatio: sum.packets > 0 ? (sum.lost_packets ?? 0) / sum.packets : 0,
@@ -41,7 +64,7 @@ export function parseIperfJson(text: string, udp: boolean): IperfResult {
   }
   const bps = j.end?.sum_received?.bits_per_second;
   if (typeof bps !== 'number') throw new Error('iperf3 TCP result lacks end.sum_received.bits_per_second');
-  return { gbps: bps / 1e9 };
+  return { ...start, gbps: bps / 1e9 };
 }
 
 /** Round-trip percentiles in microseconds from a sockperf ping-pong run. */
