@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
+import { formatHostPort } from '../../common/ip.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { createCniExtension } from './cni/index.js';
 import { type AgentOptions, agentUsage, parseAgentOptions } from './config/agent-options.js';
@@ -178,7 +179,7 @@ async function runAgent(deps: {
   try {
     await http.listen(opts.httpHost, opts.httpPort);
   } catch (err: unknown) {
-    log.error({ err, op: 'listen', addr: `${opts.httpHost}:${opts.httpPort}` }, 'cannot listen');
+    log.error({ err, op: 'listen', addr: formatHostPort(opts.httpHost, opts.httpPort) }, 'cannot listen');
     return 1;
   }
 
