@@ -66,6 +66,14 @@ describe('gossip mesh over WebSockets on IPv6 loopback (IPv6-only nodes)', () =>
     assert.equal(aSeenByB?.underlayIP, '::1');
     assert.equal(aSeenByB?.underlayIP6, '::1');
     assert.deepEqual(aSeenByB?.podCIDRs, ['fd00:10:0:2::/64']);
+    // The API view (name → IPv6 InternalIP, RFC 5952 as parseKubeNode gives it) admits the
+    // records; one naming another address is dropped.
+    mb.setAllowedPeers(new Map([['a', '::1']]));
+    assert.equal(stateOf(mb, 'a'), 'alive', 'same IPv6 underlay: kept');
+    ma.setAllowedPeers(new Map([['b', 'fd00::2']]));
+    assert.equal(stateOf(ma, 'b'), undefined, 'another underlay address: dropped');
+    ma.setAllowedPeers(new Map([['b', '::1']]));
+    await until('b back at a', () => stateOf(ma, 'b') === 'alive');
     await until('rtt measured both ways', () =>
       [ma, mb].every((m) => m.view().peers.every((p) => p.rttMs !== null)),
     );
