@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { formatIp, ipFamilyOf, parseIp } from './ip.js';
+import { formatHostPort, formatIp, ipFamilyOf, parseIp } from './ip.js';
 
 describe('parseIp / formatIp', () => {
   it('parses both families and formats them canonically (RFC 5952 for IPv6)', () => {
@@ -84,5 +84,24 @@ describe('ipFamilyOf', () => {
       ['garbage', undefined],
     ];
     for (const [text, family] of table) assert.equal(ipFamilyOf(text), family, text);
+  });
+});
+
+describe('formatHostPort', () => {
+  const table: Array<[string, number, string]> = [
+    ['10.0.0.1', 8473, '10.0.0.1:8473'],
+    ['fd00::1', 8473, '[fd00::1]:8473'],
+    ['2001:db8::1:0:0:1', 1, '[2001:db8::1:0:0:1]:1'],
+    ['::', 65535, '[::]:65535'],
+    ['0.0.0.0', 8473, '0.0.0.0:8473'],
+    ['node-a.example', 80, 'node-a.example:80'],
+  ];
+  for (const [host, port, want] of table) {
+    it(`${host} ${port} → ${want}`, () => assert.equal(formatHostPort(host, port), want));
+  }
+  it('gives a URL that parses back to the same host and port', () => {
+    const url = new URL(`ws://${formatHostPort('fd00::1', 8473)}/`);
+    assert.equal(url.hostname, '[fd00::1]');
+    assert.equal(url.port, '8473');
   });
 });

@@ -80,3 +80,11 @@ export function ipFamilyOf(text: string): IpFamily | undefined {
   if (typeof parsed === 'string') return undefined;
   return length === undefined || Number(length) <= familyBits(parsed.family) ? parsed.family : undefined;
 }
+
+/**
+ * "host:port" for a URL or a socket address: an IPv6 address in brackets ("[fd00::1]:8473"),
+ * anything else (IPv4, a name) as it is ("10.0.0.1:8473").
+ */
+export function formatHostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

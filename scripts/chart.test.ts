@@ -28,6 +28,9 @@ function byKindName(objects: Obj[], kind: string, name: string): Obj {
 }
 const container = (o: Obj): Obj => o.spec.template.spec.containers[0];
 const env = (c: Obj, name: string): unknown => c.env.find((e: Obj) => e.name === name)?.value;
+/** The chart's objects rendered with `--set` for each entry. */
+const rendered = async (set: string[]): Promise<Obj[]> =>
+  renderedObjects(await helmTemplate({ set })) as Obj[];
 const netConfText = (objects: Obj[]): string =>
   byKindName(objects, 'ConfigMap', 'weft-config').data['net-conf.json'];
 
@@ -218,8 +221,8 @@ describe('charts/weft', () => {
       ['network.encryption.enabled=true,network.backend.type=vxlan', '/network/backend/type'],
       ['network.encryption.enabled=true,network.backend.type=wireguard', '/network/backend/type'],
       ['network.clusterCIDRs={10.0.0.0}', '/network/clusterCIDRs/0'],
-      // dual-stack: one CIDR per family, an IPv4 one always (IPv6-only clusters are not supported yet)
-      ['network.clusterCIDRs={fd00:10::/48}', "'/network/clusterCIDRs': no items match contains"],
+      // dual-stack: one CIDR per family; IPv6-only: one IPv6 CIDR
+      ['network.clusterCIDRs={fd00:10::/48,fd01::/48}', "'/network/clusterCIDRs': maxItems"],
       ['network.clusterCIDRs={10.244.0.0/16,fd00:10::/48,fd01::/48}', "'/network/clusterCIDRs': maxItems"],
       ['network.clusterCIDRs={10.244.0.0/16,fd00:10::/48,10.1.0.0/16}', "'/network/clusterCIDRs': maxItems"],
       ['network.clusterCIDRs={10.244.0.0/16,fd00:zz::/48}', '/network/clusterCIDRs/1'],
@@ -234,12 +237,12 @@ describe('charts/weft', () => {
   });
 
   it('renders a dual-stack net-conf that the agent and the controller accept; by default no IPv6 size', async () => {
-    const objects = renderedObjects(
-      await helmTemplate({
-        set: ['network.clusterCIDRs={fd00:10::/56,10.244.0.0/16}', 'network.nodeCIDRMaskSizeIPv6=64'],
-      }),
-    ) as Obj[];
-    const text = netConfText(objects);
+    const text = netConfText(
+      await rendered([
+        'network.clusterCIDRs={fd00:10::/56,10.244.0.0/16}',
+        'network.nodeCIDRMaskSizeIPv6=64',
+      ]),
+    );
     assert.deepEqual(JSON.parse(text).clusterCIDRs, ['fd00:10::/56', '10.244.0.0/16']);
     assert.deepEqual(parseNetConf(text).clusterCIDRs, ['10.244.0.0/16', 'fd00:10::/56'], 'IPv4 first');
     const controller = parseControllerNetConf(text);
@@ -247,6 +250,27 @@ describe('charts/weft', () => {
     assert.equal(controller.clusterCidrs.length, 2);
     const defaults = netConfText(renderedObjects(await helmTemplate()) as Obj[]);
     assert.equal(JSON.parse(defaults).nodeCIDRMaskSizeIPv6, undefined);
+  });
+
+  it('renders an IPv6-only net-conf that the agent and the controller accept; HTTP on [::]', async () => {
+    const objects = await rendered([
+      'network.clusterCIDRs={fd00:10:244::/56}',
+      'network.nonMasqueradeCIDRs={fd00::/8}',
+    ]);
+    const text = netConfText(objects);
+    assert.deepEqual(parseNetConf(text).clusterCIDRs, ['fd00:10:244::/56']);
+    assert.deepEqual(parseNetConf(text).nonMasqueradeCIDRs, ['fd00::/8']);
+    assert.deepEqual(
+      parseControllerNetConf(text).clusterCidrs.map((c) => c.family),
+      [6],
+    );
+    // YAML would read an unquoted [::]:9742 as a list; the agent and the controller parse brackets.
+    assert.equal(
+      env(container(byKindName(objects, 'DaemonSet', 'weft-agent')), 'WEFT_HTTP_ADDR'),
+      '[::]:9742',
+    );
+    const controller = container(byKindName(objects, 'Deployment', 'weft-controller'));
+    assert.equal(env(controller, 'WEFT_HTTP_ADDR'), '[::]:9744');
   });
 
   it('splits helm output by template, keeping each template’s documents in order', () => {

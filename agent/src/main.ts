@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 import type { Registry } from 'prom-client';
 import { errorMessage } from '../../common/errors.js';
+import { formatHostPort } from '../../common/ip.js';
 import { createLogger, type Logger } from '../../common/log.js';
 import { createCniExtension } from './cni/index.js';
 import { type AgentOptions, agentUsage, parseAgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
-import { isDualStack, loadNetConf, type NetConf } from './config/net-conf.js';
+import { clusterFamilies, loadNetConf, type NetConf, underlayFamily } from './config/net-conf.js';
 import { Datapath } from './datapath/datapath.js';
 import { Netlink } from './datapath/netlink.js';
 import { createGossipExtension } from './gossip/extension.js';
@@ -119,9 +120,18 @@ async function runAgent(deps: {
 
   const config = computeDatapathConfig(netConf, opts);
   log.info({ op: 'start', config, netns: opts.netns, stateDir: opts.stateDir }, 'weft agent starting');
-  // Weft serves IPv6 only when the net-conf has an IPv6 cluster CIDR (dual-stack, ADR 18);
-  // otherwise IPv6 podCIDRs and InternalIPs of the Nodes are ignored, as before dual-stack.
-  const store = new PeerStore(opts.nodeName, { ipv6: isDualStack(netConf) });
+  // Weft serves the families of the net-conf's cluster CIDRs: IPv6 only with an IPv6 one
+  // (dual-stack, ADR 18: otherwise IPv6 podCIDRs and InternalIPs of the Nodes are ignored, as
+  // before dual-stack), IPv4 only with an IPv4 one. Every node's underlayIP is of the cluster's
+  // underlay family: IPv6 in an IPv6-only cluster (ADR 19), IPv4 otherwise.
+  const underlay = underlayFamily(netConf);
+  const storeLog = log.child({ component: 'peers' });
+  const store = new PeerStore(opts.nodeName, {
+    families: clusterFamilies(netConf),
+    underlayFamily: underlay,
+    onRefused: (node, reason) =>
+      storeLog.warn({ peer: node.name, field: 'underlayIP', err: reason, op: 'merge' }, 'peer skipped'),
+  });
   const cache = new ViewCache({ stateDir: opts.stateDir, log: log.child({ component: 'cache' }) });
   const cached = await cache.load(opts.nodeName);
   if (cached) {
@@ -169,7 +179,7 @@ async function runAgent(deps: {
   try {
     await http.listen(opts.httpHost, opts.httpPort);
   } catch (err: unknown) {
-    log.error({ err, op: 'listen', addr: `${opts.httpHost}:${opts.httpPort}` }, 'cannot listen');
+    log.error({ err, op: 'listen', addr: formatHostPort(opts.httpHost, opts.httpPort) }, 'cannot listen');
     return 1;
   }
 
@@ -178,6 +188,7 @@ async function runAgent(deps: {
   const watcher = new NodeWatcher({
     api: nodeApi,
     store,
+    underlayFamily: underlay,
     log: log.child({ component: 'kube' }),
   });
   const cacheWriter = new ViewCacheWriter({ store, cache, log: log.child({ component: 'cache' }) });

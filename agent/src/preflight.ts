@@ -11,7 +11,7 @@ import { access, constants, readFile, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AgentOptions } from './config/agent-options.js';
 import { ConfigError } from './config/config-error.js';
-import { isDualStack, type NetConf } from './config/net-conf.js';
+import { type NetConf, servesIpv6 } from './config/net-conf.js';
 
 /** Capabilities the datapath needs, by number (linux/capability.h). */
 export const REQUIRED_CAPS: ReadonlyArray<readonly [string, number]> = [
@@ -190,7 +190,7 @@ export async function assertPreflight(
   env: NodeJS.ProcessEnv,
   netConf?: Pick<NetConf, 'clusterCIDRs'>,
 ): Promise<void> {
-  const facts = await readPreflightFacts(opts, env, netConf !== undefined && isDualStack(netConf));
+  const facts = await readPreflightFacts(opts, env, netConf !== undefined && servesIpv6(netConf));
   const problems = computePreflightProblems(opts, facts);
   const [first] = problems;
   if (!first) return;

@@ -40,8 +40,8 @@ export async function loadControllerNetConf(path: string): Promise<ControllerNet
 
 /**
  * Parses net-conf JSON, keeping clusterCIDRs (or the single-string `network`),
- * nodeCIDRMaskSize and nodeCIDRMaskSizeIPv6. Unlike the agent, the controller accepts an
- * IPv6-only list (it can assign IPv6 podCIDRs; the agent refuses to run on it).
+ * nodeCIDRMaskSize and nodeCIDRMaskSizeIPv6: the list rules the agent applies too (an
+ * IPv6-only list included: each Node then gets one IPv6 podCIDR, ADR 19).
  */
 export function parseControllerNetConf(text: string): ControllerNetConf {
   let raw: unknown;

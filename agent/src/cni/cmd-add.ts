@@ -27,7 +27,7 @@ export function computeWiring(
   return {
     netns: a.netns,
     ifname: a.ifname,
-    podMac: podMac(allocation.ips.find((ip) => ipFamilyOf(ip) === 4) ?? '0.0.0.0'),
+    podMac: podMac(allocation.ips.find((ip) => ipFamilyOf(ip) === 4) ?? allocation.ips[0] ?? '0.0.0.0'),
     hostVeth: hostVethName(a),
     hostMac: hostVethMac(a),
     bridge,

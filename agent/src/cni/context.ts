@@ -2,7 +2,7 @@ import type { Logger } from '../../../common/log.js';
 import type { LocalNetwork, LocalNetworkProvider } from '../local-network.js';
 import type { PodGate } from '../pod-gate.js';
 import { CniCode, CniError } from './errors.js';
-import { computeRanges, type IpamRange } from './ipam-range.js';
+import { computeRanges, type IpamRange, primaryFamilyOf } from './ipam-range.js';
 import type { IpamSet } from './ipam-set.js';
 import type { AttachmentLock } from './keyed-lock.js';
 import type { VethPlumbing } from './veth-plumbing.js';
@@ -21,7 +21,8 @@ export interface CniContext {
 /**
  * The node's pod network and its IPAM ranges (one per family), or a CniError
  * with `code` when not ready; the error names what is missing or wrong for
- * each family (IPv4 is required, IPv6 is optional).
+ * each family (the cluster's primary family is required: IPv4, or IPv6 in an
+ * IPv6-only cluster; IPv6 beside IPv4 is optional).
  */
 export function requireLocalNetwork(
   ctx: CniContext,
@@ -37,7 +38,7 @@ export function requireLocalNetwork(
       'pod network not ready',
       'the node has no podCIDR yet or the datapath has not been set up',
     );
-  const { ranges, problems } = computeRanges(net.podCIDRs);
+  const { ranges, problems } = computeRanges(net.podCIDRs, primaryFamilyOf(net.clusterCIDRs));
   if (problems.length > 0)
     throw new CniError(
       code,

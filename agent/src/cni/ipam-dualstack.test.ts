@@ -27,12 +27,10 @@ describe('IPAM ranges, dual-stack', () => {
   });
 
   it('names what is missing or wrong for each family', () => {
-    assert.deepEqual(computeRanges([V6]).problems, [
-      'no IPv4 podCIDR (IPv6-only pod networks are not supported)',
-    ]);
-    assert.deepEqual(computeRanges([]).problems, [
-      'no IPv4 podCIDR (IPv6-only pod networks are not supported)',
-    ]);
+    const missingV4 =
+      'no IPv4 podCIDR (an IPv6-only pod network needs an IPv6-only cluster: clusterCIDRs with only an IPv6 CIDR)';
+    assert.deepEqual(computeRanges([V6]).problems, [missingV4]);
+    assert.deepEqual(computeRanges([]).problems, [missingV4]);
     assert.deepEqual(computeRanges(['10.0.0.0/24', 'fd00::/64', 'fd01::/64']).problems, [
       'more than one IPv6 podCIDR ("fd01::/64" is extra)',
     ]);

@@ -38,10 +38,14 @@ function rangeOf(p: IpPrefix): IpamRange {
 /**
  * Derives one range per family from the node's podCIDRs (IPv4 first, as given),
  * and names every reason the list is not usable as a pod network: an entry that
- * is not a prefix, a second one of a family, no IPv4 one (IPv6-only pod networks
- * are not supported). An attachment gets one address from every range.
+ * is not a prefix, a second one of a family, none of the cluster's primary family
+ * (`primary`: IPv4 unless the cluster is IPv6-only, ADR 19; a dual-stack node may
+ * lack the IPv6 one, ADR 18). An attachment gets one address from every range.
  */
-export function computeRanges(podCIDRs: readonly string[]): { ranges: IpamRange[]; problems: string[] } {
+export function computeRanges(
+  podCIDRs: readonly string[],
+  primary: IpFamily = 4,
+): { ranges: IpamRange[]; problems: string[] } {
   const ranges: IpamRange[] = [];
   const problems: string[] = [];
   const seen = new Set<IpFamily>();
@@ -58,8 +62,18 @@ export function computeRanges(podCIDRs: readonly string[]): { ranges: IpamRange[
       problems.push(`IPv${family} podCIDR ${JSON.stringify(text)} is unusable: ${errorMessage(err)}`);
     }
   }
-  if (!seen.has(4)) problems.push('no IPv4 podCIDR (IPv6-only pod networks are not supported)');
+  if (!seen.has(primary)) problems.push(MISSING_PRIMARY[primary]);
   return { ranges, problems };
+}
+
+const MISSING_PRIMARY: Readonly<Record<IpFamily, string>> = {
+  4: 'no IPv4 podCIDR (an IPv6-only pod network needs an IPv6-only cluster: clusterCIDRs with only an IPv6 CIDR)',
+  6: 'no IPv6 podCIDR (the cluster is IPv6-only)',
+};
+
+/** The primary family of a pod network: IPv6 when the cluster CIDRs are IPv6 only, IPv4 otherwise. */
+export function primaryFamilyOf(clusterCIDRs: readonly string[]): IpFamily {
+  return clusterCIDRs.length > 0 && clusterCIDRs.every((c) => c.includes(':')) ? 6 : 4;
 }
 
 export function rangeCapacity(r: IpamRange): bigint {

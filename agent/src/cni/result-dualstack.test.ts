@@ -148,7 +148,7 @@ describe('the pod network a request needs', () => {
   it('says what is missing for either family', () => {
     assert.deepEqual(refusal(['fd00:10:244:1::/64']), [
       11,
-      'no IPv4 podCIDR (IPv6-only pod networks are not supported) in podCIDRs ["fd00:10:244:1::/64"]',
+      'no IPv4 podCIDR (an IPv6-only pod network needs an IPv6-only cluster: clusterCIDRs with only an IPv6 CIDR) in podCIDRs ["fd00:10:244:1::/64"]',
     ]);
     const [code, details] = refusal(['10.244.1.0/24', 'fd00:10:244:1::1/64'], 50);
     assert.equal(code, 50);

@@ -72,6 +72,18 @@ describe('parseAgentOptions', () => {
     assert.equal(opts.gossipDeadMs, 2500);
   });
 
+  it('takes an IPv6 WEFT_HTTP_ADDR in brackets (the chart sets [::]:port in an IPv6-only cluster)', () => {
+    const table: Array<[string, string, number]> = [
+      ['[::]:9742', '::', 9742],
+      ['[fd00::1]:19742', 'fd00::1', 19742],
+      ['0.0.0.0:9742', '0.0.0.0', 9742],
+    ];
+    for (const [addr, host, port] of table) {
+      const opts = parseAgentOptions([], { NODE_NAME: 'n', WEFT_HTTP_ADDR: addr });
+      assert.deepEqual([opts.httpHost, opts.httpPort], [host, port], addr);
+    }
+  });
+
   it('does not need NODE_NAME for --uninstall', () => {
     assert.equal(parseAgentOptions(['--uninstall'], {}).uninstall, true);
   });
@@ -81,6 +93,10 @@ describe('parseAgentOptions', () => {
     [[], { NODE_NAME: 'Bad_Name' }, 'NODE_NAME'],
     [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '9742' }, 'WEFT_HTTP_ADDR'],
     [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '0.0.0.0:0' }, 'WEFT_HTTP_ADDR'],
+    [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '::1:9742' }, 'WEFT_HTTP_ADDR'],
+    [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '[10.0.0.1]:9742' }, 'WEFT_HTTP_ADDR'],
+    [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '[fd00::/64]:9742' }, 'WEFT_HTTP_ADDR'],
+    [[], { NODE_NAME: 'n', WEFT_HTTP_ADDR: '[::]' }, 'WEFT_HTTP_ADDR'],
     [[], { NODE_NAME: 'n', WEFT_GOSSIP_PORT: 'x' }, 'WEFT_GOSSIP_PORT'],
     [[], { NODE_NAME: 'n', WEFT_STATE_DIR: 'relative' }, 'WEFT_STATE_DIR'],
     [[], { NODE_NAME: 'n', WEFT_BRIDGE: 'much-too-long-bridge' }, 'WEFT_BRIDGE'],

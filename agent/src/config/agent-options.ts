@@ -1,4 +1,5 @@
 import { isIpv4 } from '../../../common/cidr.js';
+import { ipFamilyOf } from '../../../common/ip.js';
 import { DEFAULT_NAMESPACE, NAMESPACE_RE } from '../../../common/names.js';
 import { ConfigError } from './config-error.js';
 
@@ -160,13 +161,17 @@ function parseFlags(argv: readonly string[]): Map<string, string> {
   return flags;
 }
 
+/** "IPv4:port", "localhost:port" or "[IPv6]:port" (e.g. "[::]:9742" in an IPv6-only cluster). */
 function parseHostPort(field: string, value: string): [string, number] {
   const idx = value.lastIndexOf(':');
   const host = value.slice(0, idx);
-  if (idx < 0 || !(isIpv4(host) || host === 'localhost')) {
-    throw new ConfigError(field, value, 'must be IPv4:port, e.g. 0.0.0.0:9742');
+  const ipv6 = /^\[(.+)\]$/.exec(host)?.[1];
+  const ok =
+    ipv6 === undefined ? isIpv4(host) || host === 'localhost' : ipFamilyOf(ipv6) === 6 && !ipv6.includes('/');
+  if (idx < 0 || !ok) {
+    throw new ConfigError(field, value, 'must be IPv4:port or [IPv6]:port, e.g. 0.0.0.0:9742 or [::]:9742');
   }
-  return [host, parsePort(field, value.slice(idx + 1), value)];
+  return [ipv6 ?? host, parsePort(field, value.slice(idx + 1), value)];
 }
 
 function parsePort(field: string, text: string, shown: string = text): number {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { parseControllerNetConf } from '../../../controller/src/net-conf.js';
 import { ConfigError } from './config-error.js';
-import { isDualStack, parseNetConf } from './net-conf.js';
+import { clusterFamilies, isDualStack, parseNetConf, servesIpv6, underlayFamily } from './net-conf.js';
 
 describe('parseNetConf', () => {
   it('applies defaults to a minimal config', () => {
@@ -120,6 +120,29 @@ describe('parseNetConf', () => {
   }
 });
 
+interface BadRow {
+  readonly text: string;
+  readonly field: string;
+  readonly reason: RegExp;
+}
+
+/** One test per row: parseNetConf refuses the text with a ConfigError naming the field. */
+function itRejects(rows: readonly BadRow[]): void {
+  for (const row of rows) {
+    it(`rejects ${row.text} naming ${row.field}`, () => {
+      assert.throws(
+        () => parseNetConf(row.text),
+        (err: unknown) => {
+          assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
+          assert.equal(err.field, row.field);
+          assert.match(err.message, row.reason);
+          return true;
+        },
+      );
+    });
+  }
+}
+
 describe('parseNetConf, dual-stack (ADR 18)', () => {
   const good: Array<{ text: string; clusterCIDRs: string[]; nonMasq?: string[] }> = [
     {
@@ -153,16 +176,11 @@ describe('parseNetConf, dual-stack (ADR 18)', () => {
       assert.deepEqual(conf.clusterCIDRs, row.clusterCIDRs);
       assert.deepEqual(conf.nonMasqueradeCIDRs, row.nonMasq ?? []);
       assert.equal(isDualStack(conf), row.clusterCIDRs.length === 2);
+      assert.equal(underlayFamily(conf), 4);
     });
   }
 
-  const bad: Array<{ text: string; field: string; reason: RegExp }> = [
-    {
-      text: '{"clusterCIDRs":["fd00::/48"]}',
-      field: 'clusterCIDRs',
-      reason: /IPv6-only clusters are not supported yet/,
-    },
-    { text: '{"network":"fd00::/48"}', field: 'network', reason: /IPv6-only clusters are not supported yet/ },
+  const bad: BadRow[] = [
     {
       text: '{"clusterCIDRs":["fd00::/48","fd01::/48"]}',
       field: 'clusterCIDRs[1]',
@@ -237,19 +255,7 @@ describe('parseNetConf, dual-stack (ADR 18)', () => {
       reason: /list of CIDRs/,
     },
   ];
-  for (const row of bad) {
-    it(`rejects ${row.text} naming ${row.field}`, () => {
-      assert.throws(
-        () => parseNetConf(row.text),
-        (err: unknown) => {
-          assert.ok(err instanceof ConfigError, `not a ConfigError: ${String(err)}`);
-          assert.equal(err.field, row.field);
-          assert.match(err.message, row.reason);
-          return true;
-        },
-      );
-    });
-  }
+  itRejects(bad);
 
   it('agrees with weft-controller on every cluster CIDR and mask size it refuses', () => {
     // The controller accepts IPv6-only (it can assign IPv6 podCIDRs); everything else matches.
@@ -261,5 +267,93 @@ describe('parseNetConf, dual-stack (ADR 18)', () => {
       );
     }
     for (const row of good) assert.doesNotThrow(() => parseControllerNetConf(row.text), row.text);
+  });
+});
+
+describe('parseNetConf, IPv6-only (ADR 19)', () => {
+  const good: Array<{ text: string; clusterCIDRs: string[]; mtu?: number; nonMasq?: string[] }> = [
+    { text: '{"clusterCIDRs":["fd00:10::/48"]}', clusterCIDRs: ['fd00:10::/48'] },
+    { text: '{"network":"FD00:10:0::/48"}', clusterCIDRs: ['fd00:10::/48'] },
+    {
+      text: '{"clusterCIDRs":["2001:db8:42::/56"],"nodeCIDRMaskSizeIPv6":64,"mtu":1280,"nonMasqueradeCIDRs":["2001:DB8::/32"]}',
+      clusterCIDRs: ['2001:db8:42::/56'],
+      mtu: 1280,
+      nonMasq: ['2001:db8::/32'],
+    },
+    // the IPv4 size may still be set (unused), as the controller allows
+    { text: '{"clusterCIDRs":["fd00::/48"],"nodeCIDRMaskSize":24}', clusterCIDRs: ['fd00::/48'] },
+    { text: '{"clusterCIDRs":["fd00::/48"],"backend":{"type":"vxlan"}}', clusterCIDRs: ['fd00::/48'] },
+  ];
+  for (const row of good) {
+    it(`accepts ${row.text}`, () => {
+      const conf = parseNetConf(row.text);
+      assert.deepEqual(conf.clusterCIDRs, row.clusterCIDRs);
+      assert.deepEqual(clusterFamilies(conf), [6]);
+      assert.equal(underlayFamily(conf), 6);
+      assert.equal(servesIpv6(conf), true);
+      assert.equal(isDualStack(conf), false);
+      assert.equal(conf.mtu, row.mtu);
+      assert.deepEqual(conf.nonMasqueradeCIDRs, row.nonMasq ?? []);
+    });
+  }
+
+  it('knows the families of IPv4-only and dual-stack net-confs', () => {
+    const table: Array<[string, number[], 4 | 6, boolean]> = [
+      ['{"network":"10.244.0.0/16"}', [4], 4, false],
+      ['{"clusterCIDRs":["10.244.0.0/16","10.250.0.0/16"]}', [4], 4, false],
+      ['{"clusterCIDRs":["fd00::/48","10.244.0.0/16"]}', [4, 6], 4, true],
+    ];
+    for (const [text, families, underlay, ipv6] of table) {
+      const conf = parseNetConf(text);
+      assert.deepEqual(clusterFamilies(conf), families, text);
+      assert.equal(underlayFamily(conf), underlay, text);
+      assert.equal(servesIpv6(conf), ipv6, text);
+    }
+  });
+
+  // [net-conf, the field named, the reason]
+  const bad: BadRow[] = (
+    [
+      [
+        '{"clusterCIDRs":["fd00::/48","fd01::/48"]}',
+        'clusterCIDRs[1]',
+        /second IPv6 cluster CIDR \(clusterCIDRs\[0\] is one\): at most one per family/,
+      ],
+      ['{"network":"fd00::1/48"}', 'network', /host bits/],
+      ['{"clusterCIDRs":["fd00::/48","fd00:0:0:1::/64"]}', 'clusterCIDRs[1]', /second IPv6/],
+      ['{"clusterCIDRs":["::ffff:10.0.0.0/104"]}', 'clusterCIDRs[0]', /IPv4-mapped/],
+      [
+        '{"clusterCIDRs":["fd00::/80"]}',
+        'nodeCIDRMaskSizeIPv6',
+        /at least the prefix length of clusterCIDRs\[0\] fd00::\/80/,
+      ],
+      ['{"clusterCIDRs":["fd00::/32"],"nodeCIDRMaskSizeIPv6":64}', 'nodeCIDRMaskSizeIPv6', /more than 65536/],
+      [
+        '{"clusterCIDRs":["fd00::/48"],"nodeCIDRMaskSizeIPv6":127}',
+        'nodeCIDRMaskSizeIPv6',
+        /integer from 8 to 126/,
+      ],
+      [
+        '{"clusterCIDRs":["fd00::/48"],"nonMasqueradeCIDRs":["fd01::/48","192.168.0.0/16"]}',
+        'nonMasqueradeCIDRs[1]',
+        /an IPv4 CIDR in an IPv6-only cluster/,
+      ],
+      ['{"clusterCIDRs":["fd00::/48"],"mtu":1200}', 'mtu', /must be at least 1280 with an IPv6 cluster CIDR/],
+      // dual-stack too: the pods' IPv6 would be disabled
+      ['{"clusterCIDRs":["10.244.0.0/16","fd00::/48"],"mtu":1279}', 'mtu', /must be at least 1280/],
+      ['{"clusterCIDRs":["fd00::/48"],"mtu":9217}', 'mtu', /\[576, 9216\]/],
+    ] as const
+  ).map(([text, field, reason]) => ({ text, field, reason }));
+  itRejects(bad);
+
+  it('accepts what weft-controller accepts for IPv6-only cluster CIDRs, and refuses what it refuses', () => {
+    for (const row of good) assert.doesNotThrow(() => parseControllerNetConf(row.text), row.text);
+    for (const row of bad.filter((r) => r.field.startsWith('clusterCIDRs') || r.field.startsWith('node'))) {
+      assert.throws(
+        () => parseControllerNetConf(row.text),
+        (err: unknown) => err instanceof ConfigError && err.field === row.field,
+        row.text,
+      );
+    }
   });
 });

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { type IpFamily, ipFamilyOf } from '../../../common/ip.js';
 import { formatIpPrefix } from '../../../common/ip-prefix.js';
 import type { Backend, Encryption } from '../datapath/types.js';
 import { parseClusterCidrList, parseConfigPrefix, parseNodeCidrMaskSizes } from './cluster-cidrs.js';
@@ -6,7 +7,10 @@ import { ConfigError } from './config-error.js';
 
 /** The validated net-conf (the `net-conf.json` key of the weft-config ConfigMap). */
 export interface NetConf {
-  /** One or two (IPv4, then IPv6), or several IPv4 ones; canonical text (RFC 5952 for IPv6). */
+  /**
+   * One or two (IPv4, then IPv6), several IPv4 ones, or one IPv6 one (an IPv6-only cluster);
+   * canonical text (RFC 5952 for IPv6).
+   */
   readonly clusterCIDRs: readonly string[];
   readonly backend: Backend;
   readonly vxlanVNI: number;
@@ -47,12 +51,32 @@ const ENCRYPTED_PEERS = ['all', 'crossSubnet'] as const;
 /** WireGuard's registered port. */
 export const DEFAULT_WIREGUARD_PORT = 51820;
 
+/** The families of the cluster CIDRs: [4], [4, 6] (dual-stack) or [6] (IPv6-only). */
+export function clusterFamilies(netConf: Pick<NetConf, 'clusterCIDRs'>): IpFamily[] {
+  const families = new Set(netConf.clusterCIDRs.map((c) => ipFamilyOf(c)));
+  return ([4, 6] as const).filter((f) => families.has(f));
+}
+
 /**
- * True when the net-conf has an IPv6 cluster CIDR (besides the IPv4 one it always has): Weft
- * then serves IPv6 too (node IPv6 podCIDRs and InternalIPs); otherwise it ignores them.
+ * The cluster's primary family, the family of every node's underlay address (`underlayIP`):
+ * 4 when the net-conf has an IPv4 cluster CIDR (IPv4-only and dual-stack, ADR 18), 6 when it
+ * has only an IPv6 one (IPv6-only: every Node needs an IPv6 InternalIP).
  */
+export function underlayFamily(netConf: Pick<NetConf, 'clusterCIDRs'>): IpFamily {
+  return clusterFamilies(netConf).includes(4) ? 4 : 6;
+}
+
+/**
+ * True when the net-conf has an IPv6 cluster CIDR (dual-stack or IPv6-only): Weft then
+ * serves IPv6 (node IPv6 podCIDRs and InternalIPs); otherwise it ignores them.
+ */
+export function servesIpv6(netConf: Pick<NetConf, 'clusterCIDRs'>): boolean {
+  return clusterFamilies(netConf).includes(6);
+}
+
+/** True when the net-conf has a cluster CIDR of each family. */
 export function isDualStack(netConf: Pick<NetConf, 'clusterCIDRs'>): boolean {
-  return netConf.clusterCIDRs.some((c) => c.includes(':'));
+  return clusterFamilies(netConf).length === 2;
 }
 
 /** Reads and parses the net-conf file; a missing or unreadable file is a ConfigError too. */
@@ -79,6 +103,7 @@ export function parseNetConf(text: string): NetConf {
     if (!TOP_LEVEL_FIELDS.has(key)) throw new ConfigError(key, raw[key], 'unknown field');
   }
   const clusterCIDRs = parseClusterCIDRs(raw);
+  const families = clusterFamilies({ clusterCIDRs });
   const backend = parseBackend(raw.backend);
   const { wireguardPort: backendWgPort, ...backendFields } = backend;
   const encryption = parseEncryption(raw.encryption, backend.backend, backendWgPort);
@@ -86,9 +111,9 @@ export function parseNetConf(text: string): NetConf {
     clusterCIDRs,
     ...backendFields,
     ...encryption,
-    mtu: raw.mtu === undefined ? undefined : parseInteger('mtu', raw.mtu, 576, 9216),
+    mtu: parseMtu(raw.mtu, families),
     masquerade: parseBoolean('masquerade', raw.masquerade, true),
-    nonMasqueradeCIDRs: parseCidrList('nonMasqueradeCIDRs', raw.nonMasqueradeCIDRs ?? []),
+    nonMasqueradeCIDRs: parseNonMasqueradeCIDRs(raw.nonMasqueradeCIDRs ?? [], families),
     resyncSeconds: parseResync(raw.resyncSeconds),
     networkPolicy: parseBoolean('networkPolicy', raw.networkPolicy, true),
   };
@@ -96,23 +121,50 @@ export function parseNetConf(text: string): NetConf {
 
 /**
  * The shared list rules (parseClusterCidrList, as weft-controller), then the agent's own:
- * at least one IPv4 CIDR (this round is dual-stack with an IPv4 underlay; IPv6-only clusters
- * are refused), and the result in canonical text with IPv4 first whatever the order written
- * (a Node's podCIDRs and every list the datapath gets are IPv4 first too). The mask sizes
- * are checked against the list so that the agent refuses what the controller refuses.
+ * the result in canonical text with IPv4 first whatever the order written (a Node's podCIDRs
+ * and every list the datapath gets are IPv4 first too). A single IPv6 CIDR makes the cluster
+ * IPv6-only (ADR 19). The mask sizes are checked against the list so that the agent refuses
+ * what the controller refuses.
  */
 function parseClusterCIDRs(raw: Record<string, unknown>): string[] {
-  const { field, cidrs } = parseClusterCidrList(raw);
-  if (!cidrs.some((c) => c.family === 4)) {
-    throw new ConfigError(
-      field,
-      raw[field],
-      'IPv6-only clusters are not supported yet: add an IPv4 cluster CIDR (dual-stack needs one of each family)',
-    );
-  }
+  const { cidrs } = parseClusterCidrList(raw);
   parseNodeCidrMaskSizes(raw, cidrs);
   // Stable sort: IPv4 first, the order written within a family.
   return [...cidrs].sort((a, b) => a.family - b.family).map(formatIpPrefix);
+}
+
+/** IPv6 needs links of at least 1280 bytes (RFC 8200): a smaller pod MTU would disable it. */
+const IPV6_MIN_MTU = 1280;
+
+function parseMtu(value: unknown, families: readonly IpFamily[]): number | undefined {
+  if (value === undefined) return undefined;
+  const mtu = parseInteger('mtu', value, 576, 9216);
+  if (families.includes(6) && mtu < IPV6_MIN_MTU) {
+    throw new ConfigError(
+      'mtu',
+      value,
+      `must be at least ${IPV6_MIN_MTU} with an IPv6 cluster CIDR (IPv6 needs links of 1280 bytes)`,
+    );
+  }
+  return mtu;
+}
+
+/**
+ * Either family; in an IPv6-only cluster an IPv4 entry is refused: no pod has an IPv4
+ * address, so it could only be a mistake (and would leave IPv4 rules without a purpose).
+ */
+function parseNonMasqueradeCIDRs(value: unknown, families: readonly IpFamily[]): string[] {
+  const cidrs = parseCidrList('nonMasqueradeCIDRs', value);
+  if (families.includes(4)) return cidrs;
+  const i = cidrs.findIndex((c) => ipFamilyOf(c) === 4);
+  if (i >= 0) {
+    throw new ConfigError(
+      `nonMasqueradeCIDRs[${i}]`,
+      cidrs[i],
+      'an IPv4 CIDR in an IPv6-only cluster (clusterCIDRs has only an IPv6 CIDR): pods have no IPv4 address',
+    );
+  }
+  return cidrs;
 }
 
 /** A list of CIDRs of either family, canonical, in the order written. */

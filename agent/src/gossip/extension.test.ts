@@ -9,9 +9,11 @@ import { parseAgentOptions } from '../config/agent-options.js';
 import { PeerStore } from '../peers/peer-store.js';
 import {
   computeGossipTiming,
+  computeSeeds,
   computeSelfReport,
   createGossipExtension,
   type GossipRuntime,
+  gossipListenHost,
 } from './extension.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'weft-gossip-ext-'));
@@ -31,7 +33,7 @@ function fakeRuntime(keyFile: string, ac: AbortController) {
   const rt = {
     // Port 0: the kernel picks a free port for the test.
     opts: { ...parseAgentOptions([], { NODE_NAME: 'n1', WEFT_GOSSIP_KEY_FILE: keyFile }), gossipPort: 0 },
-    netConf: { backend: 'auto', mtu: undefined },
+    netConf: { backend: 'auto', mtu: undefined, clusterCIDRs: ['10.244.0.0/16'] },
     log: silentLogger(),
     registry: new Registry(),
     store,
@@ -90,7 +92,7 @@ describe('gossip extension', () => {
       podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'],
     };
     const report = (ipv6: boolean) => {
-      const store = new PeerStore('n1', { ipv6 });
+      const store = new PeerStore('n1', { families: ipv6 ? [4, 6] : [4] });
       store.replaceAll([n1], 'api');
       const rt = {
         netConf: { backend: 'auto', mtu: undefined },
@@ -120,5 +122,28 @@ describe('gossip extension', () => {
     ac.abort();
     await running;
     assert.equal(ext.view(), undefined);
+  });
+
+  it('in an IPv6-only cluster listens on :: and seeds peers at [IPv6]:port (ADR 19)', () => {
+    const table: Array<[string[], string]> = [
+      [['10.244.0.0/16'], '0.0.0.0'],
+      [['10.244.0.0/16', 'fd00:10::/48'], '0.0.0.0'],
+      [['fd00:10::/48'], '::'],
+    ];
+    for (const [clusterCIDRs, host] of table) assert.equal(gossipListenHost({ clusterCIDRs }), host);
+
+    const store = new PeerStore('n1');
+    const six = (n: number) => ({
+      name: `n${n}`,
+      underlayIP: `fd00::${n}`,
+      underlayIP6: `fd00::${n}`,
+      podCIDRs: [`fd00:10:0:${n}::/64`],
+    });
+    store.replaceAll([six(1), six(2), { name: 'n3', underlayIP: '10.0.0.3', podCIDRs: [] }], 'api');
+    const rt = { opts: { nodeName: 'n1', gossipPort: 8473 }, store } as unknown as GossipRuntime;
+    assert.deepEqual(computeSeeds(rt), [
+      { name: 'n2', address: '[fd00::2]:8473' },
+      { name: 'n3', address: '10.0.0.3:8473' },
+    ]);
   });
 });

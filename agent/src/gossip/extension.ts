@@ -1,6 +1,8 @@
 import { backoffDelay, sleep } from '../../../common/backoff.js';
 import { errorMessage } from '../../../common/errors.js';
+import { formatHostPort } from '../../../common/ip.js';
 import type { Logger } from '../../../common/log.js';
+import { underlayFamily } from '../config/net-conf.js';
 import { readAgentVersion } from '../metrics.js';
 import type { AgentRuntime } from '../runtime.js';
 import { GossipKeyError, insecureGossipKey, loadGossipKey } from './key.js';
@@ -50,7 +52,8 @@ export function computeGossipTiming(suspectAfterMs: number, deadAfterMs: number)
 /**
  * The agent's gossip: waits for the cluster key (the Secret is mounted optional
  * and created by weft-controller, so it may appear late) and for this node to be
- * known, then runs the mesh on 0.0.0.0:<gossipPort> with the PeerStore's nodes as
+ * known, then runs the mesh on 0.0.0.0:<gossipPort> ([::]:<gossipPort> in an IPv6-only
+ * cluster, gossipListenHost) with the PeerStore's nodes as
  * seeds, the API view as the allowed peers, and feeds peers learnt through
  * signed gossip back into the PeerStore while the API has not listed. On
  * shutdown it publishes a tombstone (peers show `left`) and closes.
@@ -74,7 +77,7 @@ export function createGossipExtension(options: GossipExtensionOptions = {}): Gos
         name: rt.opts.nodeName,
         self: () => computeSelfReport(rt),
         key,
-        listen: { host: '0.0.0.0', port: rt.opts.gossipPort },
+        listen: { host: gossipListenHost(rt.netConf), port: rt.opts.gossipPort },
         seeds: () => computeSeeds(rt),
         log: rt.log,
         registry: rt.registry,
@@ -147,7 +150,10 @@ async function startWithRetry(
   for (let attempt = 0; !rt.signal.aborted; attempt++) {
     try {
       const { port } = await mesh.start(signal);
-      log.info({ op: 'listen', addr: `0.0.0.0:${port}` }, 'gossip listening');
+      log.info(
+        { op: 'listen', addr: formatHostPort(gossipListenHost(rt.netConf), port) },
+        'gossip listening',
+      );
       setPhase({ phase: 'running', port, insecure: rt.opts.gossipInsecure });
       return true;
     } catch (err: unknown) {
@@ -232,12 +238,21 @@ export function computeSelfReport(rt: GossipRuntime): SelfReport {
   };
 }
 
-/** Every other known node at its InternalIP and the cluster's gossip port. */
-function computeSeeds(rt: GossipRuntime): PeerAddress[] {
+/**
+ * Where gossip listens: every address of the family of the cluster's underlay — 0.0.0.0, or
+ * :: in an IPv6-only cluster (ADR 19), where peers dial [underlayIP]:port. Not the underlay
+ * address itself: the listener then survives a change of the node's InternalIP.
+ */
+export function gossipListenHost(netConf: Pick<GossipRuntime['netConf'], 'clusterCIDRs'>): string {
+  return underlayFamily(netConf) === 6 ? '::' : '0.0.0.0';
+}
+
+/** Every other known node at its InternalIP and the cluster's gossip port ([IPv6]:port). */
+export function computeSeeds(rt: Pick<GossipRuntime, 'opts' | 'store'>): PeerAddress[] {
   return rt.store
     .view()
     .nodes.filter((n) => n.name !== rt.opts.nodeName && rt.store.sourceOf(n.name) !== 'gossip')
-    .map((n) => ({ name: n.name, address: `${n.underlayIP}:${rt.opts.gossipPort}` }));
+    .map((n) => ({ name: n.name, address: formatHostPort(n.underlayIP, rt.opts.gossipPort) }));
 }
 
 /** The API view (name → InternalIP); undefined while the view is only the cache or empty. */

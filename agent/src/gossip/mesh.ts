@@ -1,4 +1,5 @@
 import { jitter, sleep } from '../../../common/backoff.js';
+import { formatHostPort } from '../../../common/ip.js';
 import type { Logger } from '../../../common/log.js';
 import { computeNameIndex, encodeCompactDigest, type NameIndex } from './body.js';
 import { FrameCodec, MAX_FRAME_BYTES, type RejectReason } from './frame.js';
@@ -249,7 +250,7 @@ export class GossipMesh {
     for (const s of this.#o.seeds()) if (s.name !== this.name) byName.set(s.name, s);
     for (const r of this.#state.records()) {
       if (r.name === this.name || r.leaving || byName.has(r.name)) continue;
-      byName.set(r.name, { name: r.name, address: `${r.underlayIP}:${r.gossipPort}` });
+      byName.set(r.name, { name: r.name, address: formatHostPort(r.underlayIP, r.gossipPort) });
     }
     return [...byName.values()];
   }

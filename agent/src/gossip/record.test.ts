@@ -78,7 +78,12 @@ describe('parseRecord', () => {
     ['IPv6 pod CIDR too long', { podCIDRs: [`fd00${':0'.repeat(40)}/64`] }, 'podCIDRs[0]'],
     ['IPv6 pod CIDR length out of range', { podCIDRs: ['fd00::/129'] }, 'podCIDRs[0]'],
     ['IPv4-mapped pod CIDR', { podCIDRs: ['::ffff:10.244.0.0/120'] }, 'podCIDRs[0]'],
-    ['underlayIP IPv6', { underlayIP: 'fd00::1' }, 'underlayIP'],
+    ['underlayIP IPv6 with a zone', { underlayIP: 'fe80::1%eth0' }, 'underlayIP'],
+    ['underlayIP IPv6 a CIDR', { underlayIP: 'fd00::1/64' }, 'underlayIP'],
+    ['underlayIP IPv4-mapped', { underlayIP: '::ffff:10.0.0.1' }, 'underlayIP'],
+    ['underlayIP IPv6 too long', { underlayIP: `${'0'.repeat(40)}::1` }, 'underlayIP'],
+    ['underlayIP not a string', { underlayIP: 4 }, 'underlayIP'],
+    ['underlayIP6 not the IPv6 underlayIP', { underlayIP: 'fd00::1', underlayIP6: 'fd00::2' }, 'underlayIP6'],
   ];
   for (const [what, over, field] of table6) {
     it(`rejects ${what}, naming ${field}`, () => {
@@ -88,6 +93,20 @@ describe('parseRecord', () => {
       );
     });
   }
+
+  it('carries an IPv6 underlayIP (an IPv6-only node, ADR 19): RFC 5952, underlayIP6 the same', () => {
+    const table: Array<[Record<string, unknown>, string]> = [
+      [{ underlayIP: 'fd00::1' }, 'fd00::1'],
+      [{ underlayIP: 'FD00:0:0::1', underlayIP6: 'fd00::1' }, 'fd00::1'],
+      [{ underlayIP: 'fd00:1234:5678:9abc:def0:1234:5678:9abc' }, 'fd00:1234:5678:9abc:def0:1234:5678:9abc'],
+    ];
+    for (const [over, want] of table) {
+      const r = parseRecord({ ...sampleRecord({ podCIDRs: ['fd00:10:0:1::/64'] }), ...over });
+      assert.equal(r.underlayIP, want, JSON.stringify(over));
+      assert.equal(r.underlayIP6, want, JSON.stringify(over));
+      assert.deepEqual(parseRecord(JSON.parse(JSON.stringify(r))), r, 'stable through the wire');
+    }
+  });
 
   it('rejects non-objects', () => {
     for (const v of [null, 3, 'x', []]) assert.throws(() => parseRecord(v), RecordError);

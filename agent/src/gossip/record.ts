@@ -22,10 +22,11 @@ export interface NodeRecord {
   readonly version: number;
   /** The `version` at which a field other than `version` last changed. */
   readonly contentVersion: number;
+  /** IPv4 (dual-stack and IPv4-only clusters), or IPv6 (RFC 5952) on an IPv6-only node. */
   readonly underlayIP: string;
   /**
-   * The node's IPv6 InternalIP (RFC 5952), only when the node has one and the cluster is
-   * dual-stack. Agents before dual-stack drop the field on decode (unknown fields are not
+   * The node's IPv6 InternalIP (RFC 5952), only when the node has one and the cluster serves
+   * IPv6; on an IPv6-only node the same address as underlayIP. Agents before dual-stack drop the field on decode (unknown fields are not
    * kept), so its presence never breaks them.
    */
   readonly underlayIP6?: string;
@@ -151,11 +152,25 @@ function parsePodCIDRs(value: unknown): string[] {
   });
 }
 
-function parseUnderlayIP6(value: unknown): string {
+function parseUnderlayIP6(value: unknown, field = 'underlayIP6'): string {
   const ip = typeof value === 'string' && value.length <= MAX_IP6_TEXT ? parseIpOrReason(value) : undefined;
-  if (ip === undefined || typeof ip === 'string' || ip.family !== 6)
-    fail('underlayIP6', 'not an IPv6 address');
+  if (ip === undefined || typeof ip === 'string' || ip.family !== 6) fail(field, 'not an IPv6 address');
   return formatIp(ip);
+}
+
+/**
+ * IPv4 as written (as before IPv6-only), or IPv6 in RFC 5952 text: the record of an IPv6-only
+ * node (ADR 19). Agents before IPv6-only refuse such a record (and the whole frame with it):
+ * upgrade every agent before turning a cluster IPv6-only.
+ */
+function parseUnderlayIP(value: unknown): string {
+  if (typeof value === 'string' && value.includes(':')) return parseUnderlayIP6(value, 'underlayIP');
+  return need<string>(
+    typeof value === 'string' && value.length <= 15 && isIpv4(value),
+    'underlayIP',
+    'not an IPv4 or IPv6 address',
+    value,
+  );
 }
 
 /** Validates an untrusted value as a NodeRecord; throws RecordError naming the field at fault. */
@@ -172,12 +187,10 @@ export function parseRecord(value: unknown): NodeRecord {
   const version = parseCounter(v.version, 'version');
   const contentVersion = parseCounter(v.contentVersion, 'contentVersion');
   if (contentVersion > version) fail('contentVersion', 'greater than version');
-  const underlayIP = need<string>(
-    typeof v.underlayIP === 'string' && v.underlayIP.length <= 15 && isIpv4(v.underlayIP),
-    'underlayIP',
-    'not an IPv4 address',
-    v.underlayIP,
-  );
+  const underlayIP = parseUnderlayIP(v.underlayIP);
+  const underlayIP6 = v.underlayIP6 === undefined ? undefined : parseUnderlayIP6(v.underlayIP6);
+  if (underlayIP.includes(':') && underlayIP6 !== undefined && underlayIP6 !== underlayIP)
+    fail('underlayIP6', 'differs from the IPv6 underlayIP (an IPv6-only node has one underlay address)');
   const gossipPort = need<number>(
     Number.isInteger(v.gossipPort) && (v.gossipPort as number) >= 1 && (v.gossipPort as number) <= 65535,
     'gossipPort',
@@ -209,7 +222,12 @@ export function parseRecord(value: unknown): NodeRecord {
     version,
     contentVersion,
     underlayIP,
-    ...(v.underlayIP6 === undefined ? {} : { underlayIP6: parseUnderlayIP6(v.underlayIP6) }),
+    // An IPv6-only node's underlayIP6 is its underlayIP, whether the record repeats it or not.
+    ...(underlayIP.includes(':')
+      ? { underlayIP6: underlayIP }
+      : underlayIP6 === undefined
+        ? {}
+        : { underlayIP6 }),
     gossipPort,
     podCIDRs: parsePodCIDRs(v.podCIDRs),
     backend,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { formatHostPort } from '../../../common/ip.js';
 import type { Logger } from '../../../common/log.js';
 
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
@@ -59,7 +60,7 @@ export class AgentHttpServer {
     });
     const address = this.#server.address() as AddressInfo;
     this.#opts.log.info(
-      { op: 'listen', addr: `${address.address}:${address.port}` },
+      { op: 'listen', addr: formatHostPort(address.address, address.port) },
       'http server listening',
     );
     return address;

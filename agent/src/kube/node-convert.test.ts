@@ -123,10 +123,10 @@ describe('parseKubeNode, dual-stack (ADR 18)', () => {
     });
   }
 
-  it('says IPv6-only nodes are not supported yet', () => {
+  it('says a Node with only IPv6 InternalIPs needs an IPv6-only cluster', () => {
     assert.throws(
       () => parseKubeNode(node({ podCIDRs: ['fd00:10::/64'] }, [{ type: 'InternalIP', address: 'fd00::1' }])),
-      /invalid status\.addresses=\["fd00::1"\]: no IPv4 InternalIP \(IPv6-only nodes are not supported yet\)/,
+      /invalid status\.addresses=\["fd00::1"\]: no IPv4 InternalIP \(a Node with only IPv6 InternalIPs needs an IPv6-only cluster/,
     );
   });
 
@@ -135,6 +135,64 @@ describe('parseKubeNode, dual-stack (ADR 18)', () => {
       () => parseKubeNode(node({ podCIDRs: ['fd00:10::/64', 'fd00:11::/64'] }, internal)),
       /spec\.podCIDRs.*two IPv6 podCIDRs \(fd00:10::\/64, fd00:11::\/64\): at most one per family/,
     );
+  });
+});
+
+describe('parseKubeNode, IPv6-only cluster (ADR 19)', () => {
+  const table: Array<[string, KubeNode, { underlayIP: string; podCIDRs: string[] }]> = [
+    [
+      'an IPv6-only Node',
+      node({ podCIDRs: ['fd00:10:244:1::/64'] }, [{ type: 'InternalIP', address: 'FD00::0:1' }]),
+      { underlayIP: 'fd00::1', podCIDRs: ['fd00:10:244:1::/64'] },
+    ],
+    [
+      'a Node that also has an IPv4 InternalIP (ignored: the underlay is IPv6)',
+      node({ podCIDR: 'fd00:10:244:2::/64' }, internal),
+      { underlayIP: 'fd00::1', podCIDRs: ['fd00:10:244:2::/64'] },
+    ],
+    [
+      'the first usable IPv6 InternalIP; ExternalIPs and IPv4-mapped ones skipped',
+      node({}, [
+        { type: 'ExternalIP', address: '2001:db8::9' },
+        { type: 'InternalIP', address: '::ffff:192.168.1.10' },
+        { type: 'InternalIP', address: '2001:db8::10' },
+        { type: 'InternalIP', address: '2001:db8::11' },
+      ]),
+      { underlayIP: '2001:db8::10', podCIDRs: [] },
+    ],
+  ];
+  for (const [title, input, want] of table) {
+    it(`converts ${title}: underlayIP = underlayIP6 = the IPv6 InternalIP`, () => {
+      assert.deepEqual(parseKubeNode(input, 6), { name: 'n1', underlayIP6: want.underlayIP, ...want });
+    });
+  }
+
+  const bad: Array<[string, KubeNode, unknown]> = [
+    [
+      'only an IPv4 InternalIP',
+      node({}, [{ type: 'InternalIP', address: '192.168.1.10' }]),
+      ['192.168.1.10'],
+    ],
+    ['only an IPv6 ExternalIP', node({}, [{ type: 'ExternalIP', address: '2001:db8::9' }]), []],
+    ['no addresses', { metadata: { name: 'n1' } }, []],
+  ];
+  for (const [title, input, value] of bad) {
+    it(`refuses a Node with ${title}, naming status.addresses`, () => {
+      assert.throws(
+        () => parseKubeNode(input, 6),
+        (err: unknown) =>
+          err instanceof NodeParseError &&
+          err.field === 'status.addresses' &&
+          /no IPv6 InternalIP \(the cluster is IPv6-only/.test(err.message) &&
+          assert.deepEqual(err.value, value) === undefined,
+      );
+    });
+  }
+
+  it('leaves IPv4 and dual-stack clusters as they were (family 4 is the default)', () => {
+    const n = node({ podCIDRs: ['10.244.3.0/24', 'fd00:10::/64'] }, internal);
+    assert.deepEqual(parseKubeNode(n, 4), parseKubeNode(n));
+    assert.equal(parseKubeNode(n).underlayIP, '192.168.1.10');
   });
 });
 
@@ -177,5 +235,40 @@ describe('parsePeerRecord', () => {
       () => parsePeerRecord({ ...rec, podCIDRs: ['fd00:10::/64', 'fd00:11::/64'] }),
       /podCIDRs.*two IPv6 podCIDRs/,
     );
+  });
+
+  it('takes an IPv6 underlayIP (an IPv6-only node): RFC 5952, underlayIP6 the same address', () => {
+    const table: Array<[Record<string, unknown>, { underlayIP: string }]> = [
+      [{ underlayIP: 'FD00:0::2' }, { underlayIP: 'fd00::2' }],
+      [{ underlayIP: 'fd00::2', underlayIP6: 'fd00:0:0::2' }, { underlayIP: 'fd00::2' }],
+      [{ underlayIP: '2001:db8::1:0:0:1' }, { underlayIP: '2001:db8::1:0:0:1' }],
+    ];
+    for (const [fields, want] of table) {
+      const rec = { name: 'n6', podCIDRs: ['fd00:10:0:6::/64'], ...fields };
+      assert.deepEqual(parsePeerRecord(rec), {
+        name: 'n6',
+        underlayIP: want.underlayIP,
+        underlayIP6: want.underlayIP,
+        podCIDRs: ['fd00:10:0:6::/64'],
+      });
+    }
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [
+        { underlayIP: 'fd00::2', underlayIP6: 'fd00::3' },
+        /underlayIP6="fd00::3": differs from the IPv6 underlayIP fd00::2/,
+      ],
+      [{ underlayIP: 'fd00::2/64' }, /invalid underlayIP=.*\/length/],
+      [{ underlayIP: '::ffff:10.0.0.2' }, /invalid underlayIP=/],
+      [{ underlayIP: 'fe80::1%eth0' }, /invalid underlayIP=.*zone/],
+      [{ underlayIP: '10.0.0.256' }, /invalid underlayIP=/],
+      [{ underlayIP: 7 }, /invalid underlayIP=7: not a string/],
+    ];
+    for (const [fields, reason] of bad) {
+      assert.throws(
+        () => parsePeerRecord({ name: 'n6', podCIDRs: [], ...fields }),
+        reason,
+        JSON.stringify(fields),
+      );
+    }
   });
 });

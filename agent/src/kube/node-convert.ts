@@ -1,6 +1,6 @@
 import { isIpv4 } from '../../../common/cidr.js';
 import { errorMessage, WeftError } from '../../../common/errors.js';
-import { formatIp, parseIpOrReason } from '../../../common/ip.js';
+import { formatIp, type IpFamily, parseIpOrReason } from '../../../common/ip.js';
 import { formatIpPrefix, type IpPrefix } from '../../../common/ip-prefix.js';
 import { parsePrefixOfEitherFamily } from '../config/cluster-cidrs.js';
 import type { PeerNode } from '../datapath/types.js';
@@ -29,47 +29,64 @@ export class NodeParseError extends WeftError {
 }
 
 /**
- * Turns a Kubernetes Node into {name, underlayIP, underlayIP6?, podCIDRs}: underlayIP is
- * the IPv4 InternalIP (required: IPv6-only nodes are not supported yet), underlayIP6 the
- * first IPv6 InternalIP if any (RFC 5952), podCIDRs both families, canonical, IPv4 first.
+ * Turns a Kubernetes Node into {name, underlayIP, underlayIP6?, podCIDRs}. `underlayFamily` is
+ * the cluster's primary family (net-conf underlayFamily): with 4 (IPv4-only and dual-stack,
+ * ADR 18) underlayIP is the IPv4 InternalIP (required) and underlayIP6 the first IPv6
+ * InternalIP if any; with 6 (IPv6-only, ADR 19) both are the first IPv6 InternalIP (required,
+ * an IPv4 one is ignored). RFC 5952 text; podCIDRs both families, canonical, IPv4 first.
  * Anything malformed throws a NodeParseError naming the field.
  */
-export function parseKubeNode(node: KubeNode): PeerNode {
+export function parseKubeNode(node: KubeNode, underlayFamily: IpFamily = 4): PeerNode {
   const name = node.metadata?.name;
   if (!name) throw new NodeParseError('<unnamed>', 'metadata.name', name, 'missing');
   const internal = (node.status?.addresses ?? []).filter((a) => a.type === 'InternalIP');
-  const v4 = internal.find((a) => isIpv4(a.address));
-  if (!v4) {
+  const underlayIP6 = firstIpv6(internal.map((a) => a.address));
+  const underlayIP =
+    underlayFamily === 6 ? underlayIP6 : internal.find((a) => isIpv4(a.address))?.address.trim();
+  if (underlayIP === undefined) {
     throw new NodeParseError(
       name,
       'status.addresses',
       internal.map((a) => a.address),
-      'no IPv4 InternalIP (IPv6-only nodes are not supported yet)',
+      underlayFamily === 6
+        ? 'no IPv6 InternalIP (the cluster is IPv6-only: clusterCIDRs has only an IPv6 CIDR)'
+        : 'no IPv4 InternalIP (a Node with only IPv6 InternalIPs needs an IPv6-only cluster: clusterCIDRs with only an IPv6 CIDR)',
     );
   }
   const listed = node.spec?.podCIDRs ?? (node.spec?.podCIDR ? [node.spec.podCIDR] : []);
   const field = node.spec?.podCIDRs ? 'spec.podCIDRs' : 'spec.podCIDR';
   const podCIDRs = parsePodCIDRs(name, field, listed);
-  const underlayIP6 = firstIpv6(internal.map((a) => a.address));
-  const base = { name, underlayIP: v4.address.trim() };
+  const base = { name, underlayIP };
   return underlayIP6 === undefined ? { ...base, podCIDRs } : { ...base, underlayIP6, podCIDRs };
 }
 
-/** Validates a node record that did not come from the API (disk cache, gossip). */
+/**
+ * Validates a node record that did not come from the API (disk cache, gossip). underlayIP is
+ * of either family (IPv6: an IPv6-only node, RFC 5952 text); such a node's underlayIP6 is the
+ * same address (filled in when absent, refused when it differs).
+ */
 export function parsePeerRecord(value: unknown): PeerNode {
   const rec = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
   const name = rec.name;
   if (typeof name !== 'string' || name === '') throw new NodeParseError('<unnamed>', 'name', name, 'missing');
-  if (typeof rec.underlayIP !== 'string' || !isIpv4(rec.underlayIP)) {
-    throw new NodeParseError(name, 'underlayIP', rec.underlayIP, 'not an IPv4 address');
+  const underlayIP = parseIpField(name, 'underlayIP', rec.underlayIP, true);
+  let underlayIP6 =
+    rec.underlayIP6 === undefined ? undefined : parseIpField(name, 'underlayIP6', rec.underlayIP6, false);
+  if (underlayIP.includes(':')) {
+    if (underlayIP6 !== undefined && underlayIP6 !== underlayIP) {
+      throw new NodeParseError(
+        name,
+        'underlayIP6',
+        rec.underlayIP6,
+        `differs from the IPv6 underlayIP ${underlayIP}`,
+      );
+    }
+    underlayIP6 = underlayIP;
   }
-  const underlayIP6 = rec.underlayIP6 === undefined ? undefined : parseIpv6(name, rec.underlayIP6);
   if (!Array.isArray(rec.podCIDRs)) throw new NodeParseError(name, 'podCIDRs', rec.podCIDRs, 'not a list');
   const podCIDRs = parsePodCIDRs(name, 'podCIDRs', rec.podCIDRs);
   const node: PeerNode =
-    underlayIP6 === undefined
-      ? { name, underlayIP: rec.underlayIP, podCIDRs }
-      : { name, underlayIP: rec.underlayIP, underlayIP6, podCIDRs };
+    underlayIP6 === undefined ? { name, underlayIP, podCIDRs } : { name, underlayIP, underlayIP6, podCIDRs };
   if (rec.wgPublicKey === undefined) return node;
   if (typeof rec.wgPublicKey !== 'string' || !isWireguardKey(rec.wgPublicKey)) {
     throw new NodeParseError(name, 'wgPublicKey', rec.wgPublicKey, 'not a WireGuard public key');
@@ -86,10 +103,16 @@ function firstIpv6(addresses: readonly string[]): string | undefined {
   return undefined;
 }
 
-function parseIpv6(name: string, value: unknown): string {
+/**
+ * An address field of a record: IPv4 as written and checked as before IPv6-only (when
+ * `ipv4` allows it), IPv6 in RFC 5952 text.
+ */
+function parseIpField(name: string, field: string, value: unknown, ipv4: boolean): string {
+  if (ipv4 && typeof value === 'string' && isIpv4(value)) return value;
   const ip = typeof value === 'string' ? parseIpOrReason(value) : 'not a string';
   if (typeof ip === 'string' || ip.family !== 6) {
-    throw new NodeParseError(name, 'underlayIP6', value, typeof ip === 'string' ? ip : 'not an IPv6 address');
+    const what = ipv4 ? 'not an IPv4 or IPv6 address' : 'not an IPv6 address';
+    throw new NodeParseError(name, field, value, typeof ip === 'string' ? ip : what);
   }
   return formatIp(ip);
 }

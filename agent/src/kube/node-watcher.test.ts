@@ -86,13 +86,20 @@ async function until(cond: () => boolean, timeoutMs = 2000): Promise<void> {
   }
 }
 
-function start(api: FakeNodeApi, store: PeerStore, pageSize = 500, backoff = { baseMs: 20, capMs: 50 }) {
+function start(
+  api: FakeNodeApi,
+  store: PeerStore,
+  pageSize = 500,
+  backoff = { baseMs: 20, capMs: 50 },
+  underlayFamily: 4 | 6 = 4,
+) {
   const watcher = new NodeWatcher({
     api,
     store,
     log: silentLogger(),
     backoff,
     pageSize,
+    underlayFamily,
   });
   const ac = new AbortController();
   const running = watcher.run(ac.signal);
@@ -167,6 +174,22 @@ describe('NodeWatcher', () => {
       api.push(new Error('socket hang up'));
       await until(() => store.get('d') !== undefined);
       assert.equal(api.lists.length, 5);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('in an IPv6-only cluster takes the IPv6 InternalIP as underlay and skips a Node without one', async () => {
+    const store = new PeerStore('a', { families: [6], underlayFamily: 6 });
+    const api = new FakeNodeApi();
+    api.nodes.set('a', kubeNode('a', 'fd00::1', 'fd00:10:0:1::/64'));
+    api.nodes.set('v4', kubeNode('v4', '10.0.0.2', 'fd00:10:0:2::/64'));
+    const w = start(api, store, 500, undefined, 6);
+    try {
+      await until(() => w.watcher.synced);
+      assert.deepEqual(store.view().nodes, [
+        { name: 'a', underlayIP: 'fd00::1', underlayIP6: 'fd00::1', podCIDRs: ['fd00:10:0:1::/64'] },
+      ]);
     } finally {
       await w.stop();
     }

@@ -1,3 +1,4 @@
+import type { IpFamily } from '../../../common/ip.js';
 import type { Logger } from '../../../common/log.js';
 import type { PeerNode } from '../datapath/types.js';
 import type { PeerStore } from '../peers/peer-store.js';
@@ -9,6 +10,8 @@ export interface NodeWatcherOptions {
   readonly api: NodeApi;
   readonly store: PeerStore;
   readonly log: Logger;
+  /** The cluster's underlay family (net-conf underlayFamily); default 4. */
+  readonly underlayFamily?: IpFamily;
   readonly backoff?: { readonly baseMs: number; readonly capMs: number };
   /** Nodes per list page (default 500). */
   readonly pageSize?: number;
@@ -95,7 +98,7 @@ export class NodeWatcher {
   /** Converts one Node; a bad one is logged once per distinct problem and skipped. */
   #convert(obj: KubeNode): PeerNode | undefined {
     try {
-      const node = parseKubeNode(obj);
+      const node = parseKubeNode(obj, this.#opts.underlayFamily);
       this.#skipped.delete(node.name);
       return node;
     } catch (err: unknown) {

@@ -114,8 +114,8 @@ describe('PeerStore, dual-stack (ADR 18)', () => {
     assert.equal(events.count(), 3);
   });
 
-  it('an IPv4-only cluster (ipv6: false) drops IPv6 podCIDRs and underlayIP6 from every source', () => {
-    const store = new PeerStore('a', { ipv6: false });
+  it('an IPv4-only cluster (families [4]) drops IPv6 podCIDRs and underlayIP6 from every source', () => {
+    const store = new PeerStore('a', { families: [4] });
     const events = counted(store);
     store.replaceAll([a6], 'cache');
     assert.deepEqual(store.view().self, a);
@@ -130,5 +130,59 @@ describe('PeerStore, dual-stack (ADR 18)', () => {
       'IPv6 only: no change',
     );
     assert.equal(events.count(), 3);
+  });
+
+  describe('IPv6-only cluster (families [6], underlay IPv6; ADR 19)', () => {
+    const a6o = { name: 'a', underlayIP: 'fd00::1', underlayIP6: 'fd00::1', podCIDRs: ['fd00:10:0:1::/64'] };
+    const b6o = { name: 'b', underlayIP: 'fd00::2', underlayIP6: 'fd00::2', podCIDRs: ['fd00:10:0:2::/64'] };
+    const newStore = () => {
+      const refused: string[] = [];
+      const store = new PeerStore('a', {
+        families: [6],
+        underlayFamily: 6,
+        onRefused: (node, reason) => refused.push(`${node.name}: ${reason}`),
+      });
+      return { store, refused };
+    };
+
+    it('keeps IPv6 nodes as they are and drops IPv4 podCIDRs', () => {
+      const { store, refused } = newStore();
+      store.replaceAll([a6o, { ...b6o, podCIDRs: ['10.244.2.0/24', 'fd00:10:0:2::/64'] }], 'api');
+      assert.deepEqual(store.view().self, a6o);
+      assert.deepEqual(store.view().peers, [b6o]);
+      assert.deepEqual(refused, []);
+    });
+
+    it('leaves out a node with an IPv4 underlay from any source, reported once per reason', () => {
+      const { store, refused } = newStore();
+      const events = counted(store);
+      const c4 = { name: 'c', underlayIP: '10.0.0.3', podCIDRs: ['fd00:10:0:3::/64'] };
+      store.replaceAll([a6o, c4], 'cache');
+      assert.deepEqual(
+        store.view().nodes.map((n) => n.name),
+        ['a'],
+      );
+      assert.equal(store.syncGossip([{ ...c4, state: 'alive' }]), false, 'gossip does not bring it back');
+      assert.equal(store.upsert(c4), false);
+      assert.deepEqual(refused, [
+        "c: underlayIP 10.0.0.3 is IPv4, the cluster's underlay is IPv6 (a cluster mixing IPv4-underlay and IPv6-only nodes is not supported)",
+      ]);
+      assert.equal(store.upsert({ ...c4, underlayIP: 'fd00::3', underlayIP6: 'fd00::3' }), true, 'fixed: in');
+      assert.equal(store.upsert(c4), true, 'an IPv4 underlay again: the entry goes');
+      assert.equal(store.get('c'), undefined);
+      assert.equal(refused.length, 2, 'reported again after it was accepted in between');
+      assert.equal(events.count(), 3);
+    });
+
+    it('an IPv4-underlay cluster refuses an IPv6-only node the same way', () => {
+      const refused: string[] = [];
+      const store = new PeerStore('a', { underlayFamily: 4, onRefused: (n) => refused.push(n.name) });
+      store.replaceAll([a, b6o], 'api');
+      assert.deepEqual(
+        store.view().nodes.map((n) => n.name),
+        ['a'],
+      );
+      assert.deepEqual(refused, ['b']);
+    });
   });
 });

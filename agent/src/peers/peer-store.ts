@@ -1,4 +1,4 @@
-import { ipFamilyOf } from '../../../common/ip.js';
+import { type IpFamily, ipFamilyOf } from '../../../common/ip.js';
 import type { PeerNode, SelfNode } from '../datapath/types.js';
 import { type GossipPeer, type NodeSource, planGossipMerge, sameNode } from './gossip-merge.js';
 
@@ -20,12 +20,21 @@ export type ChangeListener = () => void;
 
 export interface PeerStoreOptions {
   /**
-   * Whether the cluster serves IPv6 (net-conf has an IPv6 cluster CIDR); default true.
-   * false: IPv6 podCIDRs and underlayIP6 are dropped from every node on arrival, whatever
-   * the source (API, cache, gossip), so that an IPv4-only Weft in a dual-stack Kubernetes
-   * cluster stays exactly the IPv4-only Weft it was before dual-stack.
+   * The families the cluster serves (net-conf clusterFamilies); default both. A family not
+   * listed is dropped from every node on arrival, whatever the source (API, cache, gossip):
+   * without 6, IPv6 podCIDRs and underlayIP6, so that an IPv4-only Weft in a dual-stack
+   * Kubernetes cluster stays exactly the IPv4-only Weft it was before dual-stack; without 4
+   * (IPv6-only), IPv4 podCIDRs.
    */
-  readonly ipv6?: boolean;
+  readonly families?: readonly IpFamily[];
+  /**
+   * The family of every node's underlayIP (net-conf underlayFamily); default: either. A node
+   * whose underlayIP is of the other family (a mixed cluster, not supported: a record from a
+   * cache or gossip of another cluster shape) is left out and reported once to onRefused.
+   */
+  readonly underlayFamily?: IpFamily;
+  /** Called once per node and reason when a node is left out (the reason names the field). */
+  readonly onRefused?: (node: PeerNode, reason: string) => void;
 }
 
 /**
@@ -36,7 +45,11 @@ export interface PeerStoreOptions {
  */
 export class PeerStore {
   readonly selfName: string;
-  readonly #ipv6: boolean;
+  readonly #families: ReadonlySet<IpFamily>;
+  readonly #underlayFamily: IpFamily | undefined;
+  readonly #onRefused: ((node: PeerNode, reason: string) => void) | undefined;
+  /** Reason last reported per refused node name (reported again only when it changes). */
+  readonly #refused = new Map<string, string>();
   readonly #nodes = new Map<string, PeerNode>();
   readonly #listeners = new Set<ChangeListener>();
   /** Names whose entry came from gossip (only while the API has not listed). */
@@ -52,7 +65,9 @@ export class PeerStore {
 
   constructor(selfName: string, options: PeerStoreOptions = {}) {
     this.selfName = selfName;
-    this.#ipv6 = options.ipv6 ?? true;
+    this.#families = new Set(options.families ?? [4, 6]);
+    this.#underlayFamily = options.underlayFamily;
+    this.#onRefused = options.onRefused;
   }
 
   /** Increments on every effective change; lets consumers skip work for a view they already handled. */
@@ -132,7 +147,7 @@ export class PeerStore {
     const current = new Map(
       [...this.#nodes].map(([name, node]) => [name, { node, source: this.sourceOf(name) as NodeSource }]),
     );
-    const served = this.#ipv6 ? offered : offered.map(withoutIpv6);
+    const served = offered.filter((p) => this.#accepts(p)).map((p) => this.#served(p));
     const plan = planGossipMerge(this.selfName, this.#source, current, served);
     for (const name of plan.drop) {
       this.#nodes.delete(name);
@@ -176,13 +191,39 @@ export class PeerStore {
     return this.#view;
   }
 
+  /** Stores `node` as served; a refused one removes the entry of its name (true if there was one). */
   #put(node: PeerNode): boolean {
+    if (!this.#accepts(node)) return this.#nodes.delete(node.name);
     if (node.wgPublicKey !== undefined) this.#wgKeys.set(node.name, node.wgPublicKey);
-    const next = this.#withKey(this.#ipv6 ? node : withoutIpv6(node));
+    const next = this.#withKey(this.#served(node));
     const old = this.#nodes.get(node.name);
     if (old && sameNode(old, next)) return false;
     this.#nodes.set(node.name, { ...next, podCIDRs: [...next.podCIDRs] });
     return true;
+  }
+
+  /** False (reported once) when the node's underlay family is not the cluster's. */
+  #accepts(node: PeerNode): boolean {
+    const family = ipFamilyOf(node.underlayIP);
+    if (this.#underlayFamily === undefined || family === this.#underlayFamily) {
+      this.#refused.delete(node.name);
+      return true;
+    }
+    const reason =
+      `underlayIP ${node.underlayIP} is IPv${family ?? '?'}, the cluster's underlay is IPv${this.#underlayFamily} ` +
+      '(a cluster mixing IPv4-underlay and IPv6-only nodes is not supported)';
+    if (this.#refused.get(node.name) !== reason) {
+      this.#refused.set(node.name, reason);
+      this.#onRefused?.(node, reason);
+    }
+    return false;
+  }
+
+  /** `node` with only the families the cluster serves. */
+  #served<T extends PeerNode>(node: T): T {
+    if (this.#families.has(4) && this.#families.has(6)) return node;
+    const podCIDRs = node.podCIDRs.filter((c) => this.#families.has(ipFamilyOf(c) ?? 4));
+    return this.#families.has(6) ? { ...node, podCIDRs } : { ...node, underlayIP6: undefined, podCIDRs };
   }
 
   /** A new object for `node` with the key known for its name (none: no property). */
@@ -202,9 +243,4 @@ export class PeerStore {
     this.#version++;
     for (const listener of [...this.#listeners]) listener();
   }
-}
-
-/** `node` as an IPv4-only cluster sees it: no IPv6 podCIDR, no underlayIP6. */
-function withoutIpv6<T extends PeerNode>(node: T): T {
-  return { ...node, underlayIP6: undefined, podCIDRs: node.podCIDRs.filter((c) => ipFamilyOf(c) !== 6) };
 }

@@ -54,6 +54,22 @@ describe('ViewCache', () => {
     assert.deepEqual((await cache.load('a'))?.nodes, [nodes[0]]);
   });
 
+  it('round-trips IPv6-only nodes (underlayIP = underlayIP6 = IPv6; ADR 19)', async () => {
+    const cache = new ViewCache({ stateDir: join(dir, 'v6'), log: silentLogger() });
+    const six = [
+      { name: 'a', underlayIP: 'fd00::1', underlayIP6: 'fd00::1', podCIDRs: ['fd00:10:0:1::/64'] },
+      { name: 'b', underlayIP: 'fd00::2', underlayIP6: 'fd00::2', podCIDRs: [] },
+    ];
+    await cache.save('a', six);
+    assert.deepEqual((await cache.load('a'))?.nodes, six);
+    // a record that leaves underlayIP6 out (or spells the address long) loads the same
+    await writeFile(
+      cache.path,
+      '{"version":1,"nodeName":"a","writtenAt":"2025-01-01T00:00:00.000Z","nodes":[{"name":"a","underlayIP":"FD00:0::1","podCIDRs":["fd00:10:0:1::/64"]}]}\n',
+    );
+    assert.deepEqual((await cache.load('a'))?.nodes, [six[0]]);
+  });
+
   const corrupt: Array<[string, string]> = [
     ['truncated JSON', '{"version":1,"nodeName":"a","nodes":['],
     ['another schema version', '{"version":2,"nodeName":"a","writtenAt":"x","nodes":[]}'],

@@ -1,3 +1,4 @@
+import { formatHostPort } from '../../../common/ip.js';
 import type { NetConf } from '../config/net-conf.js';
 import { OPEN_POD_GATE, type PodGate, PodGateError } from '../pod-gate.js';
 import type { AgentRuntime } from '../runtime.js';
@@ -55,7 +56,7 @@ export function createPolicyExtension(): PolicyExtension {
           store: () => policyStore,
           agentAddr: (node) => {
             const peer = rt.store.view().peers.find((p) => p.name === node);
-            return peer && `http://${peer.underlayIP}:${rt.opts.httpPort}`;
+            return peer && `http://${formatHostPort(peer.underlayIP, rt.opts.httpPort)}`;
           },
         }),
       );

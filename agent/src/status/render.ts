@@ -32,7 +32,7 @@ export function renderStatus(s: StatusJson): string {
   const n = s.node;
   const lines = [
     `Node:     ${n.name}${n.ready ? '' : ` (not ready: ${n.notReadyReason ?? 'unknown reason'})`}`,
-    `Backend:  ${n.backend}   MTU: ${cell(n.mtu)}   Underlay: ${cell(n.underlayIP)}${n.underlayIP6 ? `, ${n.underlayIP6}` : ''}${n.underlayInterface ? ` (${n.underlayInterface})` : ''}`,
+    `Backend:  ${n.backend}   MTU: ${cell(n.mtu)}   Underlay: ${cell(n.underlayIP)}${n.underlayIP6 && n.underlayIP6 !== n.underlayIP ? `, ${n.underlayIP6}` : ''}${n.underlayInterface ? ` (${n.underlayInterface})` : ''}`,
     `PodCIDRs: ${n.podCIDRs.length > 0 ? n.podCIDRs.join(', ') : '-'}`,
   ];
   if (n.viewSource !== 'api') lines.push(`View:     ${VIEW_SOURCE_TEXT[n.viewSource]}`);
@@ -46,9 +46,17 @@ export function renderStatus(s: StatusJson): string {
 
 /**
  * The peer table. Dual-stack (this node or a peer has IPv6 underlay or routes) adds the
- * IPv6 route kind and underlay of each peer; an IPv4-only cluster's table is as before.
+ * IPv6 route kind and underlay of each peer; an IPv4-only cluster's table is as before. An
+ * IPv6-only node (its underlay is IPv6, ADR 19) has one family again: ROUTE is the route
+ * kind of the IPv6 podCIDR, UNDERLAY the IPv6 address.
  */
 function renderPeers(s: StatusJson): string[] {
+  if (s.node.underlayIP?.includes(':')) {
+    return table(
+      SINGLE_FAMILY_HEADER,
+      s.peers.map((p) => [p.name, p.state, cell(p.route6 ?? p.route), cell(p.underlayIP), ...seen(p)]),
+    );
+  }
   const ipv6 =
     s.node.underlayIP6 !== undefined ||
     s.peers.some((p) => p.route6 !== undefined || p.underlayIP6 !== undefined);
@@ -59,13 +67,19 @@ function renderPeers(s: StatusJson): string[] {
     ...(ipv6 ? [cell(p.route6)] : []),
     cell(p.underlayIP),
     ...(ipv6 ? [cell(p.underlayIP6)] : []),
-    formatDuration(p.lastSeenAgoMs),
-    formatRtt(p.rttMs),
+    ...seen(p),
   ]);
   const header = ipv6
     ? ['NAME', 'STATE', 'ROUTE', 'ROUTE6', 'UNDERLAY', 'UNDERLAY6', 'LAST SEEN', 'RTT']
-    : ['NAME', 'STATE', 'ROUTE', 'UNDERLAY', 'LAST SEEN', 'RTT'];
+    : SINGLE_FAMILY_HEADER;
   return table(header, rows);
+}
+
+const SINGLE_FAMILY_HEADER = ['NAME', 'STATE', 'ROUTE', 'UNDERLAY', 'LAST SEEN', 'RTT'];
+
+/** LAST SEEN and RTT of a peer. */
+function seen(p: StatusJson['peers'][number]): string[] {
+  return [formatDuration(p.lastSeenAgoMs), formatRtt(p.rttMs)];
 }
 
 /** "WireGuard: userspace (wireguard-go v0.0.…) weft.wg :51820 key …" and one line per peer. */

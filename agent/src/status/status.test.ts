@@ -295,6 +295,77 @@ describe('status', () => {
     });
   });
 
+  it('IPv6-only: one underlay address, and a single-family peer table with the IPv6 route kinds', () => {
+    const six = (n: number, name: string) => ({
+      name,
+      underlayIP: `fd00::${n}`,
+      underlayIP6: `fd00::${n}`,
+      podCIDRs: [`fd00:10:0:${n}::/64`],
+    });
+    const self6 = six(1, 'node-a');
+    const store = new PeerStore('node-a', { families: [6], underlayFamily: 6 });
+    store.replaceAll([self6, six(2, 'node-b'), six(3, 'node-c')], 'api');
+    const record = (n: number, name: string) => sampleRecord(six(n, name));
+    const s = computeStatus(
+      inputs({
+        cluster: store.view(),
+        sourceOf: (n) => store.sourceOf(n),
+        programmedSelf: self6,
+        local: { ...local, podCIDRs: self6.podCIDRs, clusterCIDRs: ['fd00:10::/48'], mtu: 1430 },
+        sync: {
+          ...sync,
+          mtu: 1430,
+          peerRoutes: new Map(),
+          peerRoutes6: new Map([
+            ['node-b', 'direct'],
+            ['node-c', 'vxlan'],
+          ]),
+        },
+        mesh: {
+          self: record(1, 'node-a'),
+          peers: [
+            {
+              name: 'node-b',
+              state: 'alive',
+              record: record(2, 'node-b'),
+              lastSeenAt: NOW - 1500,
+              rttMs: 0.42,
+            },
+            {
+              name: 'node-c',
+              state: 'alive',
+              record: record(3, 'node-c'),
+              lastSeenAt: NOW - 800,
+              rttMs: 1.5,
+            },
+          ],
+        },
+      }),
+    );
+    assert.deepEqual([s.node.underlayIP, s.node.underlayIP6], ['fd00::1', 'fd00::1']);
+    assert.deepEqual(
+      s.peers.map((p) => [p.name, p.route, p.route6, p.underlayIP, p.underlayIP6]),
+      [
+        ['node-b', null, 'direct', 'fd00::2', 'fd00::2'],
+        ['node-c', null, 'vxlan', 'fd00::3', 'fd00::3'],
+      ],
+    );
+    assert.equal(
+      renderStatus(s),
+      `Node:     node-a
+Backend:  auto   MTU: 1430   Underlay: fd00::1 (eth0)
+PodCIDRs: fd00:10:0:1::/64
+IPAM:     3/254 addresses in use
+Gossip:   on — port 9743
+
+Peers: 2 (2 alive)
+NAME    STATE  ROUTE   UNDERLAY  LAST SEEN  RTT
+node-b  alive  direct  fd00::2   2s ago     0.42ms
+node-c  alive  vxlan   fd00::3   800ms ago  1.50ms
+`,
+    );
+  });
+
   it('dual-stack: the node’s IPv6 underlay and both podCIDRs, per peer the route kind of each family', () => {
     const self6 = { ...self, underlayIP6: 'fd00::1', podCIDRs: ['10.244.1.0/24', 'fd00:10:0:1::/64'] };
     const store = new PeerStore('node-a');

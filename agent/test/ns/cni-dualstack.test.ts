@@ -67,11 +67,8 @@ describe('CNI dual-stack through the real shim and conflist (node netns)', { tim
   }
 
   it('ADD → CHECK → DEL → DEL: both families in the result and the pod, both gateways answer', async () => {
-    const netns = await node.createPod('a');
-    const a = { containerId: 'ctr-ds-a', netns };
-    const r = (await node.runtime.add(a)) as AddResult;
-    const podIndex = r.interfaces.findIndex((i) => i.sandbox === netns);
-    assert.ok(podIndex >= 0);
+    const { a, r, podIndex } = await node.addPod<AddResult>('a', 'ctr-ds-a');
+    const { netns } = a;
     const [v4, v6] = addressesOf(r);
     assert.match(v4, /^10\.244\.1\.\d+$/);
     assert.match(v6, /^fd00:10:244:1::[0-9a-f]+$/);
@@ -110,10 +107,7 @@ describe('CNI dual-stack through the real shim and conflist (node netns)', { tim
     const noAddr = await checkError(a, r);
     assert.match(noAddr.details, new RegExp(`address ${v6}/64 missing on eth0 \\(has ${v4}/24\\)`));
 
-    await node.runtime.del(a, r);
-    assert.equal((await allocations()).has('ctr-ds-a/eth0'), false, 'DEL released both addresses');
-    assert.ok(!(await node.hostVeths()).includes(hostVethName({ containerId: 'ctr-ds-a', ifname: 'eth0' })));
-    await node.runtime.del(a, r);
+    await node.delTwice(a, r); // both addresses released, the veth gone
     await node.deletePod('a');
   });
 

@@ -1,13 +1,13 @@
 /**
- * A node for CNI namespace tests: its own netns with bridge weft0 (10.244.1.1/24;
- * with a dual-stack pod network also the first host of the IPv6 podCIDR, as the
- * datapath gives it), temp CNI bin/conf/state dirs with the real shim and
+ * A node for CNI namespace tests: its own netns with bridge weft0 (10.244.1.1/24
+ * unless the pod network is IPv6-only; with an IPv6 podCIDR also its first host, as
+ * the datapath gives it), temp CNI bin/conf/state dirs with the real shim and
  * conflist installed, the agent's CNI server (in this process or a child
  * process), and pods as netns. Everything is named `wtcni-<tag>-…` and removed
  * by cleanup(), also after failures.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,9 +17,12 @@ import { formatIp } from '../../../common/ip.js';
 import { nthAddressOf, parseIpPrefix } from '../../../common/ip-prefix.js';
 import { silentLogger } from '../../../common/log.js';
 import { installCniFiles } from '../../src/cni/install.js';
+import { ipamStatePath } from '../../src/cni/ipam.js';
+import { attachmentKey, parseIpamState } from '../../src/cni/ipam-state.js';
+import { hostVethName } from '../../src/cni/names.js';
 import { type CniServer, startCniServer } from '../../src/cni/server.js';
 import type { LocalNetwork } from '../../src/local-network.js';
-import { CniRuntime } from './cni-runtime.js';
+import { CniRuntime, type RuntimeAttachment } from './cni-runtime.js';
 
 export const execFileP = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -34,7 +37,8 @@ export function localNetworkFor(
   return {
     nodeName,
     podCIDRs,
-    clusterCIDRs: ['10.244.0.0/16'],
+    // An IPv6-only node (no IPv4 podCIDR) is in an IPv6-only cluster (ADR 19).
+    clusterCIDRs: podCIDRs.some((c) => !c.includes(':')) ? ['10.244.0.0/16'] : ['fd00:10:244::/48'],
     bridge: 'weft0',
     mtu: 1450,
   };
@@ -105,7 +109,7 @@ export class CniTestNode {
       const batch = [
         'link set lo up',
         'link add weft0 address 02:77:65:66:74:00 type bridge',
-        'addr add 10.244.1.1/24 dev weft0',
+        ...(node.podCIDRs.some((c) => !c.includes(':')) ? ['addr add 10.244.1.1/24 dev weft0'] : []),
         ...CniTestNode.bridgeIpv6Lines(node.podCIDRs),
         'link set weft0 up',
         '',
@@ -186,6 +190,33 @@ export class CniTestNode {
 
   podName(i: number | string): string {
     return `wtcni-${this.tag}-p${i}`;
+  }
+
+  /** Creates pod netns `pod` and ADDs it; the result and the index of the pod interface in it. */
+  async addPod<R extends { interfaces: ReadonlyArray<{ sandbox?: string }> }>(
+    pod: string,
+    containerId: string,
+  ): Promise<{ a: RuntimeAttachment; r: R; podIndex: number }> {
+    const netns = await this.createPod(pod);
+    const a = { containerId, netns };
+    const r = (await this.runtime.add(a)) as unknown as R;
+    const podIndex = r.interfaces.findIndex((i) => i.sandbox === netns);
+    if (podIndex < 0) throw new Error(`ADD result without the pod interface in ${netns}`);
+    return { a, r, podIndex };
+  }
+
+  /**
+   * DEL → DEL of an attachment: after the first its addresses are released and its host veth
+   * is gone; the second (nothing left to remove) succeeds too. Throws naming what is left.
+   */
+  async delTwice(a: RuntimeAttachment, result: unknown): Promise<void> {
+    const key = attachmentKey({ containerId: a.containerId, ifname: a.ifname ?? 'eth0' });
+    await this.runtime.del(a, result);
+    const state = parseIpamState(await readFile(ipamStatePath(this.stateDir, 'weft'), 'utf8'));
+    if (state.allocations.has(key)) throw new Error(`DEL left the addresses of ${key} allocated`);
+    const veth = hostVethName({ containerId: a.containerId, ifname: a.ifname ?? 'eth0' });
+    if ((await this.hostVeths()).includes(veth)) throw new Error(`DEL left ${veth} in ${this.netns}`);
+    await this.runtime.del(a, result);
   }
 
   async deletePod(i: number | string): Promise<void> {

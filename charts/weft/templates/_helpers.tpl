@@ -31,6 +31,15 @@
 }
 {{- end }}
 
+{{/* WEFT_HTTP_ADDR for port .port: every address of the cluster's underlay family, 0.0.0.0:<port>, or
+     "[::]:<port>" in an IPv6-only cluster (no IPv4 cluster CIDR) so that scrapes over IPv6 reach it
+     (quoted: YAML would read [::] as a list). */}}
+{{- define "weft.httpAddr" -}}
+{{- $ipv4 := false -}}
+{{- range .root.Values.network.clusterCIDRs }}{{ if not (contains ":" .) }}{{ $ipv4 = true }}{{ end }}{{ end -}}
+{{- if $ipv4 }}0.0.0.0:{{ .port }}{{ else }}{{ printf "[::]:%v" .port | quote }}{{ end -}}
+{{- end }}
+
 {{/* "true" when the agents run WireGuard (backend wireguard, or encryption with auto), else empty. */}}
 {{- define "weft.wireguard" -}}
 {{- if or (eq .Values.network.backend.type "wireguard") .Values.network.encryption.enabled }}true{{ end }}
