@@ -238,6 +238,23 @@ table inet weft {
     assert.ok(!nftText(desired('auto', [n2], { nonMasqueradeCIDRs: ['10.0.0.0/8'] })).includes('10.0.0.0'));
   });
 
+  it('with NetworkPolicy: the IPv6 dispatch after the (empty) IPv4 maps, in ADR 12’s order', () => {
+    const d = desired('auto', [n2], { networkPolicy: true });
+    assert.deepEqual(
+      d.nft?.maps.map((m) => m.name),
+      ['pol_egress', 'pol_egress6', 'pol_ingress', 'pol_ingress6'],
+    );
+    const forward = d.nft?.chains.find((c) => c.name === 'forward')?.rules ?? [];
+    // The IPv4 dispatch first (ADR 12's order), the IPv6 one after it, then the IPv6 forward rules alone.
+    assert.equal(forward.indexOf('weft-policy-ingress') + 1, forward.indexOf('weft-policy-nd'));
+    assert.deepEqual(forward.slice(-3), ['weft-policy-ingress6', 'weft-forward-out6', 'weft-forward-in6']);
+    assert.ok(!forward.includes('weft-forward-out'));
+    assert.deepEqual(
+      d.nft?.sets.map((s) => s.name),
+      ['cluster6', 'nomasq6'],
+    );
+  });
+
   it('with WireGuard: the IPv6 clear-guard alone, and the device over IPv6 ([addr]:port, MTU − 80)', () => {
     const d = desired('auto', [n2, n3], { encryption: 'crossSubnet' });
     const text = nftText(d);

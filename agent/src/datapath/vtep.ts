@@ -24,7 +24,7 @@ export function vtepMac(underlayIP: string): string {
 }
 
 /**
- * The bridge's MAC = 0a:57:<the four octets of the node's underlay IPv4>: locally
+ * The bridge's MAC = 0a:57:<the four octets of the node's underlay IPv4, or its folded IPv6>: locally
  * administered and unicast like the VTEP's, but a different first octet so the two
  * never collide. Fixed, because a bridge without a set address takes the lowest MAC
  * of its ports and changes it whenever a pod comes or goes, which leaves stale ARP
