@@ -105,10 +105,14 @@ export async function assertPing6(from: string, to: string, toPod: string, src: 
 
 /**
  * Pods 1–3 (fd00:10:244:<n>::5) reach each other, each source kept: 1↔2, 1↔3, 3→2; and the host
- * `host1` of pod 1 reaches pod 3 from its VTEP address (fd00:10:244:1::), the answer back through
- * the tunnel.
+ * `host1` of pod 1 reaches pod 3 from `hostSrc` (by default its VTEP address fd00:10:244:1::),
+ * the answer back through the tunnel.
  */
-export async function assertPodMesh6(pods: readonly string[], host1: string): Promise<void> {
+export async function assertPodMesh6(
+  pods: readonly string[],
+  host1: string,
+  hostSrc = 'fd00:10:244:1::',
+): Promise<void> {
   const [p1, p2, p3] = pods as [string, string, string];
   const pod6 = (n: number) => `fd00:10:244:${n}::5`;
   await assertPing6(p1, pod6(2), p2, pod6(1));
@@ -116,5 +120,5 @@ export async function assertPodMesh6(pods: readonly string[], host1: string): Pr
   await assertPing6(p1, pod6(3), p3, pod6(1));
   await assertPing6(p3, pod6(1), p1, pod6(3));
   await assertPing6(p3, pod6(2), p2, pod6(3));
-  await assertPing6(host1, pod6(3), p3, 'fd00:10:244:1::');
+  await assertPing6(host1, pod6(3), p3, hostSrc);
 }
