@@ -2,7 +2,8 @@ import { parseCidr } from '../../../common/cidr.js';
 import { errorMessage } from '../../../common/errors.js';
 import { parseIpPrefix } from '../../../common/ip-prefix.js';
 import { CidrIndex, IpPrefixIndex } from './cidr-index.js';
-import { desiredDatapath, ownIpv6, ownPodCIDRs } from './desired.js';
+import { desiredDatapath } from './desired.js';
+import { ownIpv6, ownPodCIDRs, ownUnderlayText, underlayFamilyOf } from './own-node.js';
 import { type PeerFacts, PeerFactsCache } from './peer-facts.js';
 import {
   byText,
@@ -20,6 +21,7 @@ import {
   throughWireguard,
   wireguardPeerOf,
 } from './peer-routes.js';
+import { checkFamily } from './peer-select.js';
 import { diffPeerLists, patchSorted } from './sorted-patch.js';
 import type {
   DesiredDatapath,
@@ -31,6 +33,7 @@ import type {
   UnderlayFacts,
 } from './state.js';
 import type { DatapathConfig, PeerNode, PeerRoute, SelfNode } from './types.js';
+import { vtepMac } from './vtep.js';
 
 /**
  * What the last result was computed from, kept only while every peer was usable — but for
@@ -52,8 +55,9 @@ interface Basis {
 }
 
 /** A peer whose entries hang on its MAC: its FDB entry (VXLAN) or its reply route (IPv4 tunnelled). */
-const usesMac = (route: PeerRoute, route6: PeerRoute | undefined) =>
-  route !== 'direct' || (route6 !== undefined && route6 !== 'direct');
+const tunnelled = (route: PeerRoute | undefined) => route !== undefined && route !== 'direct';
+const usesMac = (route: PeerRoute | undefined, route6: PeerRoute | undefined) =>
+  tunnelled(route) || tunnelled(route6);
 
 /**
  * desiredDatapath with memory: when the node, the config and the underlay are
@@ -139,7 +143,7 @@ export class IncrementalDesired {
       const route6 = result.peerRoutes6.get(peer.name);
       if (route6 !== undefined) for (const c of facts.cidrs6) taken6.add(c);
       // Tunnel peers (VXLAN or WireGuard) share a reply route per underlay IP (its MAC for VXLAN).
-      if (usesMac(result.peerRoutes.get(peer.name) ?? 'direct', route6))
+      if (usesMac(result.peerRoutes.get(peer.name), route6))
         macUsers.set(facts.mac, (macUsers.get(facts.mac) ?? 0) + 1);
     }
     return { inputs, result, peers: peers.slice(), byName, taken, taken6, macUsers };
@@ -176,7 +180,7 @@ export class IncrementalDesired {
     const removedFdb = new Set<string>();
     for (const peer of gone) {
       const facts = this.facts.get(peer);
-      const route = result.peerRoutes.get(peer.name) as PeerRoute;
+      const route = result.peerRoutes.get(peer.name);
       const route6 = result.peerRoutes6.get(peer.name);
       pushPeerEntries(removed, peer, facts, route, route6, config, underlay);
       for (const c of facts.cidrs) taken.delete(c);
@@ -198,17 +202,26 @@ export class IncrementalDesired {
     const subnets = underlay.subnets.map((s) => parseCidr(s, false));
     const own6 = ownIpv6(self);
     const subnets6 = subnets6Of(underlay);
+    const family = underlayFamilyOf(self);
+    const ownMac = vtepMac(ownUnderlayText(self));
     for (const peer of come) {
-      let route: PeerRoute;
+      let route: PeerRoute | undefined;
       let route6: PeerRoute | undefined;
       try {
         const facts = this.facts.get(peer);
-        if (findClash(taken, facts.cidrs) !== undefined) return undefined;
-        route = checkPeer(self, peer, facts, config, underlay, subnets);
-        const ipv6 = this.patchIpv6(own6, peer, facts, config, underlay, subnets6, taken6);
-        if (ipv6 === undefined) return undefined;
-        if (typeof ipv6 === 'object') addedSkips.push(ipv6);
-        else route6 = ipv6 === 'none' ? undefined : ipv6;
+        checkFamily(family, facts);
+        if (family === 6) {
+          // IPv6-only (ADR 19): any reason to leave the peer out, and a MAC shared with us, take the full path.
+          route6 = checkPeer6(own6, peer, facts, config, underlay, subnets6);
+          if (findClash6(taken6, facts.cidrs6) !== undefined || facts.mac === ownMac) return undefined;
+        } else {
+          if (findClash(taken, facts.cidrs) !== undefined) return undefined;
+          route = checkPeer(self, peer, facts, config, underlay, subnets);
+          const ipv6 = this.patchIpv6(own6, peer, facts, config, underlay, subnets6, taken6);
+          if (ipv6 === undefined) return undefined;
+          if (typeof ipv6 === 'object') addedSkips.push(ipv6);
+          else route6 = ipv6 === 'none' ? undefined : ipv6;
+        }
         if (config.encryption === 'crossSubnet' && (route === 'direct' || route6 === 'direct'))
           return undefined;
         for (const c of facts.cidrs) taken.add(c);
@@ -222,7 +235,7 @@ export class IncrementalDesired {
       } catch {
         return undefined;
       }
-      peerRoutes.set(peer.name, route);
+      if (route !== undefined) peerRoutes.set(peer.name, route);
       if (route6 !== undefined) peerRoutes6.set(peer.name, route6);
     }
     const next: DesiredDatapath = {
@@ -302,7 +315,7 @@ function patchWireguard(
   const goneNames = new Set(gone.map((p) => p.name));
   const peers = prev.peers.filter((p) => !goneNames.has(p.name));
   for (const p of come) {
-    const route = peerRoutes.get(p.name) as PeerRoute;
+    const route = peerRoutes.get(p.name);
     const route6 = peerRoutes6.get(p.name);
     if (throughWireguard(route, route6)) peers.push(wireguardPeerOf(p, factsOf(p), route, route6));
   }

@@ -1,23 +1,20 @@
-import { cidrContains, isIpv4, parseCidr, parseIpv4 } from '../../../common/cidr.js';
-import { errorMessage } from '../../../common/errors.js';
-import { parseIpOrReason } from '../../../common/ip.js';
+import { cidrContains, parseCidr, parseIpv4 } from '../../../common/cidr.js';
+import type { IpFamily } from '../../../common/ip.js';
 import { computeWgMtu } from '../wireguard/desired.js';
-import { DatapathError } from './errors.js';
-import { ipv6Sysctls } from './ipv6-sysctls.js';
-import { collapseCidrs, desiredNftTable, type NftInputs, nftRuleTexts } from './nft-ruleset.js';
+import { type HostInputs, hostNftInputs, hostSysctls } from './desired-host.js';
+import { desiredNftTable, nftRuleTexts } from './nft-ruleset.js';
+import { ownIpv6, ownPodCIDRs, ownUnderlayText, underlayFamilyOf } from './own-node.js';
 import { computePeerFacts, type PeerFactsCache } from './peer-facts.js';
 import {
   byText,
   emptyPeerEntries,
   IPV6_ROUTE_METRIC,
-  type OwnIpv6,
-  type PeerPlan,
   pushPeerEntries,
   routeKindOf,
-  selectPeers,
   throughWireguard,
   wireguardPeerOf,
 } from './peer-routes.js';
+import { type PeerPlan, selectPeers } from './peer-select.js';
 import type {
   DesiredDatapath,
   DesiredWireguardPeers,
@@ -25,24 +22,23 @@ import type {
   RouteState,
   UnderlayFacts,
 } from './state.js';
-import { desiredReplyRule, RP_FILTER_LOOSE, rpFilterKey } from './tunnel-reply.js';
+import { desiredReplyRule } from './tunnel-reply.js';
 import type { Backend, DatapathConfig, Encryption, PeerNode, PeerRoute, SelfNode } from './types.js';
 import { bridgeAddress, bridgeMac, canonicalCidr, vtepAddress, vtepMac } from './vtep.js';
 
+export { BRIDGE_NF_CALL, BRIDGE_NF_CALL6, IP_FORWARD } from './desired-host.js';
+export { ownIpv6, ownPodCIDRs, underlayFamilyOf } from './own-node.js';
 export { byText } from './peer-routes.js';
-
-export const IP_FORWARD = 'net.ipv4.ip_forward';
-/** br_netfilter: bridged pod↔pod traffic of one node passes the inet forward hook (NetworkPolicy, ADR 12). */
-export const BRIDGE_NF_CALL = 'net.bridge.bridge-nf-call-iptables';
-/** Its IPv6 twin, for nodes with IPv6 pods. */
-export const BRIDGE_NF_CALL6 = 'net.bridge.bridge-nf-call-ip6tables';
-/** Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers. */
-export const VXLAN_OVERHEAD = 50;
+/**
+ * Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14) headers = 50; with an outer IPv6
+ * header (40, an IPv6-only node's tunnel, ADR 19) 70.
+ */
+export const VXLAN_OVERHEAD = { 4: 50, 6: 70 } as const;
 
 /**
  * Pod MTU. An override wins. Otherwise hostgw uses the underlay MTU, and vxlan and
- * auto use underlay − 50. Auto subtracts even while every peer is direct: a pod's
- * MTU is fixed when the pod is created, so an MTU that grew back when the last far
+ * auto use underlay − 50 (an IPv6 underlay: − 70). Auto subtracts even while every peer is
+ * direct: a pod's MTU is fixed when the pod is created, so an MTU that grew back when the last far
  * peer left (or shrank when one joined) would leave running pods with a size that
  * no longer fits the tunnel — silent drops for large packets. 50 bytes of the
  * direct path are the price of an MTU that never changes.
@@ -52,11 +48,12 @@ export function computeMtu(
   underlayMtu: number,
   override: number | undefined,
   encryption: Encryption = 'none',
+  family: IpFamily = 4,
 ): number {
   if (override !== undefined) return override;
   // With encryption the same reasoning as auto's: the tunnel's size, whichever peers use it.
-  if (encryption !== 'none') return computeWgMtu(underlayMtu, 4);
-  return backend === 'hostgw' ? underlayMtu : underlayMtu - VXLAN_OVERHEAD;
+  if (encryption !== 'none') return computeWgMtu(underlayMtu, family);
+  return backend === 'hostgw' ? underlayMtu : underlayMtu - VXLAN_OVERHEAD[family];
 }
 
 /** routeKindOf for a peer IP and the underlay's connected subnets ("a.b.c.d/n"). */
@@ -85,51 +82,6 @@ export function tunnelDevice(config: DatapathConfig): string | undefined {
 }
 
 const isV4Cidr = (c: string) => !c.includes(':');
-/** The node has an IPv6 podCIDR, so its pods have IPv6 addresses that NetworkPolicy must police. */
-const policyIpv6 = (self: SelfNode) => !self.podCIDRs.every(isV4Cidr);
-
-/** The node's own IPv4 podCIDRs, canonical; throws DatapathError when unusable. */
-export function ownPodCIDRs(self: SelfNode): string[] {
-  if (!isIpv4(self.underlayIP)) {
-    throw new DatapathError(
-      'EBADSELF',
-      `self.underlayIP is not an IPv4 address: ${JSON.stringify(self.underlayIP)}`,
-    );
-  }
-  const cidrs = self.podCIDRs.filter(isV4Cidr).map((c) => {
-    try {
-      return canonicalCidr(c);
-    } catch (err) {
-      throw new DatapathError('EBADSELF', `self.podCIDRs: ${errorMessage(err)}`, { cause: err });
-    }
-  });
-  if (cidrs.length === 0) throw new DatapathError('ENOPODCIDR', `node ${self.name} has no IPv4 podCIDR yet`);
-  return cidrs;
-}
-
-/** The node's IPv6 podCIDRs (canonical) and IPv6 InternalIP; throws DatapathError when unusable. */
-export function ownIpv6(self: SelfNode): OwnIpv6 {
-  const bad = (what: string, detail: string, cause?: unknown) =>
-    new DatapathError('EBADSELF', `${what}: ${detail}`, cause === undefined ? {} : { cause });
-  let ip: OwnIpv6['ip'];
-  if (self.underlayIP6 !== undefined) {
-    const parsed = parseIpOrReason(self.underlayIP6);
-    if (typeof parsed === 'string' || parsed.family !== 6) {
-      throw bad('self.underlayIP6', `not an IPv6 address: ${JSON.stringify(self.underlayIP6)}`);
-    }
-    ip = parsed;
-  }
-  const podCIDRs = self.podCIDRs
-    .filter((c) => !isV4Cidr(c))
-    .map((c) => {
-      try {
-        return canonicalCidr(c);
-      } catch (err) {
-        throw bad('self.podCIDRs', errorMessage(err), err);
-      }
-    });
-  return { podCIDRs, ip };
-}
 
 /**
  * Sorts by a text key in byText order. With unique keys (the usual case: one
@@ -146,7 +98,8 @@ function sortByKey<T>(items: T[], key: (t: T) => string): T[] {
 
 /**
  * The kernel state Weft wants on this node. Pure; `cache` only remembers the
- * per-peer derivations (same result, less work when few peers changed).
+ * per-peer derivations (same result, less work when few peers changed). The underlay's family
+ * is that of self.underlayIP: on an IPv6-only node (ADR 19) the VXLAN device runs over IPv6.
  */
 export function desiredDatapath(
   self: SelfNode,
@@ -157,14 +110,16 @@ export function desiredDatapath(
 ): DesiredDatapath {
   const own = ownPodCIDRs(self);
   const own6 = ownIpv6(self);
+  const family = underlayFamilyOf(self);
+  const local = ownUnderlayText(self);
   const factsOf = cache ? (p: PeerNode) => cache.get(p) : computePeerFacts;
   const { usable, skipped, keyless } = selectPeers(self, own, own6, peers, config, underlay, factsOf);
-  const mtu = computeMtu(config.backend, underlay.mtu, config.mtu, config.encryption);
+  const mtu = computeMtu(config.backend, underlay.mtu, config.mtu, config.encryption, family);
   const entries = emptyPeerEntries();
   const peerRoutes = new Map<string, PeerRoute>();
   const peerRoutes6 = new Map<string, PeerRoute>();
   for (const { peer, facts, route, route6 } of usable) {
-    peerRoutes.set(peer.name, route);
+    if (route !== undefined) peerRoutes.set(peer.name, route);
     if (route6 !== undefined) peerRoutes6.set(peer.name, route6);
     pushPeerEntries(entries, peer, facts, route, route6, config, underlay);
   }
@@ -176,51 +131,36 @@ export function desiredDatapath(
         kind: 'vxlan',
         vni: config.vxlanVNI,
         port: config.vxlanPort,
-        local: self.underlayIP,
+        local,
         dev: underlay.iface,
-        mac: vtepMac(self.underlayIP),
+        mac: vtepMac(local),
         learning: false,
-        mtu: underlay.mtu - VXLAN_OVERHEAD,
+        mtu: underlay.mtu - VXLAN_OVERHEAD[family],
         up: true,
         addresses: ownBoth.map(vtepAddress).sort(),
       };
-  const tunnel = tunnelDevice(config);
+  // ADR 14 (node-IP-sourced traffic over the tunnel) is IPv4's: no such chains over IPv6.
+  const tunnel = family === 4 ? tunnelDevice(config) : undefined;
   const wireguard =
-    config.encryption === 'none' ? undefined : desiredWireguardPeers(usable, keyless, own, config, underlay);
+    config.encryption === 'none'
+      ? undefined
+      : desiredWireguardPeers(usable, keyless, own, config, underlay, family);
   if (wireguard) entries.routes.push(...wireguardCatchAll(config, entries.routes));
-  const cluster = collapseCidrs([...config.clusterCIDRs.filter(isV4Cidr), ...own]);
-  const cluster6 = collapseCidrs([...config.clusterCIDRs.filter((c) => !isV4Cidr(c)), ...own6.podCIDRs]);
-  const nonMasq6 = config.nonMasqueradeCIDRs.filter((c) => !isV4Cidr(c)).map(canonicalCidr);
-  const nftInputs: NftInputs = {
-    cluster,
-    noMasquerade: config.masquerade
-      ? [...cluster, ...config.nonMasqueradeCIDRs.filter(isV4Cidr).map(canonicalCidr)]
-      : undefined,
-    ...(cluster6.length > 0 ? { cluster6 } : {}),
-    ...(cluster6.length > 0 && config.masquerade ? { noMasquerade6: [...cluster6, ...nonMasq6] } : {}),
-    networkPolicy: config.networkPolicy,
-    ...(policyIpv6(self) ? { policyIpv6: { bridge: config.bridgeName } } : {}),
-    ...(tunnel ? { tunnel: { underlayIP: self.underlayIP, vxlanName: tunnel } } : {}),
-    ...(wireguard
-      ? {
-          clearGuard: {
-            devices: [config.wireguardName, config.bridgeName],
-            clear: usable.filter((u) => u.route === 'direct').flatMap((u) => u.facts.dsts),
-            clear6: usable.filter((u) => u.route6 === 'direct').flatMap((u) => u.facts.dsts6),
-          },
-        }
-      : {}),
+  const host: HostInputs = {
+    own,
+    own6,
+    config,
+    usable,
+    tunnel: tunnel ? { underlayIP: local, vxlanName: tunnel } : undefined,
+    wireguard: wireguard !== undefined,
+    underlayIface: underlay.iface,
   };
-  const sysctls = new Map([[IP_FORWARD, '1']]);
-  if (config.networkPolicy) sysctls.set(BRIDGE_NF_CALL, '1');
-  if (config.networkPolicy && policyIpv6(self)) sysctls.set(BRIDGE_NF_CALL6, '1');
-  if (tunnel) sysctls.set(rpFilterKey(tunnel), RP_FILTER_LOOSE);
-  if (own6.podCIDRs.length > 0) for (const [k, v] of ipv6Sysctls(underlay.iface)) sysctls.set(k, v);
+  const nftInputs = hostNftInputs(host);
   return {
     bridge: {
       name: config.bridgeName,
       kind: 'bridge',
-      mac: bridgeMac(self.underlayIP),
+      mac: bridgeMac(local),
       mtu,
       up: true,
       addresses: ownBoth.map(bridgeAddress).sort(),
@@ -231,7 +171,7 @@ export function desiredDatapath(
     rules: tunnel ? [desiredReplyRule(config.bridgeName)] : [],
     neighbours: sortByKey(entries.neighbours, (n) => n.ip),
     fdb: sortByKey([...entries.fdb.values()], (f) => f.mac),
-    sysctls,
+    sysctls: hostSysctls(host),
     nft: desiredNftTable(nftInputs),
     nftRules: nftRuleTexts(nftInputs),
     // With NetworkPolicy on, the datapath adds the policy part (or marks it pending) after this.
@@ -263,7 +203,7 @@ function wireguardCatchAll(config: DatapathConfig, routes: readonly RouteState[]
 /**
  * What the WireGuard device needs from this pass: its name, port, MTU and addresses, and one
  * entry per peer routed through it (either family; see wireguardPeerOf). Its addresses stay
- * IPv4 (the own podCIDRs' network addresses): host traffic to remote IPv6 pods takes the
+ * IPv4 (the own podCIDRs' network addresses; none on an IPv6-only node): host traffic to remote IPv6 pods takes the
  * bridge's IPv6 address as source, which lies in the own IPv6 podCIDR, an allowed IP of this
  * node on every peer.
  */
@@ -273,11 +213,14 @@ function desiredWireguardPeers(
   own: readonly string[],
   config: DatapathConfig,
   underlay: UnderlayFacts,
+  family: IpFamily,
 ): DesiredWireguardPeers {
   return {
     device: config.wireguardName,
     listenPort: config.wireguardPort,
     underlayMtu: underlay.mtu,
+    // Over an IPv6 underlay: endpoints [addr]:port, MTU underlay − 80 (ADR 19).
+    ...(family === 6 ? { underlayFamily: 6 } : {}),
     addresses: own.map(vtepAddress).sort(),
     peers: usable
       .filter((u) => throughWireguard(u.route, u.route6))

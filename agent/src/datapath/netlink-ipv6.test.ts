@@ -4,6 +4,7 @@ import { ipBatchLine } from './apply.js';
 import { keepRouterAdvertisements, routerAdvertisementKeys } from './ipv6-sysctls.js';
 import { type CommandRunner, Netlink } from './netlink.js';
 import { parseAddrs } from './netlink-parse.js';
+import { fakeIpRunner } from './test-fixtures.js';
 import { detectUnderlay } from './underlay.js';
 
 /** `ip -json addr show` of an underlay with both families, and of Weft's VXLAN device. */
@@ -39,16 +40,7 @@ const ROUTES6 = JSON.stringify([
   { dst: 'default', gateway: 'fe80::1', protocol: 'ra', metric: 100, flags: [] },
 ]);
 
-function fake(): { calls: string[]; run: CommandRunner } {
-  const calls: string[] = [];
-  const run: CommandRunner = async (cmd, args) => {
-    const line = [cmd, ...args].join(' ');
-    calls.push(line);
-    const stdout = line.includes('addr show') ? ADDRS : line.includes('-6 route show') ? ROUTES6 : '[]';
-    return { exitCode: 0, stdout, stderr: '' };
-  };
-  return { calls, run };
-}
+const fake = () => fakeIpRunner(ADDRS, ROUTES6);
 
 describe('IPv6 in and out of the kernel tools', () => {
   it('reads addresses of both families and never the kernel’s link-local ones', () => {

@@ -104,7 +104,8 @@ export function parseLinks(text: string): LinkRecord[] {
         ? {
             vni: num(data.id),
             port: num(data.port),
-            local: str(data.local) ?? '',
+            // iproute2 names an IPv6 tunnel source local6 (an IPv6-only node's VXLAN, ADR 19).
+            local: str(data.local) ?? str(data.local6) ?? '',
             dev: str(data.link) ?? '',
             learning: data.learning !== false,
           }

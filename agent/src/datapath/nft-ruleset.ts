@@ -88,7 +88,10 @@ export function collapseCidrs(cidrs: readonly string[]): string[] {
 }
 
 export interface NftInputs {
-  /** Pod address space (cluster CIDRs and the own podCIDRs). */
+  /**
+   * Pod address space (cluster CIDRs and the own podCIDRs). Empty = an IPv6-only node (ADR 19):
+   * no IPv4 set, forward, masquerade or clear-guard rule at all.
+   */
   readonly cluster: readonly string[];
   /** Destinations reached without masquerade (cluster + nonMasqueradeCIDRs); undefined = masquerade off. */
   readonly noMasquerade: readonly string[] | undefined;
@@ -170,13 +173,13 @@ const byName = <T extends { readonly name: string }>(list: T[]): T[] =>
  * policy part comes from withPolicyContent).
  */
 export function desiredNftTable(inputs: NftInputs): NftTableState {
-  const sets: NftSetState[] = [ipv4Set('cluster4', collapseCidrs(inputs.cluster))];
+  const v4 = inputs.cluster.length > 0;
+  const sets: NftSetState[] = v4 ? [ipv4Set('cluster4', collapseCidrs(inputs.cluster))] : [];
   const v6 = hasIpv6(inputs);
   if (v6) sets.push(ipv6Set('cluster6', collapseCidrs(inputs.cluster6 ?? [])));
   const policy = inputs.networkPolicy;
   const forwardRules = [
-    RULE_FORWARD_OUT,
-    RULE_FORWARD_IN,
+    ...(v4 ? [RULE_FORWARD_OUT, RULE_FORWARD_IN] : []),
     ...(v6 ? [RULE_FORWARD_OUT6, RULE_FORWARD_IN6] : []),
   ];
   const chains: NftChainState[] = [
@@ -207,7 +210,7 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
     // Whatever the routes say — the device gone with its routes while the agent restarts, a
     // hand-made route — nothing for the cluster leaves this node in clear unless configured.
     const { devices, clear, clear6 } = inputs.clearGuard;
-    sets.push(ipv4Set('clear4', collapseCidrs(clear)));
+    if (v4) sets.push(ipv4Set('clear4', collapseCidrs(clear)));
     if (v6) sets.push(ipv6Set('clear6', collapseCidrs(clear6 ?? [])));
     chains.push({
       name: 'clear-guard',
@@ -215,11 +218,11 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
       hook: 'postrouting',
       prio: 0,
       policy: 'accept',
-      rules: [ruleClearGuard(devices), ...(v6 ? [ruleClearGuard6(devices)] : [])],
+      rules: [...(v4 ? [ruleClearGuard(devices)] : []), ...(v6 ? [ruleClearGuard6(devices)] : [])],
     });
   }
   if (inputs.noMasquerade !== undefined) {
-    sets.push(ipv4Set('nomasq4', collapseCidrs(inputs.noMasquerade)));
+    if (v4) sets.push(ipv4Set('nomasq4', collapseCidrs(inputs.noMasquerade)));
     const masq6 = v6 && inputs.noMasquerade6 !== undefined;
     if (masq6) sets.push(ipv6Set('nomasq6', collapseCidrs(inputs.noMasquerade6 ?? [])));
     chains.push({
@@ -228,7 +231,7 @@ export function desiredNftTable(inputs: NftInputs): NftTableState {
       hook: 'postrouting',
       prio: 100,
       policy: 'accept',
-      rules: [RULE_MASQUERADE, ...(masq6 ? [RULE_MASQUERADE6] : [])],
+      rules: [...(v4 ? [RULE_MASQUERADE] : []), ...(masq6 ? [RULE_MASQUERADE6] : [])],
     });
   }
   const maps: NftMapState[] = policy

@@ -1,12 +1,11 @@
-import { cidrContains, formatCidr, type Ipv4Cidr, parseCidr } from '../../../common/cidr.js';
-import { errorMessage } from '../../../common/errors.js';
+import { cidrContains, formatCidr, type Ipv4Cidr } from '../../../common/cidr.js';
 import type { IpAddress } from '../../../common/ip.js';
 import { formatIpPrefix, type IpPrefix, parseIpPrefix, prefixContains } from '../../../common/ip-prefix.js';
 import type { WgPeerInput } from '../wireguard/desired.js';
 import { isWireguardKey } from '../wireguard/keys.js';
-import { CidrIndex, IpPrefixIndex } from './cidr-index.js';
+import type { CidrIndex, IpPrefixIndex } from './cidr-index.js';
 import type { PeerFacts } from './peer-facts.js';
-import type { FdbState, KeylessPeer, NeighState, RouteState, SkippedPeer, UnderlayFacts } from './state.js';
+import type { FdbState, NeighState, RouteState, UnderlayFacts } from './state.js';
 import { replyRoute } from './tunnel-reply.js';
 import type { Backend, DatapathConfig, Encryption, PeerNode, PeerRoute, SelfNode } from './types.js';
 
@@ -159,7 +158,6 @@ export const emptyPeerEntries = (): PeerEntries => ({
 /** The entries of one family's podCIDRs (`dsts`, their VXLAN gateways `gateways`) for a route kind. */
 function pushFamilyEntries(
   out: PeerEntries,
-  peer: PeerNode,
   facts: PeerFacts,
   family: { dsts: readonly string[]; gateways: readonly string[]; next: string; metric: number },
   route: PeerRoute,
@@ -181,34 +179,30 @@ function pushFamilyEntries(
     const gw = gateways[i] as string;
     out.routes.push({ dst, gateway: gw, dev: config.vxlanName, onlink: true, metric });
     out.neighbours.push({ dev: config.vxlanName, ip: gw, mac: facts.mac });
-    out.fdb.set(facts.mac, { dev: config.vxlanName, mac: facts.mac, dst: peer.underlayIP });
+    out.fdb.set(facts.mac, { dev: config.vxlanName, mac: facts.mac, dst: facts.endpoint });
   }
 }
 
 /**
  * A peer's entries: IPv4 podCIDRs by `route`, IPv6 ones by `route6` (undefined = none). Both
  * families share the VXLAN device and so the peer's FDB entry; IPv6 frames ride the IPv4
- * tunnel. Reply routes (ADR 14) follow the IPv4 route kind only.
+ * tunnel (on an IPv6-only node, an IPv6 one). Reply routes (ADR 14) follow the IPv4 route
+ * kind only.
  */
 export function pushPeerEntries(
   out: PeerEntries,
   peer: PeerNode,
   facts: PeerFacts,
-  route: PeerRoute,
+  route: PeerRoute | undefined,
   route6: PeerRoute | undefined,
   config: DatapathConfig,
   underlay: UnderlayFacts,
 ): void {
   const { dsts, gateways } = facts;
-  pushFamilyEntries(
-    out,
-    peer,
-    facts,
-    { dsts, gateways, next: peer.underlayIP, metric: 0 },
-    route,
-    config,
-    underlay,
-  );
+  if (route !== undefined) {
+    const v4 = { dsts, gateways, next: peer.underlayIP, metric: 0 };
+    pushFamilyEntries(out, facts, v4, route, config, underlay);
+  }
   if (route6 !== undefined) {
     const v6 = {
       dsts: facts.dsts6,
@@ -216,7 +210,7 @@ export function pushPeerEntries(
       next: facts.gateway6 ?? '',
       metric: IPV6_ROUTE_METRIC,
     };
-    pushFamilyEntries(out, peer, facts, v6, route6, config, underlay);
+    pushFamilyEntries(out, facts, v6, route6, config, underlay);
   }
   const gw = gateways[0];
   if (route === 'vxlan' && gw !== undefined) {
@@ -228,95 +222,6 @@ export function pushPeerEntries(
   }
 }
 
-export interface PeerPlan {
-  readonly peer: PeerNode;
-  readonly facts: PeerFacts;
-  readonly route: PeerRoute;
-  /** The IPv6 podCIDRs' route kind; undefined = none (the peer or this node has none, or left out). */
-  readonly route6: PeerRoute | undefined;
-}
-
-/** What selectPeers found. */
-export interface PeerSelection {
-  readonly usable: PeerPlan[];
-  readonly skipped: SkippedPeer[];
-  readonly keyless: KeylessPeer[];
-}
-
-/** Validates peers; returns the usable ones and the reasons for the others (sorted by peer). */
-export function selectPeers(
-  self: SelfNode,
-  own: readonly string[],
-  own6: OwnIpv6,
-  peers: readonly PeerNode[],
-  config: DatapathConfig,
-  underlay: UnderlayFacts,
-  factsOf: (peer: PeerNode) => PeerFacts,
-): PeerSelection {
-  const out: PeerSelection = { usable: [], skipped: [], keyless: [] };
-  const taken = new CidrIndex();
-  for (const c of own) taken.add(parseCidr(c));
-  const taken6 = new IpPrefixIndex();
-  for (const c of own6.podCIDRs) taken6.add(parseIpPrefix(c));
-  const subnets = underlay.subnets.map((s) => parseCidr(s, false));
-  const subnets6 = subnets6Of(underlay);
-  for (const peer of [...peers].sort((a, b) => byText(a.name, b.name))) {
-    if (peer.name === self.name) continue;
-    let facts: PeerFacts;
-    let route: PeerRoute;
-    try {
-      if (peer.underlayIP === self.underlayIP) throw new Error('underlayIP is our own');
-      facts = factsOf(peer);
-      const clash = findClash(taken, facts.cidrs);
-      if (clash) throw new Error(clash);
-      route = checkPeer(self, peer, facts, config, underlay, subnets);
-      for (const c of facts.cidrs) taken.add(c);
-    } catch (err) {
-      out.skipped.push({ peer: peer.name, reason: errorMessage(err) });
-      if (err instanceof PeerKeyError) out.keyless.push({ peer: peer.name, reason: err.reason });
-      continue;
-    }
-    const route6 =
-      own6.podCIDRs.length > 0 && facts.cidrs6.length > 0
-        ? selectIpv6(out, taken6, own6, peer, facts, config, underlay, subnets6)
-        : undefined;
-    out.usable.push({ peer, facts, route, route6 });
-  }
-  return out;
-}
-
-/**
- * A usable peer's IPv6 route kind, or undefined with a family-6 skip recorded. The route kind
- * is decided before the overlap check, so a skip for want of a path never depends on other
- * peers (desired-incremental relies on it); a left-out peer's IPv6 podCIDRs claim nothing.
- */
-function selectIpv6(
-  out: PeerSelection,
-  taken6: IpPrefixIndex,
-  own6: OwnIpv6,
-  peer: PeerNode,
-  facts: PeerFacts,
-  config: DatapathConfig,
-  underlay: UnderlayFacts,
-  subnets6: readonly IpPrefix[],
-): PeerRoute | undefined {
-  let route6: PeerRoute;
-  try {
-    route6 = checkPeer6(own6, peer, facts, config, underlay, subnets6);
-  } catch (err) {
-    out.skipped.push({ peer: peer.name, family: 6, reason: ipv6LeftOut(errorMessage(err)) });
-    if (err instanceof PeerKeyError) out.keyless.push({ peer: peer.name, reason: err.reason });
-    return undefined;
-  }
-  const clash = findClash6(taken6, facts.cidrs6);
-  if (clash) {
-    out.skipped.push({ peer: peer.name, family: 6, reason: ipv6LeftOut(clash) });
-    return undefined;
-  }
-  for (const c of facts.cidrs6) taken6.add(c);
-  return route6;
-}
-
 /**
  * One peer of the WireGuard device (a family of it is routed through it). Allowed IPs: the
  * podCIDRs routed there and, with IPv4 through it, the node IP (/32): node-IP-sourced
@@ -325,13 +230,13 @@ function selectIpv6(
 export function wireguardPeerOf(
   peer: PeerNode,
   facts: PeerFacts,
-  route: PeerRoute,
+  route: PeerRoute | undefined,
   route6: PeerRoute | undefined,
 ): WgPeerInput {
   const v4 = route === 'wireguard' ? [...facts.dsts, `${peer.underlayIP}/32`] : [];
   return {
     name: peer.name,
-    underlayIP: peer.underlayIP,
+    underlayIP: facts.endpoint,
     allowedIPs: route6 === 'wireguard' ? [...v4, ...facts.dsts6] : v4,
     publicKey: peer.wgPublicKey,
   };

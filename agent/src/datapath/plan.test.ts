@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { desiredDatapath } from './desired.js';
 import { type PlanOp, planDatapath } from './plan.js';
 import type { DatapathState, DesiredDatapath, RouteState } from './state.js';
-import { testConfig } from './test-fixtures.js';
+import { EMPTY_STATE, testConfig } from './test-fixtures.js';
 import type { PeerNode } from './types.js';
 
 const config = testConfig('auto');
@@ -22,17 +22,7 @@ function kernelOf(d: DesiredDatapath, change: Partial<DatapathState> = {}): Data
 }
 
 const ops = (plan: PlanOp[]) => plan.map((o) => o.op);
-const empty: DatapathState = {
-  bridge: undefined,
-  vxlan: undefined,
-  routes: [],
-  replyRoutes: [],
-  rules: [],
-  neighbours: [],
-  fdb: [],
-  sysctls: new Map(),
-  nft: undefined,
-};
+const empty = EMPTY_STATE;
 
 describe('planDatapath', () => {
   it('is empty when the kernel matches', () => {

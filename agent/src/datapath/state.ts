@@ -11,7 +11,7 @@ export interface BridgeState {
   readonly name: string;
   /** Link kind as the kernel reports it ("bridge"); a wrong kind means recreate. */
   readonly kind: string;
-  /** Fixed, derived from the underlay IP (see vtep.ts bridgeMac); lower case. */
+  /** Fixed, derived from the underlay IP (see vtep.ts bridgeMac, an IPv6 one folded); lower case. */
   readonly mac: string;
   readonly mtu: number;
   readonly up: boolean;
@@ -23,7 +23,7 @@ export interface VxlanState {
   readonly kind: string;
   readonly vni: number;
   readonly port: number;
-  /** Underlay source address of the tunnel. */
+  /** Underlay source address of the tunnel (IPv6 on an IPv6-only node, RFC 5952 text). */
   readonly local: string;
   /** Underlay interface the tunnel is bound to. */
   readonly dev: string;
@@ -149,6 +149,8 @@ export interface DesiredWireguardPeers
   extends Omit<WgDesiredInput, 'publicKey' | 'underlayFamily' | 'persistentKeepalive'> {
   /** Peers to be reached through the device that published no usable key: left out (counted). */
   readonly keyless: readonly KeylessPeer[];
+  /** 6 on an IPv6-only node (endpoints over IPv6, the larger outer header, ADR 19); absent = 4. */
+  readonly underlayFamily?: 6;
 }
 
 export interface SkippedPeer {

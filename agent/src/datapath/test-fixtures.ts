@@ -1,4 +1,6 @@
 /** Shared inputs of the datapath's pure unit tests (not a test file itself). */
+import type { CommandRunner } from './netlink.js';
+import type { DatapathState } from './state.js';
 import type { Backend, DatapathConfig } from './types.js';
 
 /** A datapath config for `backend` with the test defaults (VNI 1, port 8472, cluster 10.244.0.0/16). */
@@ -28,4 +30,29 @@ export function lcg(seed: number): () => number {
     x = (x * 1103515245 + 12345) % 2 ** 31;
     return x / 2 ** 31;
   };
+}
+
+/** A kernel with nothing of Weft's, as observe would read it. */
+export const EMPTY_STATE: DatapathState = {
+  bridge: undefined,
+  vxlan: undefined,
+  routes: [],
+  replyRoutes: [],
+  rules: [],
+  neighbours: [],
+  fdb: [],
+  sysctls: new Map(),
+  nft: undefined,
+};
+
+/** A command runner that answers `addr show` with `addrs`, `-6 route show` with `routes6`, the rest `[]`. */
+export function fakeIpRunner(addrs: string, routes6: string): { calls: string[]; run: CommandRunner } {
+  const calls: string[] = [];
+  const run: CommandRunner = async (cmd, args) => {
+    const line = [cmd, ...args].join(' ');
+    calls.push(line);
+    const stdout = line.includes('addr show') ? addrs : line.includes('-6 route show') ? routes6 : '[]';
+    return { exitCode: 0, stdout, stderr: '' };
+  };
+  return { calls, run };
 }

@@ -18,7 +18,11 @@ export type PeerRoute = 'direct' | 'vxlan' | 'wireguard';
 /** This node, as the datapath needs it. */
 export interface SelfNode {
   readonly name: string;
-  /** The node's IPv4 InternalIP (underlay address). */
+  /**
+   * The node's primary InternalIP (underlay address): IPv4, or on an IPv6-only node its IPv6
+   * InternalIP (then underlayIP6 is the same address and podCIDRs are IPv6 only; ADR 19). The
+   * family of the underlay is the family of this address.
+   */
   readonly underlayIP: string;
   /**
    * The node's IPv6 InternalIP (RFC 5952 text) when it has one besides the IPv4 one: the
@@ -33,7 +37,7 @@ export interface SelfNode {
 /** Another node whose pods this node must reach. */
 export interface PeerNode {
   readonly name: string;
-  /** IPv4 InternalIP. */
+  /** Primary InternalIP: IPv4, or IPv6 on an IPv6-only node (see SelfNode.underlayIP). */
   readonly underlayIP: string;
   /** IPv6 InternalIP besides the IPv4 one (see SelfNode.underlayIP6). */
   readonly underlayIP6?: string | undefined;
@@ -71,7 +75,7 @@ export interface DatapathConfig {
 export interface SyncResult {
   /** Number of changes applied (0 on an already-correct kernel). */
   readonly changes: number;
-  /** Route kind chosen per peer name, for its IPv4 podCIDRs. */
+  /** Route kind chosen per peer name, for its IPv4 podCIDRs (empty on an IPv6-only node). */
   readonly peerRoutes: ReadonlyMap<string, PeerRoute>;
   /**
    * Route kind chosen per peer name for its IPv6 podCIDRs (auto decides per family: a peer

@@ -1,5 +1,5 @@
 import { formatCidr, formatIpv4, nthAddress, parseCidr, parseIpv4 } from '../../../common/cidr.js';
-import { formatIp } from '../../../common/ip.js';
+import { formatIp, parseIp } from '../../../common/ip.js';
 import { formatIpPrefix, nthAddressOf, parseIpPrefix } from '../../../common/ip-prefix.js';
 
 /**
@@ -7,7 +7,8 @@ import { formatIpPrefix, nthAddressOf, parseIpPrefix } from '../../../common/ip-
  * - MAC = 02:57:<the four octets of the node's underlay IPv4>. 0x02 sets the
  *   locally-administered bit with the multicast bit clear (unicast); 0x57 is "W".
  *   It follows from the underlay IP alone, so it survives restarts and a peer can
- *   compute it without asking.
+ *   compute it without asking. An IPv6 underlay address (IPv6-only node, ADR 19) is
+ *   folded to four bytes first: the XOR of its four 32-bit words (underlayWord).
  * - Gateway of a node's podCIDR on the VXLAN overlay = the podCIDR's network
  *   address (10.244.3.0 for 10.244.3.0/24). Each node puts that address (/32) on its
  *   own VXLAN device, so ordinary host-originated traffic to remote pods leaves with
@@ -23,7 +24,7 @@ export function vtepMac(underlayIP: string): string {
 }
 
 /**
- * The bridge's MAC = 0a:57:<the four octets of the node's underlay IPv4>: locally
+ * The bridge's MAC = 0a:57:<the four octets of the node's underlay IPv4, or its folded IPv6>: locally
  * administered and unicast like the VTEP's, but a different first octet so the two
  * never collide. Fixed, because a bridge without a set address takes the lowest MAC
  * of its ports and changes it whenever a pod comes or goes, which leaves stale ARP
@@ -33,8 +34,21 @@ export function bridgeMac(underlayIP: string): string {
   return derivedMac(0x0a, underlayIP);
 }
 
+/**
+ * The four bytes a MAC is derived from: an IPv4 address itself, an IPv6 one folded (the XOR
+ * of its four 32-bit words; ADR 19). The fold is not injective: two IPv6 nodes may share a
+ * word, which selectPeers refuses for the later of two tunnel peers (`vtepClash`).
+ */
+export function underlayWord(underlayIP: string): number {
+  if (!underlayIP.includes(':')) return parseIpv4(underlayIP);
+  let v = parseIp(underlayIP).value;
+  let word = 0n;
+  for (let i = 0; i < 4; i++, v >>= 32n) word ^= v & 0xffffffffn;
+  return Number(word);
+}
+
 function derivedMac(first: number, underlayIP: string): string {
-  const ip = parseIpv4(underlayIP);
+  const ip = underlayWord(underlayIP);
   const bytes = [first, 0x57, ip >>> 24, (ip >>> 16) & 255, (ip >>> 8) & 255, ip & 255];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

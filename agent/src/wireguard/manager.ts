@@ -161,8 +161,8 @@ export class WireguardManager implements WireguardHook {
     if (this.implementation.kind === 'none') {
       throw new WireguardError('ENOIMPL', `no WireGuard implementation: ${this.implementation.reason}`);
     }
-    const { keyless, ...peers } = desired;
-    const result = desiredWireguard({ ...peers, underlayFamily: 4, publicKey: this.key.publicKey });
+    const { keyless, underlayFamily = 4, ...peers } = desired;
+    const result = desiredWireguard({ ...peers, underlayFamily, publicKey: this.key.publicKey });
     const skipped = [...keyless, ...result.skipped];
     this.logSkips(skipped);
     const { ops, observed } = await this.device.syncObserved(result.desired, this.key);

@@ -11,7 +11,8 @@ import {
   type Topology,
   testConfig,
 } from './datapath-topology.js';
-import { addVethPair, NetnsSet, nsIpBatch, nsIpJson, nsRun, run } from './netns-helpers.js';
+import { addPod, assertPing6, assertPodMesh6, dadDone, ping6 } from './ipv6-probes.js';
+import { NetnsSet, nsIpJson, nsRun } from './netns-helpers.js';
 
 /**
  * Dual-stack (ADR 18) on a real kernel: n1 and n2 share an IPv4 and an IPv6 subnet (IPv6
@@ -62,89 +63,6 @@ const addrs6 = async (ns: string, dev: string) =>
     .sort();
 const sysctl = async (ns: string, key: string) => (await nsRun(ns, 'sysctl', ['-n', key])).trim();
 
-/** A pod on `node`'s bridge: both families, default routes via the bridge addresses. */
-async function addPod(set: NetnsSet, node: TestNode, n: number): Promise<string> {
-  const pod = await set.create(`pod${n}`);
-  await addVethPair(node.ns, 'vpod', pod, 'eth0');
-  await nsIpBatch(node.ns, ['link set vpod mtu 1450', 'link set vpod master weft0']);
-  await nsIpBatch(pod, [
-    'link set eth0 mtu 1450',
-    `addr add 10.244.${n}.5/24 dev eth0`,
-    `addr add ${pod6(n)}/64 dev eth0 nodad`,
-    `route add default via 10.244.${n}.1`,
-    `route add default via fd00:10:244:${n}::1`,
-  ]);
-  // Echo requests by source, read back by echoesFrom.
-  await run(
-    'ip',
-    ['netns', 'exec', pod, 'nft', '-f', '-'],
-    'table inet seen {\n  chain in {\n    type filter hook input priority 0; policy accept;\n  }\n}\n',
-  );
-  return pod;
-}
-
-/** Echo requests `pod` received from `src` (a counter rule added on first use). */
-async function echoesFrom(pod: string, src: string): Promise<number> {
-  const rules = await nsRun(pod, 'nft', ['-j', 'list', 'chain', 'inet', 'seen', 'in']);
-  if (!rules.includes(`"${src}"`)) {
-    await nsRun(pod, 'nft', [
-      'add',
-      'rule',
-      'inet',
-      'seen',
-      'in',
-      'ip6',
-      'saddr',
-      src,
-      'icmpv6',
-      'type',
-      'echo-request',
-      'counter',
-    ]);
-    return 0;
-  }
-  const doc = JSON.parse(rules) as { nftables: { rule?: { expr: Record<string, unknown>[] } }[] };
-  for (const item of doc.nftables) {
-    const expr = item.rule?.expr ?? [];
-    if (!JSON.stringify(expr).includes(`"${src}"`)) continue;
-    const counter = expr.find((e) => 'counter' in e)?.counter as { packets: number } | undefined;
-    return counter?.packets ?? 0;
-  }
-  return 0;
-}
-
-/**
- * Waits until no address in `namespaces` is tentative (duplicate address detection, 1 s after a
- * device gets its carrier). Until then a node cannot solicit neighbours for packets it forwards
- * (it needs a usable link-local source), so the first forwarded packets wait a second or two.
- */
-async function dadDone(namespaces: readonly string[]): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const left = await Promise.all(
-      namespaces.map((ns) => run('ip', ['-n', ns, '-6', 'addr', 'show', 'tentative'])),
-    );
-    if (left.every((t) => t.trim() === '')) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('IPv6 addresses still tentative after 10 s');
-}
-
-async function ping6(from: string, to: string): Promise<boolean> {
-  try {
-    await nsRun(from, 'ping', ['-6', '-c', '1', '-W', '2', to]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `from` reaches `to` over IPv6 and `toPod` saw the echo with source `src` (not rewritten). */
-async function assertPing6(from: string, to: string, toPod: string, src: string): Promise<void> {
-  const before = await echoesFrom(toPod, src);
-  assert.ok(await ping6(from, to), `${from} cannot ping -6 ${to}`);
-  assert.equal(await echoesFrom(toPod, src), before + 1, `${toPod} did not see ${src} as the source`);
-}
-
 describe('datapath dual-stack on a real kernel (namespaces)', { timeout: 180_000 }, () => {
   const set = new NetnsSet('wtds');
   let t: Topology;
@@ -158,7 +76,8 @@ describe('datapath dual-stack on a real kernel (namespaces)', { timeout: 180_000
     // n1 takes router advertisements now (the namespace default: accept_ra 1, no forwarding); n3 does not.
     await nsRun(t.n3.ns, 'sysctl', ['-q', '-w', 'net.ipv6.conf.eth0.accept_ra=0']);
     await syncMesh(nodes, dualConfig('auto'));
-    for (const [i, node] of nodes.entries()) pods.push(await addPod(set, node, i + 1));
+    for (const [i, node] of nodes.entries())
+      pods.push(await addPod(set, node, i + 1, { mtu: 1450, ipv4: true }));
     await dadDone([...nodes.map((n) => n.ns), ...pods]);
   });
   after(async () => {
@@ -187,14 +106,9 @@ describe('datapath dual-stack on a real kernel (namespaces)', { timeout: 180_000
       `the bridge has its link-local address: ${br.join(', ')}`,
     );
 
-    const [p1, p2, p3] = pods as [string, string, string];
-    await assertPing6(p1, pod6(2), p2, pod6(1)); // direct
-    await assertPing6(p2, pod6(1), p1, pod6(2));
-    await assertPing6(p1, pod6(3), p3, pod6(1)); // VXLAN over IPv4
-    await assertPing6(p3, pod6(1), p1, pod6(3));
-    await assertPing6(p3, pod6(2), p2, pod6(3));
-    // The host: to a remote pod from the VTEP address (the reply returns through the tunnel).
-    await assertPing6(t.n1.ns, pod6(3), p3, 'fd00:10:244:1::');
+    const [p1] = pods as [string];
+    // 1↔2 direct, to and from 3 inside the IPv4 VXLAN; the host from its VTEP address.
+    await assertPodMesh6(pods, t.n1.ns);
     assert.ok(await ping6(p1, 'fd00:10:244:3::1'), 'the far bridge address');
     // IPv4 keeps working beside it.
     for (const [from, to] of [
