@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, ClusterNode, NodeProcess } from './index.js';
+import { clusterCidrs, hasIPv6, NODE_CIDR_MASK6 } from './plan.js';
 
 export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const NODE_BIN = join(REPO, 'node_modules/.bin/node');
@@ -21,6 +22,19 @@ export async function prepareAgentCredentials(cluster: Cluster): Promise<string>
   const path = join(cluster.runDir, 'agent', 'kubeconfig');
   await cluster.createServiceAccountKubeconfig('weft-system', 'weft-agent', path);
   return path;
+}
+
+/**
+ * Weft's net-conf for this cluster (pure): its cluster CIDR of each family it serves (IPv4 first;
+ * IPv6-only: the one IPv6 CIDR), the IPv6 podCIDR size the controller manager hands out, then
+ * `extra` (backend, resyncSeconds …). An IPv4 cluster's is the same as `clusterCIDR` alone.
+ */
+export function clusterNetConf(cluster: Pick<Cluster, 'ipFamily'>, extra: object = {}): object {
+  return {
+    clusterCIDRs: clusterCidrs(cluster.ipFamily),
+    ...(hasIPv6(cluster.ipFamily) ? { nodeCIDRMaskSizeIPv6: NODE_CIDR_MASK6 } : {}),
+    ...extra,
+  };
 }
 
 /** Writes a net-conf JSON file under the cluster's run dir and returns its path. */
