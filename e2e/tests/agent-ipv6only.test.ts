@@ -87,6 +87,7 @@ describe('IPv6-only local cluster: Weft end to end without IPv4', { timeout: 300
   });
 
   it('every pod reaches every other pod (same node, same subnet, other subnet)', async () => {
+    assert.equal(pods.length, 4, 'the pods of the ADD test');
     assert.deepEqual(await pingFailures(cluster(), pods, (b) => [b.ip]), []);
   });
 
@@ -105,6 +106,7 @@ describe('IPv6-only local cluster: Weft end to end without IPv4', { timeout: 300
   it('egress is masqueraded to the node IPv6 address', async () => {
     servers.push(await startEchoServer(cluster().external.netns, 8000, 10_000, '::'));
     assert.equal(cluster().external.ip, EXTERNAL6.ip);
+    assert.equal(pods.length, 4, 'the pods of the ADD test');
     for (const p of pods) {
       assert.equal(await seenSource(cluster(), p.netns, EXTERNAL6.ip, 8000), p.node.ip, p.netns);
     }
