@@ -6,7 +6,7 @@
  * and pods made through the installed conflist. Checked: one route family, a direct (host-gw)
  * route to the same-subnet peer and VXLAN over the IPv6 underlay to the other, one IPv6 address
  * per pod, the ping matrix, sources kept on both paths, egress masqueraded to the node's IPv6
- * address, an IPv6 hostPort, weft status, DEL freeing the address.
+ * address, an IPv6 hostPort, weft status, the gossip mesh over IPv6, DEL freeing the address.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -15,7 +15,7 @@ import { seenSource, startEchoServer } from '../cluster/echo-server.js';
 import { runCommand } from '../cluster/exec.js';
 import { EXTERNAL6 } from '../cluster/index.js';
 import { addPod, checkPod, deletePod, type Pod, resultAddresses } from '../cluster/pods.js';
-import { isWeftRoute, routes } from './fixtures/agent-cluster.js';
+import { isWeftRoute, routes, waitFor } from './fixtures/agent-cluster.js';
 import { assertIpv6PeerPaths, pingFailures, useFamilyCluster } from './fixtures/family-cluster.js';
 import { peerOf, runWeftStatus, statusOf } from './fixtures/gossip-cluster.js';
 
@@ -28,7 +28,7 @@ interface JsonAddr {
 }
 
 describe('IPv6-only local cluster: Weft end to end without IPv4', { timeout: 300_000 }, () => {
-  const suite = useFamilyCluster('six', 'ipv6');
+  const suite = useFamilyCluster('six', 'ipv6', { gossip: true });
   const { pods, servers, cluster, node, podOn, podCIDR6: podCIDR, cidrs } = suite;
   /** IPv4 addresses in `netns` other than loopback's. */
   const ipv4Addresses = async (netns: string) => {
@@ -130,6 +130,24 @@ describe('IPv6-only local cluster: Weft end to end without IPv4', { timeout: 300
     assert.deepEqual([kind(node(2).name), kind(node(3).name)], ['direct', 'vxlan'], text);
     assert.equal(peerOf(s, node(3).name)?.underlayIP, node(3).ip, text);
     assert.ok((await runWeftStatus(cluster(), node(1), false)).includes(node(1).ip));
+  });
+
+  it('the gossip mesh runs over IPv6: every agent sees every other alive at its IPv6 underlay address', async () => {
+    for (const n of cluster().nodes) {
+      const s = await waitFor(
+        `${n.name} sees its peers alive`,
+        async () => {
+          const st = await statusOf(cluster(), n);
+          return st.peers.length === 2 && st.peers.every((p) => p.state === 'alive') ? st : undefined;
+        },
+        30_000,
+        250,
+      );
+      assert.equal(s.gossip.state, 'on', JSON.stringify(s.gossip));
+      for (const o of cluster().nodes.filter((x) => x !== n)) {
+        assert.equal(peerOf(s, o.name)?.underlayIP, o.ip, `${n.name} → ${o.name}`);
+      }
+    }
   });
 
   it('IPAM keeps the address on disk while the pod lives and frees it on DEL', async () => {
