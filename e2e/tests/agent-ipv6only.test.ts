@@ -16,7 +16,7 @@ import { runCommand } from '../cluster/exec.js';
 import { EXTERNAL6 } from '../cluster/index.js';
 import { addPod, checkPod, deletePod, type Pod, resultAddresses } from '../cluster/pods.js';
 import { isWeftRoute, routes, waitFor } from './fixtures/agent-cluster.js';
-import { assertIpv6PeerPaths, pingFailures, useFamilyCluster } from './fixtures/family-cluster.js';
+import { assertIpv6PeerPaths, pingFailures, routes6, useFamilyCluster } from './fixtures/family-cluster.js';
 import { peerOf, runWeftStatus, statusOf } from './fixtures/gossip-cluster.js';
 
 /** VXLAN over an IPv6 underlay: 40 bytes of IPv6 header instead of 20 (ADR 19). */
@@ -157,5 +157,39 @@ describe('IPv6-only local cluster: Weft end to end without IPv4', { timeout: 300
     assert.ok((await ipamText()).includes(p.ip));
     await deletePod(p);
     assert.ok(!(await ipamText()).includes(p.ip));
+  });
+});
+
+describe('IPv6-only, backend vxlan: the same-subnet peer through VXLAN too', { timeout: 300_000 }, () => {
+  const { pods, servers, cluster, node, podCIDR6 } = useFamilyCluster('sixvx', 'ipv6', { backend: 'vxlan' });
+
+  it('node1 routes both peers into weft.vxlan; pods on the three nodes reach each other, sources kept', async () => {
+    const table = await routes6(cluster(), node(1));
+    for (const i of [2, 3]) {
+      const r = table.find((e) => e.dst === podCIDR6(node(i)));
+      assert.ok(r?.dev === 'weft.vxlan' && isWeftRoute(r), `node${i}: ${JSON.stringify(r)}`);
+    }
+    for (const n of cluster().nodes) pods.push(await addPod(n, 'a'));
+    assert.deepEqual(await pingFailures(cluster(), pods, (b) => [b.ip]), []);
+    const [from, to] = pods as [Pod, Pod];
+    servers.push(await startEchoServer(to.netns, 8001, 10_000, '::'));
+    assert.equal(await seenSource(cluster(), from.netns, to.ip, 8001), from.ip, 'node1 → node2 pod');
+  });
+});
+
+describe('IPv6-only, backend hostgw: direct routes on the shared subnet only', { timeout: 300_000 }, () => {
+  const { pods, cluster, node, podCIDR6 } = useFamilyCluster('sixhg', 'ipv6', { backend: 'hostgw' });
+
+  it('node1 routes node2 via its IPv6 address, leaves out node3 behind the router; node1 and node2 pods ping', async () => {
+    const table = await routes6(cluster(), node(1));
+    const toNode2 = table.find((e) => e.dst === podCIDR6(node(2)));
+    assert.deepEqual([toNode2?.gateway, toNode2?.dev], [node(2).ip, 'eth0'], JSON.stringify(toNode2));
+    assert.equal(
+      table.find((e) => e.dst === podCIDR6(node(3))),
+      undefined,
+    );
+    assert.ok(!table.some((e) => e.dev === 'weft.vxlan'), JSON.stringify(table));
+    pods.push(await addPod(node(1), 'a'), await addPod(node(2), 'a'));
+    assert.deepEqual(await pingFailures(cluster(), pods, (b) => [b.ip]), []);
   });
 });
