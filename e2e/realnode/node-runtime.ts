@@ -18,7 +18,7 @@ import { type ContainerdPaths, renderContainerdConfig } from '../images/containe
 import { installNodeCniPlugins } from '../nodebin/bins.js';
 import { ensureCgroupRoot } from './cgroups.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
-import { kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
+import { clusterDnsIp, kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
 import { mountNsOf } from './mount-ns.js';
 import {
   computeNodeView,
@@ -129,6 +129,7 @@ export function writeNodeFiles(
       clientCaFile: ctx.caFile,
       resolvConf: f.resolvConf,
       maxPods: 150,
+      clusterDns: clusterDnsIp(ipFamilyOfNode(node)),
     }),
   );
   writeFileSync(
