@@ -69,7 +69,8 @@ export function startAgent(
     WEFT_CNI_CONF_DIR: node.dirs.cniConf,
     WEFT_RUN_DIR: node.dirs.run,
     WEFT_STATE_DIR: node.dirs.state,
-    WEFT_HTTP_ADDR: `0.0.0.0:${AGENT_HTTP_PORT}`,
+    // As the chart sets it: every IPv6 address too on an IPv6-only node (127.0.0.1 still answers).
+    WEFT_HTTP_ADDR: cluster.ipFamily === 'ipv6' ? `[::]:${AGENT_HTTP_PORT}` : `0.0.0.0:${AGENT_HTTP_PORT}`,
     WEFT_LOG_LEVEL: 'debug',
     NODE_TEST_CONTEXT: '',
     ...opts.env,

@@ -15,7 +15,7 @@ import { seenSource, startEchoServer } from '../cluster/echo-server.js';
 import { runCommand } from '../cluster/exec.js';
 import { EXTERNAL6 } from '../cluster/index.js';
 import { addPod, checkPod, deletePod, type Pod, resultAddresses } from '../cluster/pods.js';
-import { isWeftRoute, routes, waitFor } from './fixtures/agent-cluster.js';
+import { AGENT_HTTP_PORT, isWeftRoute, routes, waitFor } from './fixtures/agent-cluster.js';
 import { assertIpv6PeerPaths, pingFailures, routes6, useFamilyCluster } from './fixtures/family-cluster.js';
 import { peerOf, runWeftStatus, statusOf } from './fixtures/gossip-cluster.js';
 
@@ -118,7 +118,7 @@ describe('IPv6-only local cluster: Weft end to end without IPv4', { timeout: 300
     assert.equal(await seenSource(cluster(), node(3).netns, node(1).ip, 8080), node(3).ip);
   });
 
-  it('weft status shows the IPv6 underlay, the IPv6 podCIDR and the route kind per peer', async () => {
+  it('weft status shows the IPv6 underlay, the IPv6 podCIDR and the route kind per peer; /metrics answers over IPv6', async () => {
     const s = await statusOf(cluster(), node(1));
     const text = JSON.stringify(s);
     assert.equal(s.node.underlayIP, node(1).ip, text);
@@ -130,6 +130,19 @@ describe('IPv6-only local cluster: Weft end to end without IPv4', { timeout: 300
     assert.deepEqual([kind(node(2).name), kind(node(3).name)], ['direct', 'vxlan'], text);
     assert.equal(peerOf(s, node(3).name)?.underlayIP, node(3).ip, text);
     assert.ok((await runWeftStatus(cluster(), node(1), false)).includes(node(1).ip));
+    const url = `http://[${node(1).ip}]:${AGENT_HTTP_PORT}/metrics`;
+    const scrape = await cluster().execInNode(node(3), [
+      'curl',
+      '-s',
+      '-m',
+      '3',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      url,
+    ]);
+    assert.equal(scrape.stdout, '200', `node3 → ${url} (WEFT_HTTP_ADDR [::]): ${scrape.stderr}`);
   });
 
   it('the gossip mesh runs over IPv6: every agent sees every other alive at its IPv6 underlay address', async () => {
