@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Cluster, ClusterNode, NodeProcess } from './index.js';
+import { clusterCidrs, hasIPv6, NODE_CIDR_MASK6 } from './plan.js';
 
 export const REPO = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../..');
 export const NODE_BIN = join(REPO, 'node_modules/.bin/node');
@@ -21,6 +22,19 @@ export async function prepareAgentCredentials(cluster: Cluster): Promise<string>
   const path = join(cluster.runDir, 'agent', 'kubeconfig');
   await cluster.createServiceAccountKubeconfig('weft-system', 'weft-agent', path);
   return path;
+}
+
+/**
+ * Weft's net-conf for this cluster (pure): its cluster CIDR of each family it serves (IPv4 first;
+ * IPv6-only: the one IPv6 CIDR), the IPv6 podCIDR size the controller manager hands out, then
+ * `extra` (backend, resyncSeconds …). An IPv4 cluster's is the same as `clusterCIDR` alone.
+ */
+export function clusterNetConf(cluster: Pick<Cluster, 'ipFamily'>, extra: object = {}): object {
+  return {
+    clusterCIDRs: clusterCidrs(cluster.ipFamily),
+    ...(hasIPv6(cluster.ipFamily) ? { nodeCIDRMaskSizeIPv6: NODE_CIDR_MASK6 } : {}),
+    ...extra,
+  };
 }
 
 /** Writes a net-conf JSON file under the cluster's run dir and returns its path. */
@@ -55,7 +69,8 @@ export function startAgent(
     WEFT_CNI_CONF_DIR: node.dirs.cniConf,
     WEFT_RUN_DIR: node.dirs.run,
     WEFT_STATE_DIR: node.dirs.state,
-    WEFT_HTTP_ADDR: `0.0.0.0:${AGENT_HTTP_PORT}`,
+    // As the chart sets it: every IPv6 address too on an IPv6-only node (127.0.0.1 still answers).
+    WEFT_HTTP_ADDR: cluster.ipFamily === 'ipv6' ? `[::]:${AGENT_HTTP_PORT}` : `0.0.0.0:${AGENT_HTTP_PORT}`,
     WEFT_LOG_LEVEL: 'debug',
     NODE_TEST_CONTEXT: '',
     ...opts.env,

@@ -6,7 +6,7 @@ export type CliCommand =
   | { cmd: 'down'; name: string; runRoot?: string; keepLogs: boolean }
   | { cmd: 'status'; name: string; runRoot?: string };
 
-export const USAGE = `usage: cluster up [--name e2e] [--nodes 3] [--subnets 2] [--no-allocate-node-cidrs] [--kubelet] [--ip-family ipv4|dual] [--admin-port 0] [--run-root /tmp/weft-e2e]
+export const USAGE = `usage: cluster up [--name e2e] [--nodes 3] [--subnets 2] [--no-allocate-node-cidrs] [--kubelet] [--ip-family ipv4|dual|ipv6] [--admin-port 0] [--run-root /tmp/weft-e2e]
        cluster down [--name e2e] [--keep-logs] [--run-root …]
        cluster status [--name e2e] [--run-root …]`;
 

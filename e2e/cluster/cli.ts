@@ -6,6 +6,7 @@
 import { createLogger, type Logger } from '../../common/log.js';
 import { type CliCommand, parseCliArgs } from './cli-args.js';
 import type { Cluster } from './cluster.js';
+import { nodeIps } from './plan.js';
 import { ClusterError } from './spec.js';
 import { startCluster } from './start.js';
 import { readClusterStatus } from './status.js';
@@ -43,7 +44,10 @@ async function up(c: Extract<CliCommand, { cmd: 'up' }>, log: Logger): Promise<n
       `  API server (from node namespaces): ${cluster.apiServerURL}`,
       ...cluster.nodes.map(
         (n) =>
-          `  ${n.name}  netns ${n.netns}  ${n.ip} (${n.subnet})${n.ip6 ? ` ${n.ip6}` : ''}  podCIDR ${cidrs?.get(n.name)?.join(',') ?? '-'}`,
+          `  ${n.name}  netns ${n.netns}  ${n.ip} (${n.subnet})${nodeIps(n)
+            .slice(1)
+            .map((ip) => ` ${ip}`)
+            .join('')}  podCIDR ${cidrs?.get(n.name)?.join(',') ?? '-'}`,
       ),
       `  external host: netns ${cluster.external.netns} ${cluster.external.ip}`,
       `remove with: npm run cluster -- down --name ${cluster.name}`,

@@ -11,7 +11,7 @@ import { renderKubeconfig } from './kubeconfig.js';
 import { type ClusterNode, parsePodCidrs } from './nodes.js';
 import type { ClusterPlan } from './plan.js';
 import { type NodeProcess, pollExit, spawnDetached, stopRecordedProcess } from './processes.js';
-import type { ResolvedClusterSpec } from './spec.js';
+import type { IpFamilyMode, ResolvedClusterSpec } from './spec.js';
 import type { ClusterStateStore } from './state.js';
 import { destroyCluster } from './teardown.js';
 
@@ -34,7 +34,9 @@ export interface Cluster {
   readonly name: string;
   readonly runDir: string;
   readonly binDir: string;
-  /** The API server as seen from node namespaces: https://172.28.1.2:6443. */
+  /** 'ipv4', 'dual' or 'ipv6' (spec.ipFamily): the families of the underlay and the control plane. */
+  readonly ipFamily: IpFamilyMode;
+  /** The API server as seen from node namespaces: https://172.28.1.2:6443 (IPv6-only: https://[fd00:28:1::2]:6443). */
   readonly apiServerURL: string;
   /** Admin kubeconfig for the root netns (server https://127.0.0.1:<port>, TLS verified). */
   readonly adminKubeconfig: string;
@@ -80,6 +82,7 @@ export class LocalCluster implements Cluster {
   readonly name: string;
   readonly runDir: string;
   readonly binDir: string;
+  readonly ipFamily: IpFamilyMode;
   readonly apiServerURL: string;
   readonly adminKubeconfig: string;
   readonly adminKubeconfigInNode: string;
@@ -97,6 +100,7 @@ export class LocalCluster implements Cluster {
     this.name = deps.plan.name;
     this.runDir = deps.plan.runDir;
     this.binDir = deps.binDir;
+    this.ipFamily = deps.plan.ipFamily ?? 'ipv4';
     this.apiServerURL = deps.plan.apiServerURL;
     this.adminKubeconfig = deps.files.adminKubeconfig;
     this.adminKubeconfigInNode = deps.files.adminKubeconfigInNode;

@@ -10,7 +10,7 @@ import {
   etcdArgs,
   schedulerArgs,
 } from './flags.js';
-import { API_PORT, type ClusterPlan } from './plan.js';
+import { API_PORT, type ClusterPlan, loopbackIp } from './plan.js';
 import { tail } from './prereq.js';
 import {
   FORWARDER_EXIT_PORT_IN_USE,
@@ -71,13 +71,13 @@ export function componentCommand(
           ctx.forwarderScript,
           'unix-to-tcp',
           f.cpSocket,
-          '127.0.0.1',
+          loopbackIp(ctx.plan.ipFamily),
           String(API_PORT),
         ],
         netns: cp,
       };
     case 'etcd':
-      return { argv: [join(ctx.binDir, 'etcd'), ...etcdArgs(f)], netns: cp };
+      return { argv: [join(ctx.binDir, 'etcd'), ...etcdArgs(f, ctx.plan.ipFamily)], netns: cp };
     case 'kube-apiserver':
       return {
         argv: [join(ctx.binDir, 'kube-apiserver'), ...apiServerArgs(ctx.plan, f, ctx.kubelet)],
@@ -92,7 +92,10 @@ export function componentCommand(
         netns: cp,
       };
     case 'kube-scheduler':
-      return { argv: [join(ctx.binDir, 'kube-scheduler'), ...schedulerArgs(f)], netns: cp };
+      return {
+        argv: [join(ctx.binDir, 'kube-scheduler'), ...schedulerArgs(f, ctx.plan.ipFamily)],
+        netns: cp,
+      };
   }
 }
 

@@ -7,9 +7,11 @@ import {
   controllerManagerArgs,
   desiredControllers,
   etcdArgs,
+  loopbackApiServerURL,
+  schedulerArgs,
 } from './flags.js';
 import { renderKubeconfig, tokenFileLine } from './kubeconfig.js';
-import { servingCertSans } from './pki.js';
+import { servingCertIps, servingCertSans } from './pki.js';
 import { computeClusterPlan } from './plan.js';
 import { parseClusterSpec } from './spec.js';
 
@@ -18,6 +20,19 @@ const files = computeControlPlaneFiles(plan.runDir);
 
 function flag(args: string[], name: string): string | undefined {
   return args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+function componentContext(): ComponentContext {
+  return {
+    plan,
+    files,
+    binDir: '/bin/k8s',
+    allocateNodeCidrs: true,
+    kubelet: false,
+    adminPort: 0,
+    nodeExecPath: '/node',
+    forwarderScript: '/fwd.js',
+  };
 }
 
 describe('control-plane flags', () => {
@@ -70,17 +85,33 @@ describe('control-plane flags', () => {
     );
   });
 
+  it('IPv6-only: etcd, the API server and the controller manager on IPv6, one IPv6 CIDR each', () => {
+    const six = computeClusterPlan(parseClusterSpec({ name: 'six', ipFamily: 'ipv6' }));
+    const etcd = etcdArgs(files, 'ipv6');
+    assert.equal(flag(etcd, 'listen-client-urls'), 'http://[::1]:2379');
+    assert.equal(flag(etcd, 'advertise-client-urls'), 'http://[::1]:2379');
+    assert.equal(flag(etcd, 'initial-cluster'), 'default=http://[::1]:2380');
+    const api = apiServerArgs(six, files);
+    assert.equal(flag(api, 'etcd-servers'), 'http://[::1]:2379');
+    assert.equal(flag(api, 'advertise-address'), 'fd00:28:1::2');
+    assert.equal(flag(api, 'bind-address'), '::');
+    assert.equal(flag(api, 'service-cluster-ip-range'), 'fd00:10:96::/112');
+    const kcm = controllerManagerArgs(files, true, false, 'ipv6');
+    assert.equal(flag(kcm, 'cluster-cidr'), 'fd00:10:244::/56');
+    assert.equal(flag(kcm, 'node-cidr-mask-size'), '64');
+    assert.equal(flag(kcm, 'node-cidr-mask-size-ipv6'), undefined);
+    assert.equal(flag(kcm, 'service-cluster-ip-range'), 'fd00:10:96::/112');
+    assert.equal(flag(schedulerArgs(files, 'ipv6'), 'bind-address'), '::1');
+    assert.equal(loopbackApiServerURL('ipv6'), 'https://[::1]:6443');
+    assert.equal(loopbackApiServerURL('dual'), 'https://127.0.0.1:6443');
+    const ctx = { ...componentContext(), plan: six };
+    assert.deepEqual(componentCommand('forwarder-cp', ctx).argv.slice(-2), ['::1', '6443']);
+    assert.equal(flag(etcdArgs(files), 'listen-client-urls'), 'http://127.0.0.1:2379');
+    assert.equal(flag(apiServerArgs(plan, files), 'bind-address'), '0.0.0.0');
+  });
+
   it('runs every component but the root forwarder inside the control-plane namespace', () => {
-    const ctx: ComponentContext = {
-      plan,
-      files,
-      binDir: '/bin/k8s',
-      allocateNodeCidrs: true,
-      kubelet: false,
-      adminPort: 0,
-      nodeExecPath: '/node',
-      forwarderScript: '/fwd.js',
-    };
+    const ctx = componentContext();
     assert.equal(componentCommand('forwarder-root', ctx).netns, undefined);
     assert.deepEqual(componentCommand('forwarder-root', ctx).argv, [
       '/node',
@@ -99,9 +130,15 @@ describe('control-plane flags', () => {
 
 describe('credentials', () => {
   it('covers the underlay IP, loopback and the in-cluster names in the serving cert', () => {
-    const sans = servingCertSans('172.28.1.2');
-    for (const s of ['IP:172.28.1.2', 'IP:127.0.0.1', 'DNS:kubernetes.default.svc'])
+    const sans = servingCertSans(servingCertIps('ipv4', '172.28.1.2'));
+    for (const s of ['IP:172.28.1.2', 'IP:127.0.0.1', 'IP:10.96.0.1', 'DNS:kubernetes.default.svc'])
       assert.ok(sans.includes(s), s);
+    assert.deepEqual(servingCertIps('ipv6', 'fd00:28:1::2'), [
+      'fd00:28:1::2',
+      '127.0.0.1',
+      '::1',
+      'fd00:10:96::1',
+    ]);
   });
 
   it('writes token file lines with quoted groups and refuses separators', () => {

@@ -1,19 +1,19 @@
 import { join } from 'node:path';
 import {
   API_PORT,
-  CLUSTER_CIDR,
-  CLUSTER_CIDR6,
   type ClusterPlan,
+  clusterCidrs,
+  hostPort,
+  loopbackIp,
   NODE_CIDR_MASK,
   NODE_CIDR_MASK6,
-  SERVICE_CIDR,
-  SERVICE_CIDR6,
+  serviceCidrs,
 } from './plan.js';
 import type { IpFamilyMode } from './spec.js';
 
-/** `--service-cluster-ip-range`: IPv4 first, as kubeadm writes a dual-stack one. */
-export function serviceCidrs(ipFamily: IpFamilyMode | undefined): string {
-  return ipFamily === 'dual' ? `${SERVICE_CIDR},${SERVICE_CIDR6}` : SERVICE_CIDR;
+/** `https://<control-plane loopback>:6443`: how components inside the control-plane namespace reach the API server. */
+export function loopbackApiServerURL(ipFamily: IpFamilyMode | undefined): string {
+  return `https://${hostPort(loopbackIp(ipFamily), API_PORT)}`;
 }
 
 /** Where a cluster keeps its control-plane files, all under the run dir (pure). */
@@ -76,15 +76,22 @@ export function desiredControllers(allocateNodeCidrs: boolean): string[] {
   return allocateNodeCidrs ? [...base, 'node-ipam-controller'] : base;
 }
 
-export function etcdArgs(files: ControlPlaneFiles): string[] {
+/** etcd's client URL on the control plane's loopback (IPv6 `::1` in an IPv6-only cluster). */
+export function etcdClientURL(ipFamily: IpFamilyMode | undefined): string {
+  return `http://${hostPort(loopbackIp(ipFamily), 2379)}`;
+}
+
+export function etcdArgs(files: ControlPlaneFiles, ipFamily?: IpFamilyMode): string[] {
+  const client = etcdClientURL(ipFamily);
+  const peer = `http://${hostPort(loopbackIp(ipFamily), 2380)}`;
   return [
     '--name=default',
     `--data-dir=${files.etcdDataDir}`,
-    '--listen-client-urls=http://127.0.0.1:2379',
-    '--advertise-client-urls=http://127.0.0.1:2379',
-    '--listen-peer-urls=http://127.0.0.1:2380',
-    '--initial-advertise-peer-urls=http://127.0.0.1:2380',
-    '--initial-cluster=default=http://127.0.0.1:2380',
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=default=${peer}`,
     '--unsafe-no-fsync=true',
     '--log-level=warn',
   ];
@@ -100,15 +107,15 @@ export function apiServerArgs(plan: ClusterPlan, files: ControlPlaneFiles, kubel
     : [];
   return [
     ...toKubelets,
-    '--etcd-servers=http://127.0.0.1:2379',
+    `--etcd-servers=${etcdClientURL(plan.ipFamily)}`,
     `--advertise-address=${plan.controlPlane.ip}`,
-    '--bind-address=0.0.0.0',
+    `--bind-address=${plan.ipFamily === 'ipv6' ? '::' : '0.0.0.0'}`,
     `--secure-port=${API_PORT}`,
     `--cert-dir=${files.pkiDir}`,
     `--tls-cert-file=${files.servingCert}`,
     `--tls-private-key-file=${files.servingKey}`,
     `--client-ca-file=${files.caCert}`,
-    `--service-cluster-ip-range=${serviceCidrs(plan.ipFamily)}`,
+    `--service-cluster-ip-range=${serviceCidrs(plan.ipFamily).join(',')}`,
     `--service-account-issuer=${SA_ISSUER}`,
     `--service-account-key-file=${files.saPub}`,
     `--service-account-signing-key-file=${files.saKey}`,
@@ -135,28 +142,26 @@ export function controllerManagerArgs(
     `--controllers=${controllers.join(',')}`,
     ...(kubelet ? [`--service-account-private-key-file=${files.saKey}`] : []),
     `--allocate-node-cidrs=${String(allocateNodeCidrs)}`,
-    // Dual-stack: one CIDR per family, and the per-family mask flags (the single one is refused).
+    `--cluster-cidr=${clusterCidrs(ipFamily).join(',')}`,
+    // Dual-stack: the per-family mask flags (the single one is refused); single-stack: the
+    // single one, /24 for IPv4, /64 for IPv6.
     ...(ipFamily === 'dual'
-      ? [
-          `--cluster-cidr=${CLUSTER_CIDR},${CLUSTER_CIDR6}`,
-          `--node-cidr-mask-size-ipv4=${NODE_CIDR_MASK}`,
-          `--node-cidr-mask-size-ipv6=${NODE_CIDR_MASK6}`,
-        ]
-      : [`--cluster-cidr=${CLUSTER_CIDR}`, `--node-cidr-mask-size=${NODE_CIDR_MASK}`]),
-    `--service-cluster-ip-range=${serviceCidrs(ipFamily)}`,
+      ? [`--node-cidr-mask-size-ipv4=${NODE_CIDR_MASK}`, `--node-cidr-mask-size-ipv6=${NODE_CIDR_MASK6}`]
+      : [`--node-cidr-mask-size=${ipFamily === 'ipv6' ? NODE_CIDR_MASK6 : NODE_CIDR_MASK}`]),
+    `--service-cluster-ip-range=${serviceCidrs(ipFamily).join(',')}`,
     '--use-service-account-credentials=false',
     `--root-ca-file=${files.caCert}`,
     '--secure-port=0', // no health endpoint to serve: the harness watches the process and node podCIDRs
   ];
 }
 
-export function schedulerArgs(files: ControlPlaneFiles): string[] {
+export function schedulerArgs(files: ControlPlaneFiles, ipFamily?: IpFamilyMode): string[] {
   return [
     `--kubeconfig=${files.schedulerKubeconfig}`,
     `--authentication-kubeconfig=${files.schedulerKubeconfig}`,
     `--authorization-kubeconfig=${files.schedulerKubeconfig}`,
     '--leader-elect=false',
-    '--bind-address=127.0.0.1',
+    `--bind-address=${loopbackIp(ipFamily)}`,
     '--secure-port=10259',
   ];
 }

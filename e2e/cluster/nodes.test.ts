@@ -33,6 +33,19 @@ describe('node objects', () => {
     );
   });
 
+  it('IPv6-only: one IPv6 InternalIP per Node; dual-stack: IPv4 first, then IPv6', () => {
+    const addressesOf = (ipFamily: 'ipv6' | 'dual') =>
+      (
+        desiredNodeObjects(computeClusterPlan(parseClusterSpec({ name: 'x', nodes: 1, ipFamily }))) as {
+          items: Array<{ status: { addresses: Array<{ type: string; address: string }> } }>;
+        }
+      ).items[0]?.status.addresses
+        .filter((a) => a.type === 'InternalIP')
+        .map((a) => a.address);
+    assert.deepEqual(addressesOf('ipv6'), ['fd00:28:1::11']);
+    assert.deepEqual(addressesOf('dual'), ['172.28.1.11', 'fd00:28:1::11']);
+  });
+
   it('reports podCIDRs only once every wanted node has one', () => {
     const list = {
       items: [
@@ -72,6 +85,13 @@ describe('parseCliArgs', () => {
         spec: { name: 'demo', nodes: 4, subnets: 1, allocateNodeCidrs: false, kubelet: true },
       },
     );
+  });
+
+  it('parses --ip-family ipv6', () => {
+    assert.deepEqual(parseCliArgs(['up', '--ip-family', 'ipv6']), {
+      cmd: 'up',
+      spec: { name: 'e2e', allocateNodeCidrs: true, kubelet: false, ipFamily: 'ipv6' },
+    });
   });
 
   it('defaults down to the e2e cluster', () => {

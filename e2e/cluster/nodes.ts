@@ -1,9 +1,12 @@
-import type { ClusterPlan, NodePlan } from './plan.js';
+import { type ClusterPlan, type NodePlan, nodeIps } from './plan.js';
 
 /** A node of the local cluster: its namespace, underlay address and private directories. */
 export type ClusterNode = NodePlan;
 
-/** The v1/Node objects the harness creates (pure): InternalIP + Hostname, the labels a kubelet would set. */
+/**
+ * The v1/Node objects the harness creates (pure): an InternalIP per family (IPv4 first; one IPv6
+ * in an IPv6-only cluster) + Hostname, the labels a kubelet would set.
+ */
 export function desiredNodeObjects(plan: ClusterPlan): object {
   return {
     apiVersion: 'v1',
@@ -21,8 +24,7 @@ export function desiredNodeObjects(plan: ClusterPlan): object {
       },
       status: {
         addresses: [
-          { type: 'InternalIP', address: n.ip },
-          ...(n.ip6 ? [{ type: 'InternalIP', address: n.ip6 }] : []),
+          ...nodeIps(n).map((address) => ({ type: 'InternalIP', address })),
           { type: 'Hostname', address: n.name },
         ],
       },

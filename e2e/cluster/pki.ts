@@ -5,6 +5,8 @@ import type { ApiEndpoint } from './api-client.js';
 import { runChecked } from './exec.js';
 import type { ControlPlaneFiles } from './flags.js';
 import { tokenFileLine } from './kubeconfig.js';
+import { loopbackIp, primaryServiceIp } from './plan.js';
+import type { IpFamilyMode } from './spec.js';
 
 export interface ClusterTokens {
   admin: string; // user weft-e2e-admin in system:masters
@@ -24,12 +26,18 @@ const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 const CERT_DAYS = '30';
 const EC = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
 
+/**
+ * The IP addresses the API server is reached at (pure): its underlay address, the control
+ * plane's loopback (127.0.0.1 and, IPv6-only, ::1) and the ClusterIP of the `kubernetes` Service.
+ */
+export function servingCertIps(ipFamily: IpFamilyMode | undefined, apiServerIp: string): string[] {
+  return [...new Set([apiServerIp, '127.0.0.1', loopbackIp(ipFamily), primaryServiceIp(ipFamily)])];
+}
+
 /** Subject alternative names of the API server's serving certificate (pure). */
-export function servingCertSans(apiServerIp: string): string[] {
+export function servingCertSans(ips: readonly string[]): string[] {
   return [
-    `IP:${apiServerIp}`,
-    'IP:127.0.0.1',
-    'IP:10.96.0.1',
+    ...ips.map((ip) => `IP:${ip}`),
     'DNS:localhost',
     'DNS:kubernetes',
     'DNS:kubernetes.default',
@@ -45,7 +53,7 @@ export function servingCertSans(apiServerIp: string): string[] {
  */
 export async function applyPki(
   files: ControlPlaneFiles,
-  apiServerIp: string,
+  apiServerIps: readonly string[],
   extraUsers: readonly TokenUser[] = [],
   kubeletClient = false,
 ): Promise<ClusterTokens> {
@@ -69,7 +77,7 @@ export async function applyPki(
     'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   await signedCert(files, files.servingKey, files.servingCert, '/CN=kube-apiserver', [
-    `subjectAltName=${servingCertSans(apiServerIp).join(',')}`,
+    `subjectAltName=${servingCertSans(apiServerIps).join(',')}`,
     'extendedKeyUsage=serverAuth',
   ]);
   await runChecked([

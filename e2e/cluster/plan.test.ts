@@ -1,6 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeClusterPlan, netnsPrefix, planNamespaces, podNetnsName, subnetOfNode } from './plan.js';
+import {
+  clusterCidrs,
+  computeClusterPlan,
+  ipFamilyOfNode,
+  type NodePlan,
+  netnsPrefix,
+  nodeIps,
+  planNamespaces,
+  podNetnsName,
+  serviceCidrs,
+  subnetOfNode,
+} from './plan.js';
 import { ClusterError, parseClusterSpec } from './spec.js';
 
 describe('parseClusterSpec', () => {
@@ -25,7 +36,7 @@ describe('parseClusterSpec', () => {
     ['spec.subnets', { subnets: 3 }],
     ['spec.runRoot', { runRoot: 'relative/dir' }],
     ['spec.adminPort', { adminPort: 70000 }],
-    ['spec.ipFamily', { ipFamily: 'ipv6' }],
+    ['spec.ipFamily', { ipFamily: 'ipv5' }],
   ];
   for (const [field, input] of bad) {
     it(`rejects ${JSON.stringify(input)} naming ${field}`, () => {
@@ -80,6 +91,54 @@ describe('computeClusterPlan', () => {
       [1, 2, 3, 4, 5].map((i) => subnetOfNode(i, 5, 2).bridge),
       ['bra', 'bra', 'bra', 'brb', 'brb'],
     );
+  });
+});
+
+describe('computeClusterPlan, IPv6-only', () => {
+  const plan = computeClusterPlan(parseClusterSpec({ name: 'six', ipFamily: 'ipv6' }));
+
+  it('gives every node only IPv6 underlay addresses on the same bridges (ip = ip6, the primary address)', () => {
+    assert.deepEqual(
+      plan.nodes.map((n) => [n.ip, n.subnet, n.gateway, n.ip6, n.gateway6, n.bridge]),
+      [
+        ['fd00:28:1::11', 'fd00:28:1::/64', 'fd00:28:1::1', 'fd00:28:1::11', 'fd00:28:1::1', 'bra'],
+        ['fd00:28:1::12', 'fd00:28:1::/64', 'fd00:28:1::1', 'fd00:28:1::12', 'fd00:28:1::1', 'bra'],
+        ['fd00:28:2::13', 'fd00:28:2::/64', 'fd00:28:2::1', 'fd00:28:2::13', 'fd00:28:2::1', 'brb'],
+      ],
+    );
+    assert.deepEqual(
+      plan.subnets.map((s) => [s.cidr, s.bridge]),
+      [
+        ['fd00:28:1::/64', 'bra'],
+        ['fd00:28:2::/64', 'brb'],
+      ],
+    );
+    assert.deepEqual(plan.nodes.map(nodeIps), [['fd00:28:1::11'], ['fd00:28:1::12'], ['fd00:28:2::13']]);
+    assert.deepEqual(plan.nodes.map(ipFamilyOfNode), ['ipv6', 'ipv6', 'ipv6']);
+  });
+
+  it('puts the control plane and the external host on IPv6; the API server URL in brackets', () => {
+    assert.equal(plan.controlPlane.ip, 'fd00:28:1::2');
+    assert.equal(plan.external.ip, '2001:db8:113::2');
+    assert.equal(plan.apiServerURL, 'https://[fd00:28:1::2]:6443');
+    assert.equal(plan.ipFamily, 'ipv6');
+  });
+
+  it('serves one IPv6 cluster and service CIDR', () => {
+    assert.deepEqual(clusterCidrs('ipv6'), ['fd00:10:244::/56']);
+    assert.deepEqual(serviceCidrs('ipv6'), ['fd00:10:96::/112']);
+    assert.deepEqual(clusterCidrs('dual'), ['10.244.0.0/16', 'fd00:10:244::/56']);
+    assert.deepEqual(clusterCidrs(undefined), ['10.244.0.0/16']);
+  });
+
+  it('dual-stack and IPv4 plans keep their IPv4 primary address', () => {
+    const dual = computeClusterPlan(parseClusterSpec({ name: 'ds', ipFamily: 'dual' }));
+    assert.deepEqual(nodeIps(dual.nodes[0] as NodePlan), ['172.28.1.11', 'fd00:28:1::11']);
+    assert.equal(ipFamilyOfNode(dual.nodes[0] as NodePlan), 'dual');
+    assert.equal(dual.apiServerURL, 'https://172.28.1.2:6443');
+    assert.equal(dual.subnets[1]?.cidr, '172.28.2.0/24');
+    const one = computeClusterPlan(parseClusterSpec({ name: 'one', subnets: 1, ipFamily: 'ipv6' }));
+    assert.deepEqual(new Set(one.nodes.map((n) => n.subnet)), new Set(['fd00:28:1::/64']));
   });
 });
 

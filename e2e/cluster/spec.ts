@@ -13,9 +13,10 @@ export interface ClusterSpec {
    */
   kubelet: boolean;
   /**
-   * Address families: 'ipv4' (default) or 'dual' — underlay addresses of both families on both
+   * Address families: 'ipv4' (default); 'dual' — underlay addresses of both families on both
    * subnets (and the external host), a dual-stack control plane (service and cluster CIDRs of
-   * both families), Nodes with an InternalIP of each family.
+   * both families), Nodes with an InternalIP of each family; 'ipv6' — IPv6 only: underlay, control
+   * plane (API server, etcd, service and cluster CIDRs) and Nodes' InternalIPs all IPv6.
    */
   ipFamily: IpFamilyMode;
   /** Parent of the run dir (default /tmp/weft-e2e); the run dir is `<runRoot>/<name>`. */
@@ -26,8 +27,8 @@ export interface ClusterSpec {
   binDir?: string;
 }
 
-export type IpFamilyMode = 'ipv4' | 'dual';
-export const IP_FAMILY_MODES: readonly IpFamilyMode[] = ['ipv4', 'dual'];
+export type IpFamilyMode = 'ipv4' | 'dual' | 'ipv6';
+export const IP_FAMILY_MODES: readonly IpFamilyMode[] = ['ipv4', 'dual', 'ipv6'];
 
 export type ResolvedClusterSpec = Required<Omit<ClusterSpec, 'binDir'>> & { binDir?: string };
 
@@ -70,7 +71,7 @@ export function parseClusterSpec(input: Partial<ClusterSpec>): ResolvedClusterSp
   if (!IP_FAMILY_MODES.includes(ipFamily)) {
     throw new ClusterError(
       'EBADSPEC',
-      `spec.ipFamily must be one of ${IP_FAMILY_MODES.join(', ')}, got ${JSON.stringify(ipFamily)} (IPv6-only clusters are not supported yet)`,
+      `spec.ipFamily must be one of ${IP_FAMILY_MODES.join(', ')}, got ${JSON.stringify(ipFamily)}`,
     );
   }
   const runRoot = input.runRoot ?? DEFAULT_RUN_ROOT;

@@ -10,12 +10,12 @@ import type { ApiEndpoint } from './api-client.js';
 import { type Cluster, LocalCluster } from './cluster.js';
 import { type ComponentContext, ControlPlane } from './control-plane.js';
 import { runChecked } from './exec.js';
-import { type ControlPlaneFiles, computeControlPlaneFiles } from './flags.js';
+import { type ControlPlaneFiles, computeControlPlaneFiles, loopbackApiServerURL } from './flags.js';
 import { renderKubeconfig } from './kubeconfig.js';
 import { addNetns, listNetns } from './netns.js';
 import { desiredNodeObjects } from './nodes.js';
-import { ADMIN_USER, applyPki, type ClusterTokens, readAdminEndpoint } from './pki.js';
-import { API_PORT, type ClusterPlan, computeClusterPlan, planNamespaces } from './plan.js';
+import { ADMIN_USER, applyPki, type ClusterTokens, readAdminEndpoint, servingCertIps } from './pki.js';
+import { type ClusterPlan, computeClusterPlan, planNamespaces } from './plan.js';
 import { checkHostPrerequisites, resolveBinDir } from './prereq.js';
 import { ClusterError, type ClusterSpec, parseClusterSpec, type ResolvedClusterSpec } from './spec.js';
 import { ClusterStateStore } from './state.js';
@@ -124,13 +124,18 @@ async function startControlPlane(
 ): Promise<{ cluster: LocalCluster; tokens: ClusterTokens }> {
   const { spec, plan, files, binDir, store, log } = c;
   const users = spec.kubelet ? realNodeTokenUsers(plan) : [];
-  const tokens = await applyPki(files, plan.controlPlane.ip, users, spec.kubelet);
+  const tokens = await applyPki(
+    files,
+    servingCertIps(plan.ipFamily, plan.controlPlane.ip),
+    users,
+    spec.kubelet,
+  );
   const caPem = readFileSync(files.caCert, 'utf8');
   const kubeconfig = (server: string, user: string, token: string) =>
     renderKubeconfig({ clusterName: plan.name, server, caPem, user, token });
   writeFileSync(
     files.controllerManagerKubeconfig,
-    kubeconfig(`https://127.0.0.1:${API_PORT}`, 'kube-controller-manager', tokens.controllerManager),
+    kubeconfig(loopbackApiServerURL(plan.ipFamily), 'kube-controller-manager', tokens.controllerManager),
     { mode: 0o600 },
   );
   writeFileSync(files.adminKubeconfigInNode, kubeconfig(plan.apiServerURL, ADMIN_USER, tokens.admin), {
@@ -157,7 +162,7 @@ async function startControlPlane(
     const token = tokens.users[SCHEDULER_USER] ?? '';
     writeFileSync(
       files.schedulerKubeconfig,
-      kubeconfig(`https://127.0.0.1:${API_PORT}`, SCHEDULER_USER, token),
+      kubeconfig(loopbackApiServerURL(plan.ipFamily), SCHEDULER_USER, token),
       {
         mode: 0o600,
       },

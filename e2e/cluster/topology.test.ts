@@ -74,3 +74,40 @@ describe('planTopologyCommands, dual-stack', () => {
     );
   });
 });
+
+describe('planTopologyCommands, IPv6-only', () => {
+  const plan = computeClusterPlan(parseClusterSpec({ name: 'six', ipFamily: 'ipv6' }));
+  const cmds = planTopologyCommands(plan);
+  const lines = cmds.map((c) => c.join(' '));
+
+  it('has no IPv4 address, route or sysctl anywhere', () => {
+    assert.ok(
+      !lines.some((l) => /\d+\.\d+\.\d+\.\d+/.test(l)),
+      lines.find((l) => /\d+\.\d+\.\d+\./.test(l)),
+    );
+    assert.ok(!lines.some((l) => l.includes('net.ipv4')));
+    assert.ok(!lines.some((l) => / route add /.test(l) && !l.includes(' -6 ')), 'an IPv4 route');
+  });
+
+  it('gives the router ::1 on both bridges with IPv6 forwarding, the nodes their address and default route', () => {
+    assert.ok(lines.includes('ip -n wcsix-rt addr add fd00:28:1::1/64 dev bra nodad'));
+    assert.ok(lines.includes('ip -n wcsix-rt addr add fd00:28:2::1/64 dev brb nodad'));
+    assert.deepEqual(
+      lines.filter((l) => l.includes('sysctl')),
+      ['ip netns exec wcsix-rt sysctl -q -w net.ipv6.conf.all.forwarding=1'],
+    );
+    assert.ok(lines.includes('ip -n wcsix-node3 addr add fd00:28:2::13/64 dev eth0 nodad'));
+    assert.ok(lines.includes('ip -n wcsix-node3 -6 route add default via fd00:28:2::1'));
+    assert.ok(lines.includes('ip -n wcsix-rt link set vn3 master brb'));
+    assert.ok(lines.includes('ip -n wcsix-cp addr add fd00:28:1::2/64 dev eth0 nodad'));
+    assert.equal(lines.filter((l) => l.includes('addr add')).length, 2 + 1 + 3 + 2);
+  });
+
+  it('routes the external host back to the IPv6 underlay only', () => {
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('ip -n wcsix-ext') && l.includes('route')),
+      ['ip -n wcsix-ext -6 route add fd00:28::/32 via 2001:db8:113::1'],
+    );
+    assert.ok(lines.includes('ip -n wcsix-ext addr add 2001:db8:113::2/64 dev eth0 nodad'));
+  });
+});

@@ -1,8 +1,11 @@
 import {
   type ClusterPlan,
+  CONTROL_PLANE_IP,
   CONTROL_PLANE_IP6,
   EXTERNAL,
   EXTERNAL6,
+  hasIPv4,
+  hasIPv6,
   SUBNET_A,
   SUBNET_A6,
   subnet6Of,
@@ -19,25 +22,32 @@ import {
  */
 export function planTopologyCommands(plan: ClusterPlan): string[][] {
   const rt = plan.routerNetns;
-  const dual = plan.ipFamily === 'dual';
+  // IPv6-only ('ipv6'): no IPv4 address, route or sysctl anywhere in the cluster's namespaces.
+  const v4 = hasIPv4(plan.ipFamily);
+  const v6 = hasIPv6(plan.ipFamily);
   const cmds: string[][] = [
     ['ip', '-n', rt, 'link', 'set', 'lo', 'up'],
-    sysctl(rt, 'net.ipv4.ip_forward', '1'),
-    ...(dual ? [sysctl(rt, 'net.ipv6.conf.all.forwarding', '1')] : []),
+    ...(v4 ? [sysctl(rt, 'net.ipv4.ip_forward', '1')] : []),
+    ...(v6 ? [sysctl(rt, 'net.ipv6.conf.all.forwarding', '1')] : []),
   ];
+  // plan.subnets are of the primary family: IPv4 unless the cluster is IPv6-only.
   for (const s of plan.subnets) {
     cmds.push(
       ['ip', '-n', rt, 'link', 'add', s.bridge, 'type', 'bridge'],
-      ['ip', '-n', rt, 'addr', 'add', `${s.gateway}/${s.prefix}`, 'dev', s.bridge],
-      ...(dual ? [['ip', '-n', rt, ...addr6(subnet6Of(s).gateway, s.bridge)]] : []),
+      ...(v4 ? [['ip', '-n', rt, 'addr', 'add', `${s.gateway}/${s.prefix}`, 'dev', s.bridge]] : []),
+      ...(v6 ? [['ip', '-n', rt, ...addr6(subnet6Of(s).gateway, s.bridge)]] : []),
       ['ip', '-n', rt, 'link', 'set', s.bridge, 'up'],
     );
   }
   cmds.push(
     ...planHostLink(plan, plan.controlPlaneNetns, plan.controlPlane.routerPort, SUBNET_A.bridge, [
-      ['addr', 'add', `${plan.controlPlane.ip}/${SUBNET_A.prefix}`, 'dev', UNDERLAY_IFACE],
-      ['route', 'add', 'default', 'via', SUBNET_A.gateway],
-      ...(dual
+      ...(v4
+        ? [
+            ['addr', 'add', `${CONTROL_PLANE_IP}/${SUBNET_A.prefix}`, 'dev', UNDERLAY_IFACE],
+            ['route', 'add', 'default', 'via', SUBNET_A.gateway],
+          ]
+        : []),
+      ...(v6
         ? [
             addr6(CONTROL_PLANE_IP6, UNDERLAY_IFACE),
             ['-6', 'route', 'add', 'default', 'via', SUBNET_A6.gateway],
@@ -48,13 +58,17 @@ export function planTopologyCommands(plan: ClusterPlan): string[][] {
   for (const n of plan.nodes) {
     cmds.push(
       ...planHostLink(plan, n.netns, n.routerPort, n.bridge, [
-        ['addr', 'add', `${n.ip}/24`, 'dev', UNDERLAY_IFACE],
-        ['route', 'add', 'default', 'via', n.gateway],
+        ...(v4
+          ? [
+              ['addr', 'add', `${n.ip}/24`, 'dev', UNDERLAY_IFACE],
+              ['route', 'add', 'default', 'via', n.gateway],
+            ]
+          : []),
         ...(n.ip6 && n.gateway6
           ? [addr6(n.ip6, UNDERLAY_IFACE), ['-6', 'route', 'add', 'default', 'via', n.gateway6]]
           : []),
       ]),
-      sysctl(n.netns, 'net.ipv4.ip_forward', '1'),
+      ...(v4 ? [sysctl(n.netns, 'net.ipv4.ip_forward', '1')] : []),
     );
   }
   // External host: routed (not bridged) link to the router; it knows the way back to the
@@ -76,25 +90,29 @@ export function planTopologyCommands(plan: ClusterPlan): string[][] {
       'netns',
       ext,
     ],
-    [
-      'ip',
-      '-n',
-      rt,
-      'addr',
-      'add',
-      `${EXTERNAL.routerIp}/${EXTERNAL.prefix}`,
-      'dev',
-      plan.external.routerPort,
-    ],
     ['ip', '-n', rt, 'link', 'set', plan.external.routerPort, 'up'],
     ['ip', '-n', ext, 'link', 'set', 'lo', 'up'],
-    ['ip', '-n', ext, 'addr', 'add', `${plan.external.ip}/${EXTERNAL.prefix}`, 'dev', UNDERLAY_IFACE],
     ['ip', '-n', ext, 'link', 'set', UNDERLAY_IFACE, 'up'],
-    ['ip', '-n', ext, 'route', 'add', UNDERLAY_SUPERNET, 'via', EXTERNAL.routerIp],
   );
-  if (dual) {
+  if (v4) {
     cmds.push(
-      ['ip', '-n', rt, ...addr6(`${EXTERNAL6.routerIp}`, plan.external.routerPort, EXTERNAL6.prefix)],
+      [
+        'ip',
+        '-n',
+        rt,
+        'addr',
+        'add',
+        `${EXTERNAL.routerIp}/${EXTERNAL.prefix}`,
+        'dev',
+        plan.external.routerPort,
+      ],
+      ['ip', '-n', ext, 'addr', 'add', `${EXTERNAL.ip}/${EXTERNAL.prefix}`, 'dev', UNDERLAY_IFACE],
+      ['ip', '-n', ext, 'route', 'add', UNDERLAY_SUPERNET, 'via', EXTERNAL.routerIp],
+    );
+  }
+  if (v6) {
+    cmds.push(
+      ['ip', '-n', rt, ...addr6(EXTERNAL6.routerIp, plan.external.routerPort, EXTERNAL6.prefix)],
       ['ip', '-n', ext, ...addr6(EXTERNAL6.ip, UNDERLAY_IFACE, EXTERNAL6.prefix)],
       ['ip', '-n', ext, '-6', 'route', 'add', UNDERLAY_SUPERNET6, 'via', EXTERNAL6.routerIp],
     );

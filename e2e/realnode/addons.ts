@@ -4,7 +4,9 @@ import { load as loadYaml } from 'js-yaml';
 import { type PodInfo, parsePods } from '../checks/connectivity.js';
 import type { Cluster } from '../cluster/cluster.js';
 import { repoRoot } from '../cluster/prereq.js';
+import type { IpFamilyMode } from '../cluster/spec.js';
 import { helmTemplate } from '../helm/chart.js';
+import { CLUSTER_DNS_IP, clusterDnsIp } from './kubelet.js';
 
 export const WEFT_IMAGE_NAME = 'ghcr.io/weft-net/weft';
 
@@ -133,8 +135,17 @@ export async function weftStatusIn<T>(cluster: Cluster, agentPod: string): Promi
   return JSON.parse(out) as T;
 }
 
+/** CoreDNS with its Service on the ClusterIP kubelets hand out (IPv6 in an IPv6-only cluster). */
 export async function installCoreDns(cluster: Cluster): Promise<void> {
-  await cluster.kubectl(['apply', '-f', join(repoRoot(), 'e2e', 'workloads', 'coredns.yaml')]);
+  const manifest = readFileSync(join(repoRoot(), 'e2e', 'workloads', 'coredns.yaml'), 'utf8');
+  await cluster.kubectl(['apply', '-f', '-'], { input: coreDnsManifest(manifest, cluster.ipFamily) });
+}
+
+/** The CoreDNS manifest with kube-dns's ClusterIP for `ipFamily` (pure). */
+export function coreDnsManifest(manifest: string, ipFamily: IpFamilyMode): string {
+  const line = `clusterIP: ${CLUSTER_DNS_IP}`;
+  if (!manifest.includes(line)) throw new Error(`coredns.yaml has no "${line}"`);
+  return manifest.replace(line, `clusterIP: ${clusterDnsIp(ipFamily)}`);
 }
 
 export async function applyCheckWorkloads(cluster: Cluster): Promise<void> {

@@ -4,7 +4,16 @@
  * images are imported (nothing can be pulled again); eviction thresholds are low because
  * every node sees the whole machine's disk and memory.
  */
+import type { IpFamilyMode } from '../cluster/spec.js';
+
 export const CLUSTER_DNS_IP = '10.96.0.10';
+/** The cluster DNS Service's ClusterIP in an IPv6-only cluster (Service CIDR fd00:10:96::/112). */
+export const CLUSTER_DNS_IP6 = 'fd00:10:96::a';
+
+/** The ClusterIP of kube-dns: from the primary Service CIDR (IPv6 only in an IPv6-only cluster). */
+export function clusterDnsIp(ipFamily: IpFamilyMode | undefined): string {
+  return ipFamily === 'ipv6' ? CLUSTER_DNS_IP6 : CLUSTER_DNS_IP;
+}
 export const CLUSTER_DOMAIN = 'cluster.local';
 export const KUBELET_PORT = 10250;
 
@@ -17,6 +26,8 @@ export interface KubeletNode {
   clientCaFile: string;
   resolvConf: string;
   maxPods: number;
+  /** kube-dns's ClusterIP (default CLUSTER_DNS_IP). */
+  clusterDns?: string;
 }
 
 export function kubeletCgroupRoot(clusterName: string, nodeIndex: number): string {
@@ -41,7 +52,7 @@ export function renderKubeletConfig(n: KubeletNode): string {
     cgroupDriver: 'cgroupfs',
     cgroupRoot: n.cgroupRoot,
     cgroupsPerQOS: true,
-    clusterDNS: [CLUSTER_DNS_IP],
+    clusterDNS: [n.clusterDns ?? CLUSTER_DNS_IP],
     clusterDomain: CLUSTER_DOMAIN,
     containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock',
     failSwapOn: false,

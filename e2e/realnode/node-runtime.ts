@@ -4,7 +4,7 @@ import { sleep } from '../../common/backoff.js';
 import type { Logger } from '../../common/log.js';
 import { runCommand } from '../cluster/exec.js';
 import { renderKubeconfig } from '../cluster/kubeconfig.js';
-import { CLUSTER_CIDR, CLUSTER_CIDR6, type NodePlan } from '../cluster/plan.js';
+import { clusterCidrs, ipFamilyOfNode, type NodePlan, nodeIps } from '../cluster/plan.js';
 import { tail } from '../cluster/prereq.js';
 import {
   isRecordAlive,
@@ -18,7 +18,7 @@ import { type ContainerdPaths, renderContainerdConfig } from '../images/containe
 import { installNodeCniPlugins } from '../nodebin/bins.js';
 import { ensureCgroupRoot } from './cgroups.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
-import { kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
+import { clusterDnsIp, kubeletArgs, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
 import { mountNsOf } from './mount-ns.js';
 import {
   computeNodeView,
@@ -129,6 +129,7 @@ export function writeNodeFiles(
       clientCaFile: ctx.caFile,
       resolvConf: f.resolvConf,
       maxPods: 150,
+      clusterDns: clusterDnsIp(ipFamilyOfNode(node)),
     }),
   );
   writeFileSync(
@@ -137,7 +138,7 @@ export function writeNodeFiles(
       kubeconfig: f.proxyKubeconfig,
       nodeName: node.name,
       nodeIp: node.ip,
-      clusterCidr: node.ip6 ? `${CLUSTER_CIDR},${CLUSTER_CIDR6}` : CLUSTER_CIDR,
+      clusterCidr: clusterCidrs(ipFamilyOfNode(node)).join(','),
     }),
   );
   writeFileSync(
@@ -192,8 +193,9 @@ export async function startRealNode(
         config: f.kubeletConfig,
         kubeconfig: f.kubeletKubeconfig,
         nodeName: node.name,
-        // Dual-stack: both InternalIPs, IPv4 first (kubelet's --node-ip takes one per family).
-        nodeIp: node.ip6 ? `${node.ip},${node.ip6}` : node.ip,
+        // Dual-stack: both InternalIPs, IPv4 first (kubelet's --node-ip takes one per family);
+        // IPv6-only: its one IPv6 address.
+        nodeIp: nodeIps(node).join(','),
         certDir: f.kubeletCertDir,
       }),
     ]),

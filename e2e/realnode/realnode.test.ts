@@ -7,7 +7,7 @@ import { computeClusterPlan } from '../cluster/plan.js';
 import { repoRoot } from '../cluster/prereq.js';
 import { parseClusterSpec } from '../cluster/spec.js';
 import { renderContainerdConfig } from '../images/containerd-config.js';
-import { netConfWithBackend, renderWeftOverlay } from './addons.js';
+import { coreDnsManifest, netConfWithBackend, renderWeftOverlay } from './addons.js';
 import { parseCgroupMounts } from './cgroups.js';
 import {
   acquireKubeletTunables,
@@ -16,7 +16,7 @@ import {
   type TunablesIo,
 } from './kernel-tunables.js';
 import { renderKubeProxyConfig } from './kube-proxy.js';
-import { kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
+import { clusterDnsIp, kubeletCgroupRoot, renderKubeletConfig } from './kubelet.js';
 import { nodeContainerdPaths } from './node-runtime.js';
 import { computeNodeView, holderArgv, inNodeArgv, nodeViewScript } from './node-view.js';
 import { realNodeTokenUsers } from './users.js';
@@ -105,6 +105,15 @@ describe('node component configuration', () => {
     assert.equal(c.authentication.x509.clientCAFile, '/pki/ca.crt');
     assert.equal(c.authorization.mode, 'Webhook');
     assert.deepEqual(c.clusterDNS, ['10.96.0.10']);
+  });
+
+  it('IPv6-only: kubelet and the kube-dns Service on fd00:10:96::a', () => {
+    assert.equal(clusterDnsIp('ipv6'), 'fd00:10:96::a');
+    assert.equal(clusterDnsIp('dual'), '10.96.0.10');
+    const manifest = readFileSync(join(repoRoot(), 'e2e/workloads/coredns.yaml'), 'utf8');
+    const six = coreDnsManifest(manifest, 'ipv6');
+    assert.ok(six.includes('clusterIP: fd00:10:96::a') && !six.includes('10.96.0.10'));
+    assert.equal(coreDnsManifest(manifest, 'ipv4'), manifest);
   });
 
   it('kube-proxy: nftables, leaves machine-wide conntrack settings alone, sets the per-namespace TCP timeouts', () => {

@@ -8,83 +8,22 @@
  * is masqueraded to the node's address of that family, hostPort serves both, DEL frees both.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { REPO, startAgent } from '../cluster/agents.js';
-import { type EchoServer, seenSource, startEchoServer } from '../cluster/echo-server.js';
+import { describe, it } from 'node:test';
+import { seenSource, startEchoServer } from '../cluster/echo-server.js';
 import { runCommand } from '../cluster/exec.js';
-import {
-  CLUSTER_CIDR,
-  CLUSTER_CIDR6,
-  type Cluster,
-  type ClusterNode,
-  destroyCluster,
-  EXTERNAL,
-  EXTERNAL6,
-  startCluster,
-} from '../cluster/index.js';
-import { addPod, CONFLIST_NAME, checkPod, deletePod, type Pod, podPing } from '../cluster/pods.js';
-import {
-  type AgentRun,
-  isWeftRoute,
-  prepareAgentCredentials,
-  type RouteEntry,
-  stopAll,
-  waitAgentReady,
-  waitFor,
-  writeNetConf,
-} from './fixtures/agent-cluster.js';
+import { EXTERNAL, EXTERNAL6 } from '../cluster/index.js';
+import { addPod, checkPod, deletePod, type Pod } from '../cluster/pods.js';
+import { assertIpv6PeerPaths, pingFailures, useFamilyCluster } from './fixtures/family-cluster.js';
 import { peerOf, statusOf } from './fixtures/gossip-cluster.js';
 
-const NAME = 'ds';
-const SHIM = join(REPO, 'build/weft-cni-shim');
-
-async function routes6(cluster: Cluster, node: ClusterNode): Promise<RouteEntry[]> {
-  const r = await cluster.execInNode(node, ['ip', '-6', '-json', 'route', 'show']);
-  if (r.code !== 0) throw new Error(`ip -6 route in ${node.netns}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as RouteEntry[];
-}
-
 describe('dual-stack local cluster: both families end to end', { timeout: 300_000 }, () => {
-  let cluster: Cluster;
-  let cidrs: Map<string, string[]>;
-  const runs: AgentRun[] = [];
-  const pods: Pod[] = [];
-  const servers: EchoServer[] = [];
-  const node = (i: number) => cluster.nodes[i - 1] as ClusterNode;
-  const podOn = (i: number) => pods.find((p) => p.node === node(i)) as Pod;
-  const v6CIDR = (n: ClusterNode) => cidrs.get(n.name)?.find((c) => c.includes(':')) as string;
-
-  before(async () => {
-    if (!existsSync(SHIM)) await runCommand(['bash', join(REPO, 'agent/cni-shim/build.sh'), SHIM]);
-    await destroyCluster(NAME);
-    cluster = await startCluster({ name: NAME, nodes: 3, subnets: 2, ipFamily: 'dual' });
-    cidrs = await cluster.waitForPodCIDRs();
-    const kubeconfig = await prepareAgentCredentials(cluster);
-    const netConf = writeNetConf(cluster, 'dual', {
-      clusterCIDRs: [CLUSTER_CIDR, CLUSTER_CIDR6],
-      nodeCIDRMaskSizeIPv6: 64,
-      backend: { type: 'auto' },
-      resyncSeconds: 2,
-    });
-    for (const n of cluster.nodes) runs.push(startAgent(cluster, n, { netConf, kubeconfig }));
-    for (const n of cluster.nodes) {
-      await waitAgentReady(cluster, n, 60_000);
-      await waitFor(`${n.name} conflist`, () => existsSync(join(n.dirs.cniConf, CONFLIST_NAME)), 30_000);
-    }
-  });
-
-  after(async () => {
-    await Promise.all(servers.map((s) => s.stop()));
-    await Promise.all(pods.map((p) => deletePod(p).catch(() => undefined)));
-    await stopAll(runs);
-    await cluster?.stop();
-  });
+  const suite = useFamilyCluster('ds', 'dual');
+  const { pods, servers, cluster, node, podOn, podCIDR6: v6CIDR, cidrs } = suite;
 
   it('the control plane gives every Node an IPv4 and an IPv6 podCIDR', () => {
-    for (const n of cluster.nodes) {
-      const list = cidrs.get(n.name) ?? [];
+    for (const n of cluster().nodes) {
+      const list = cidrs().get(n.name) ?? [];
       assert.equal(list.length, 2, `${n.name}: ${list.join(',')}`);
       assert.ok(
         !list[0]?.includes(':') && list[1]?.includes(':'),
@@ -94,25 +33,18 @@ describe('dual-stack local cluster: both families end to end', { timeout: 300_00
   });
 
   it('IPv6 podCIDRs: same-subnet peer by a direct route via its IPv6 node address, the other through weft.vxlan', async () => {
-    const table = await routes6(cluster, node(1));
-    const toNode2 = table.find((r) => r.dst === v6CIDR(node(2)));
-    const toNode3 = table.find((r) => r.dst === v6CIDR(node(3)));
-    assert.deepEqual([toNode2?.gateway, toNode2?.dev], [node(2).ip6, 'eth0'], JSON.stringify(toNode2));
-    assert.ok(toNode2 && isWeftRoute(toNode2), 'direct IPv6 route carries Weft protocol');
-    assert.equal(toNode3?.dev, 'weft.vxlan', JSON.stringify(toNode3));
-    assert.ok(toNode3?.flags?.includes('onlink') && isWeftRoute(toNode3), JSON.stringify(toNode3));
-    const fromNode3 = await routes6(cluster, node(3));
-    assert.equal(fromNode3.find((r) => r.dst === v6CIDR(node(1)))?.dev, 'weft.vxlan');
+    const toNode3 = await assertIpv6PeerPaths(suite);
+    assert.ok(toNode3.flags?.includes('onlink'), JSON.stringify(toNode3));
   });
 
   it('ADD gives each pod one address of each family from its node podCIDRs; CHECK passes', async () => {
-    for (const n of cluster.nodes) pods.push(await addPod(n, 'a'));
+    for (const n of cluster().nodes) pods.push(await addPod(n, 'a'));
     pods.push(
       await addPod(node(1), 'hp', { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] }),
     );
     for (const p of pods) {
       assert.ok(p.ip6, `${p.netns}: no IPv6 address in ${JSON.stringify(p.result)}`);
-      const [v4Net, v6Net] = [cidrs.get(p.node.name)?.[0], v6CIDR(p.node)];
+      const [v4Net, v6Net] = [cidrs().get(p.node.name)?.[0], v6CIDR(p.node)];
       assert.ok(v4Net && p.ip.startsWith(v4Net.split('.').slice(0, 3).join('.')), `${p.ip} in ${v4Net}`);
       const v6Prefix = v6Net.split('::')[0] as string;
       assert.ok(p.ip6.startsWith(`${v6Prefix}:`), `${p.ip6} in ${v6Net}`);
@@ -121,18 +53,7 @@ describe('dual-stack local cluster: both families end to end', { timeout: 300_00
   });
 
   it('every pod reaches every other pod over both families', async () => {
-    const failed: string[] = [];
-    await Promise.all(
-      pods.flatMap((a) =>
-        pods
-          .filter((b) => b !== a)
-          .flatMap((b) => [b.ip, b.ip6 as string])
-          .map(async (ip) => {
-            if (!(await podPing(cluster, a, ip))) failed.push(`${a.netns} → ${ip}`);
-          }),
-      ),
-    );
-    assert.deepEqual(failed, []);
+    assert.deepEqual(await pingFailures(cluster(), pods, (b) => [b.ip, b.ip6 as string]), []);
   });
 
   it('pod→pod keeps the pod source address of each family, direct and through VXLAN', async () => {
@@ -142,33 +63,33 @@ describe('dual-stack local cluster: both families end to end', { timeout: 300_00
       [podOn(2), 'direct (same subnet)'],
       [podOn(3), 'VXLAN (other subnet)'],
     ] as const) {
-      assert.equal(await seenSource(cluster, from.netns, to.ip, 8001), from.ip, `IPv4 ${path}`);
-      assert.equal(await seenSource(cluster, from.netns, to.ip6 as string, 8001), from.ip6, `IPv6 ${path}`);
+      assert.equal(await seenSource(cluster(), from.netns, to.ip, 8001), from.ip, `IPv4 ${path}`);
+      assert.equal(await seenSource(cluster(), from.netns, to.ip6 as string, 8001), from.ip6, `IPv6 ${path}`);
     }
-    assert.equal(await seenSource(cluster, podOn(3).netns, podOn(2).ip6 as string, 8001), podOn(3).ip6);
+    assert.equal(await seenSource(cluster(), podOn(3).netns, podOn(2).ip6 as string, 8001), podOn(3).ip6);
   });
 
   it('egress of each family is masqueraded to the node address of that family', async () => {
-    servers.push(await startEchoServer(cluster.external.netns, 8000, 10_000, '::'));
+    servers.push(await startEchoServer(cluster().external.netns, 8000, 10_000, '::'));
     for (const p of pods) {
-      assert.equal(await seenSource(cluster, p.netns, EXTERNAL.ip, 8000), p.node.ip, `${p.netns} IPv4`);
-      assert.equal(await seenSource(cluster, p.netns, EXTERNAL6.ip, 8000), p.node.ip6, `${p.netns} IPv6`);
+      assert.equal(await seenSource(cluster(), p.netns, EXTERNAL.ip, 8000), p.node.ip, `${p.netns} IPv4`);
+      assert.equal(await seenSource(cluster(), p.netns, EXTERNAL6.ip, 8000), p.node.ip6, `${p.netns} IPv6`);
     }
   });
 
   it('a hostPort on node1 serves both families from node3', async () => {
     servers.push(await startEchoServer(pods[pods.length - 1]?.netns as string, 80, 10_000, '::'));
     const node3 = node(3);
-    assert.equal(await seenSource(cluster, node3.netns, node(1).ip, 8080), node3.ip, 'IPv4 hostPort');
+    assert.equal(await seenSource(cluster(), node3.netns, node(1).ip, 8080), node3.ip, 'IPv4 hostPort');
     assert.equal(
-      await seenSource(cluster, node3.netns, node(1).ip6 as string, 8080),
+      await seenSource(cluster(), node3.netns, node(1).ip6 as string, 8080),
       node3.ip6,
       'IPv6 hostPort',
     );
   });
 
   it('weft status shows the IPv6 underlay, both podCIDRs and the route kind of each family per peer', async () => {
-    const s = await statusOf(cluster, node(1));
+    const s = await statusOf(cluster(), node(1));
     const text = JSON.stringify(s);
     assert.ok(text.includes(node(1).ip6 as string), text);
     assert.ok(text.includes(v6CIDR(node(1))), text);

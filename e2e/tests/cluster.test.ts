@@ -31,6 +31,25 @@ function removeRunRootIfEmpty(): void {
   }
 }
 
+/** `<node>=<InternalIPs>` of every Node, sorted, through kubectl and the admin kubeconfig. */
+async function internalIps(cluster: Cluster): Promise<string[]> {
+  const out = await cluster.kubectl([
+    'get',
+    'nodes',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}={.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}',
+  ]);
+  return out.trim().split('\n').sort();
+}
+
+/** Pings `to` from each `from` once; asserts every one answers. */
+async function assertPings(cluster: Cluster, pairs: ReadonlyArray<readonly [Cluster['nodes'][0], string]>) {
+  for (const [from, to] of pairs) {
+    const r = await cluster.execInNode(from, ['ping', '-c', '1', '-W', '2', to]);
+    assert.equal(r.code, 0, `${from.name} -> ${to}: ${r.stdout}${r.stderr}`);
+  }
+}
+
 function recordedProcesses(runDir: string): ProcessRecord[] {
   return (JSON.parse(readFileSync(join(runDir, 'state.json'), 'utf8')) as { processes: ProcessRecord[] })
     .processes;
@@ -77,27 +96,18 @@ describe('local cluster: 3 nodes on 2 subnets with a real control plane', () => 
   });
 
   it('lists the nodes with their InternalIPs through kubectl and the admin kubeconfig', async () => {
-    const out = await cluster.kubectl([
-      'get',
-      'nodes',
-      '-o',
-      'jsonpath={range .items[*]}{.metadata.name}={.status.addresses[?(@.type=="InternalIP")].address}{"\\n"}{end}',
-    ]);
-    assert.deepEqual(out.trim().split('\n').sort(), cluster.nodes.map((n) => `${n.name}=${n.ip}`).sort());
+    assert.deepEqual(await internalIps(cluster), cluster.nodes.map((n) => `${n.name}=${n.ip}`).sort());
     assert.notEqual(cluster.nodes[0]?.subnet, cluster.nodes[2]?.subnet, 'node3 must be on the other subnet');
   });
 
   it('lets node namespaces reach each other on one subnet and across the router', async () => {
     const [n1, n2, n3] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0], Cluster['nodes'][0]];
-    for (const [from, to] of [
+    await assertPings(cluster, [
       [n1, n2.ip],
       [n1, n3.ip],
       [n3, n2.ip],
       [n3, cluster.external.ip],
-    ] as const) {
-      const r = await cluster.execInNode(from, ['ping', '-c', '1', '-W', '2', to]);
-      assert.equal(r.code, 0, `${from.name} -> ${to}: ${r.stdout}${r.stderr}`);
-    }
+    ]);
     const back = await cluster.execInNode(cluster.external.netns, ['ip', 'route', 'get', '10.244.0.1']);
     assert.notEqual(back.code, 0, 'the external host must have no route to pod CIDRs');
   });
@@ -204,5 +214,76 @@ describe('local cluster: failed start', () => {
       existsSync(join(RUN_ROOT, 'cport', 'logs', 'forwarder-root.log')),
       'logs of a failed start are kept',
     );
+  });
+});
+
+describe('local cluster, IPv6-only: control plane and underlay without IPv4', () => {
+  const name = 'ctest6';
+  let cluster: Cluster;
+  let cidrs: Map<string, string[]>;
+
+  before(async () => {
+    await destroyCluster(name, RUN_ROOT);
+    cluster = await startCluster({ name, nodes: 3, subnets: 2, runRoot: RUN_ROOT, ipFamily: 'ipv6' });
+    cidrs = await cluster.waitForPodCIDRs(60_000);
+  });
+
+  after(async () => {
+    await cluster?.stop();
+    removeRunRootIfEmpty();
+  });
+
+  it('gives every Node one IPv6 InternalIP and one /64 podCIDR from fd00:10:244::/56', async () => {
+    assert.deepEqual(await internalIps(cluster), cluster.nodes.map((n) => `${n.name}=${n.ip}`).sort());
+    for (const n of cluster.nodes) {
+      assert.match(n.ip, /^fd00:28:[12]::1\d$/);
+      assert.match((cidrs.get(n.name) ?? []).join(','), /^fd00:10:244:(:|[0-9a-f]{1,2}::)\/64$/, n.name);
+    }
+    assert.equal(new Set([...cidrs.values()].flat()).size, 3, 'distinct podCIDRs');
+  });
+
+  it('serves the kubernetes Service on fd00:10:96::1 with the IPv6 endpoint, and the API over IPv6 from node3', async () => {
+    const svc = await cluster.kubectl(['get', 'svc', 'kubernetes', '-o', 'jsonpath={.spec.clusterIPs}']);
+    assert.equal(svc, '["fd00:10:96::1"]');
+    const slice = await cluster.kubectl([
+      'get',
+      'endpointslice',
+      'kubernetes',
+      '-o',
+      'jsonpath={.addressType}',
+    ]);
+    assert.equal(slice, 'IPv6');
+    const node3 = cluster.nodes[2] as Cluster['nodes'][0];
+    const kubectl = join(cluster.binDir, 'kubectl');
+    const r = await cluster.execInNode(node3, [
+      kubectl,
+      `--kubeconfig=${cluster.adminKubeconfigInNode}`,
+      'get',
+      '--raw',
+      '/readyz',
+    ]);
+    assert.equal(`${r.code} ${r.stdout.trim()}`, '0 ok', r.stderr);
+    assert.equal(cluster.apiServerURL, 'https://[fd00:28:1::2]:6443');
+  });
+
+  it('routes IPv6 between the subnets and to the external host, which has no route to pod CIDRs; no IPv4 address anywhere', async () => {
+    const [n1, , n3] = cluster.nodes as [Cluster['nodes'][0], Cluster['nodes'][0], Cluster['nodes'][0]];
+    await assertPings(cluster, [
+      [n1, n3.ip],
+      [n3, cluster.external.ip],
+    ]);
+    const back = await cluster.execInNode(cluster.external.netns, ['ip', 'route', 'get', 'fd00:10:244::1']);
+    assert.notEqual(back.code, 0, 'the external host must have no route to pod CIDRs');
+    for (const ns of await clusterNamespaces(name)) {
+      const r = await cluster.execInNode(ns, ['ip', '-4', '-o', 'addr', 'show']);
+      assert.deepEqual(
+        r.stdout
+          .trim()
+          .split('\n')
+          .filter((l) => !/^\d+: lo /.test(l)),
+        [],
+        ns,
+      );
+    }
   });
 });
