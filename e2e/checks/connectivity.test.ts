@@ -59,6 +59,18 @@ describe('connectivity check parsing', () => {
       }),
     );
     assert.equal(pods[0]?.ip6, 'fd00:10:244::5');
+    // IPv6-only: the one address is the primary; no second (IPv6) round of checks.
+    const only6 = parsePods(
+      JSON.stringify({
+        items: [
+          {
+            status: { podIP: 'fd00:10:244::7', podIPs: [{ ip: 'fd00:10:244::7' }], hostIP: 'fd00:28:1::11' },
+          },
+        ],
+      }),
+    );
+    assert.equal(only6[0]?.ip, 'fd00:10:244::7');
+    assert.equal(only6[0]?.ip6, undefined);
     const nodes = JSON.stringify({
       items: [
         {

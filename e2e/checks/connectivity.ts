@@ -24,7 +24,10 @@ export interface PodInfo {
   node: string;
   ip: string;
   hostIp: string;
-  /** The pod's IPv6 address on a dual-stack cluster (status.podIPs); absent otherwise. */
+  /**
+   * The pod's IPv6 address beside an IPv4 `ip` on a dual-stack cluster (status.podIPs); absent
+   * otherwise (on an IPv6-only cluster `ip` is the IPv6 address).
+   */
   ip6?: string;
 }
 
@@ -56,7 +59,10 @@ export function parsePods(json: string): PodInfo[] {
     }>;
   };
   return (list.items ?? []).map((p) => {
-    const ip6 = p.status?.podIPs?.map((i) => i.ip ?? '').find((ip) => ip.includes(':'));
+    const primary = p.status?.podIP ?? '';
+    const ip6 = primary.includes(':')
+      ? undefined
+      : p.status?.podIPs?.map((i) => i.ip ?? '').find((ip) => ip.includes(':'));
     return {
       name: p.metadata?.name ?? '',
       node: p.spec?.nodeName ?? '',
@@ -68,7 +74,7 @@ export function parsePods(json: string): PodInfo[] {
 }
 
 /** "[addr]" for an IPv6 address in a URL, the address itself otherwise. */
-const urlHost = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
+export const urlHost = (ip: string) => (ip.includes(':') ? `[${ip}]` : ip);
 
 /** The address part of what a server echoed: "10.244.1.5:43122" or "10.244.1.5" (pure). */
 export function echoedAddress(text: string): string {
@@ -109,7 +115,7 @@ export async function runConnectivityChecks(
   for (const c of clients) {
     for (const e of echos) {
       await check(`pod ${c.node} -> pod ${e.node}`, async () => {
-        const seen = echoedAddress(await curl(c.name, `http://${e.ip}:8080/clientip`));
+        const seen = echoedAddress(await curl(c.name, `http://${urlHost(e.ip)}:8080/clientip`));
         expect(
           seen === c.ip,
           `server ${e.ip} saw ${seen}, want the client pod's ${c.ip} (no NAT inside the cluster)`,
@@ -127,7 +133,7 @@ export async function runConnectivityChecks(
     await kubectl(['-n', CHECKS_NAMESPACE, 'get', 'svc', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])
   ).trim();
   await check('pod -> Service ClusterIP', async () => {
-    const host = (await curl(first.name, `http://${svc}/hostname`)).trim();
+    const host = (await curl(first.name, `http://${urlHost(svc)}/hostname`)).trim();
     expect(
       echos.some((e) => e.name === host),
       `ClusterIP ${svc} answered ${JSON.stringify(host)}, not an echo pod`,
@@ -148,7 +154,7 @@ export async function runConnectivityChecks(
   for (const e of echos) {
     const from = clients.find((c) => c.node !== e.node) ?? first;
     await check(`hostPort on ${e.node}`, async () => {
-      const host = (await curl(from.name, `http://${e.hostIp}:${ECHO_HOST_PORT}/hostname`)).trim();
+      const host = (await curl(from.name, `http://${urlHost(e.hostIp)}:${ECHO_HOST_PORT}/hostname`)).trim();
       expect(
         host === e.name,
         `${e.hostIp}:${ECHO_HOST_PORT} answered ${JSON.stringify(host)}, want ${e.name}`,
@@ -159,7 +165,7 @@ export async function runConnectivityChecks(
   for (const [node, ip] of o.nodeIps) {
     const from = clients.find((c) => c.node !== node) ?? first;
     await check(`NodePort on ${node}`, async () => {
-      const host = (await curl(from.name, `http://${ip}:${ECHO_NODE_PORT}/hostname`)).trim();
+      const host = (await curl(from.name, `http://${urlHost(ip)}:${ECHO_NODE_PORT}/hostname`)).trim();
       expect(
         echos.some((e) => e.name === host),
         `${ip}:${ECHO_NODE_PORT} answered ${JSON.stringify(host)}`,

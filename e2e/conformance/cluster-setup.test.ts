@@ -33,6 +33,31 @@ describe('what the e2e suite needs from the cluster', () => {
     ]);
   });
 
+  it('IPv6-only: the same routes for the IPv6 podCIDRs, the router rule in the IPv6 family', () => {
+    const t = String(CONTROL_PLANE_ROUTE_TABLE);
+    const v6 = {
+      ...input,
+      controlPlaneIp: 'fd00:28:1::2',
+      controlPlaneSubnet: 'fd00:28:1::/64',
+      controlPlaneGateway: 'fd00:28:1::1',
+      nodes: [
+        { name: 'cf-node1', ip: 'fd00:28:1::11', subnet: 'fd00:28:1::/64' },
+        { name: 'cf-node3', ip: 'fd00:28:2::13', subnet: 'fd00:28:2::/64' },
+      ],
+      podCidrs: new Map([
+        ['cf-node1', ['fd00:10:244::/64']],
+        ['cf-node3', ['fd00:10:244:2::/64']],
+      ]),
+    };
+    assert.deepEqual(planControlPlanePodRoutes(v6), [
+      ['ip', '-6', '-n', 'wccf-rt', 'rule', 'del', 'pref', t],
+      ['ip', '-n', 'wccf-cp', 'route', 'replace', 'fd00:10:244::/64', 'via', 'fd00:28:1::11'],
+      ['ip', '-n', 'wccf-cp', 'route', 'replace', 'fd00:10:244:2::/64', 'via', 'fd00:28:1::1'],
+      ['ip', '-n', 'wccf-rt', 'route', 'replace', 'fd00:10:244:2::/64', 'via', 'fd00:28:2::13', 'table', t],
+      ['ip', '-6', '-n', 'wccf-rt', 'rule', 'add', 'pref', t, 'from', 'fd00:28:1::2', 'lookup', t],
+    ]);
+  });
+
   it('one subnet: no router rule at all', () => {
     const one = { ...input, nodes: input.nodes.slice(0, 2) };
     assert.ok(planControlPlanePodRoutes(one).every((c) => c[2] === 'wccf-cp'));

@@ -38,7 +38,10 @@ export function planControlPlanePodRoutes(i: PodRouteInput): string[][] {
     const cidrs = i.podCidrs.get(n.name) ?? [];
     if (cidrs.length === 0) throw new Error(`node ${n.name} has no podCIDR`);
     for (const cidr of cidrs) {
-      if (cidr.includes(':')) continue; // the underlay is IPv4 only
+      // Routes of the underlay's family (the nodes' primary addresses): the IPv4 podCIDRs of an
+      // IPv4 or dual-stack cluster (the API server reaches pods at their first address), the
+      // IPv6 ones of an IPv6-only cluster.
+      if (cidr.includes(':') !== n.ip.includes(':')) continue;
       if (n.subnet === i.controlPlaneSubnet) {
         cmds.push(['ip', '-n', i.controlPlaneNetns, 'route', 'replace', cidr, 'via', n.ip]);
         continue;
@@ -61,10 +64,12 @@ export function planControlPlanePodRoutes(i: PodRouteInput): string[][] {
   }
   if (viaRouter) {
     const table = String(CONTROL_PLANE_ROUTE_TABLE);
+    const family = i.controlPlaneIp.includes(':') ? ['-6'] : [];
     // `rule add` is not idempotent: delete first (ignored when absent, see applyControlPlanePodRoutes).
-    cmds.unshift(['ip', '-n', i.routerNetns, 'rule', 'del', 'pref', table]);
+    cmds.unshift(['ip', ...family, '-n', i.routerNetns, 'rule', 'del', 'pref', table]);
     cmds.push([
       'ip',
+      ...family,
       '-n',
       i.routerNetns,
       'rule',

@@ -12,14 +12,15 @@ import { join } from 'node:path';
 import type { Logger } from '../../common/log.js';
 import { runCommand } from '../cluster/exec.js';
 import {
-  CLUSTER_CIDR,
-  CLUSTER_CIDR6,
   type Cluster,
   CONTROL_PLANE_IP,
+  CONTROL_PLANE_IP6,
   destroyCluster,
   SUBNET_A,
+  SUBNET_A6,
   startCluster,
 } from '../cluster/index.js';
+import { clusterCidrs } from '../cluster/plan.js';
 import { resolveNodeBinDir } from '../nodebin/bins.js';
 import {
   installCoreDns,
@@ -94,7 +95,7 @@ async function prepareCluster(
   log: Logger,
 ): Promise<void> {
   const podCidrs = await c.waitForPodCIDRs(180_000);
-  const clusterCIDRs = ipFamily === 'dual' ? [CLUSTER_CIDR, CLUSTER_CIDR6] : undefined;
+  const clusterCIDRs = ipFamily === 'ipv4' ? undefined : clusterCidrs(ipFamily);
   await installWeft(
     c,
     { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
@@ -104,11 +105,12 @@ async function prepareCluster(
   await waitForWeft(c, 300);
   await waitForCoreDns(c, 300);
   for (const args of planZoneLabels(c.nodes)) await c.kubectl(args);
+  const v6 = ipFamily === 'ipv6';
   await applyControlPlanePodRoutes({
     controlPlaneNetns: c.controlPlaneNetns,
-    controlPlaneIp: CONTROL_PLANE_IP,
-    controlPlaneSubnet: SUBNET_A.cidr,
-    controlPlaneGateway: SUBNET_A.gateway,
+    controlPlaneIp: v6 ? CONTROL_PLANE_IP6 : CONTROL_PLANE_IP,
+    controlPlaneSubnet: (v6 ? SUBNET_A6 : SUBNET_A).cidr,
+    controlPlaneGateway: (v6 ? SUBNET_A6 : SUBNET_A).gateway,
     routerNetns: c.routerNetns,
     nodes: c.nodes,
     podCidrs,
@@ -173,6 +175,12 @@ function machine(): string {
   return `${cores.length} × ${cores[0]?.model.trim() ?? 'CPU'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Linux ${release()}`;
 }
 
+const CLUSTER_KIND: Record<SelectionIpFamily, string> = {
+  ipv4: '',
+  dual: ', dual-stack (IPv4 and IPv6 Service and cluster CIDRs, node addresses of both families)',
+  ipv6: ', IPv6-only (IPv6 Service and cluster CIDRs, node addresses, control plane; no IPv4 in the cluster)',
+};
+
 /** Runs the selection; the cluster is removed whatever happens. */
 export async function runConformance(o: ConformanceRunOptions): Promise<ConformanceResult> {
   const { selection, specs } = loadSelection(o.selection);
@@ -235,7 +243,7 @@ export async function runConformance(o: ConformanceRunOptions): Promise<Conforma
         selection,
         versions: vers,
         machine: machine(),
-        cluster: `local real-node cluster${selection.ipFamily === 'dual' ? ', dual-stack (IPv4 and IPv6 Service and cluster CIDRs, node addresses of both families)' : ''}: control plane + 3 nodes on 2 underlay subnets (containerd, kubelet, kube-proxy per node, ADR 11), Weft backend ${o.backend}, CoreDNS; ginkgo --nodes=${o.nodes}`,
+        cluster: `local real-node cluster${CLUSTER_KIND[selection.ipFamily]}: control plane + 3 nodes on 2 underlay subnets (containerd, kubelet, kube-proxy per node, ADR 11), Weft backend ${o.backend}, CoreDNS; ginkgo --nodes=${o.nodes}`,
         durationSeconds,
         command: argv,
         specs: list,

@@ -25,7 +25,13 @@ const minimal = (sel: Record<string, unknown>) => ({
 describe('selections', () => {
   it('parses the committed selections.json, every term and exclusion with a reason', () => {
     const all = parseSelections(committed());
-    assert.deepEqual(Object.keys(all.selections).sort(), ['ci', 'dualstack', 'netpol', 'sig-network']);
+    assert.deepEqual(Object.keys(all.selections).sort(), [
+      'ci',
+      'ci-ipv6',
+      'dualstack',
+      'netpol',
+      'sig-network',
+    ]);
     for (const s of Object.values(all.selections)) {
       for (const t of [...s.focus, ...s.skip, ...s.excludedSpecs, ...s.notSkipped]) {
         assert.ok(t.reason.length > 10, `reason for ${JSON.stringify(t)}`);
@@ -50,6 +56,13 @@ describe('selections', () => {
         `${name} skips the dual-stack specs`,
       );
     }
+  });
+
+  it('runs ci-ipv6 as ci on an IPv6-only cluster', () => {
+    const all = parseSelections(committed());
+    const [ci, v6] = [resolveSelection(all, 'ci'), resolveSelection(all, 'ci-ipv6')];
+    assert.equal(v6.ipFamily, 'ipv6');
+    assert.deepEqual([v6.focus, v6.skip, v6.excludedSpecs], [ci.focus, ci.skip, ci.excludedSpecs]);
   });
 
   it('gives ci the sig-network skips and exclusions first, then its own', () => {
@@ -100,7 +113,7 @@ describe('selections', () => {
     [
       'an unknown ipFamily',
       minimal({ b: { description: 'b', ipFamily: 'ipv5', focus: [{ pattern: 'x', reason: 'r' }] } }),
-      /selections\.b\.ipFamily must be one of ipv4, dual, got "ipv5"/,
+      /selections\.b\.ipFamily must be one of ipv4, dual, ipv6, got "ipv5"/,
     ],
     [
       'an unknown base',

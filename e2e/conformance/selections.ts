@@ -28,9 +28,9 @@ export interface SpecExclusion {
   reason: string;
 }
 
-/** The cluster a selection runs on: single-stack IPv4 (the default) or dual-stack. */
-export type SelectionIpFamily = 'ipv4' | 'dual';
-const IP_FAMILIES: readonly SelectionIpFamily[] = ['ipv4', 'dual'];
+/** The cluster a selection runs on: single-stack IPv4 (the default), dual-stack or IPv6-only. */
+export type SelectionIpFamily = 'ipv4' | 'dual' | 'ipv6';
+const IP_FAMILIES: readonly SelectionIpFamily[] = ['ipv4', 'dual', 'ipv6'];
 
 export interface Selection {
   description: string;
