@@ -95,8 +95,8 @@ describe('agent datapath in a local cluster', { timeout: 300_000 }, () => {
     const metrics = await agentGet(cluster, node(1), '/metrics');
     assert.equal(metrics.status, 200);
     assert.equal(metricValue(metrics.body, 'weft_peers'), 2);
-    assert.equal(metricValue(metrics.body, 'weft_routes', '{backend="hostgw"}'), 1);
-    assert.equal(metricValue(metrics.body, 'weft_routes', '{backend="vxlan"}'), 1);
+    assert.equal(metricValue(metrics.body, 'weft_routes', '{backend="hostgw",family="ipv4"}'), 1);
+    assert.equal(metricValue(metrics.body, 'weft_routes', '{backend="vxlan",family="ipv4"}'), 1);
     assert.match(metrics.body, /weft_build_info\{version="[^"]+"\} 1/);
     assert.ok((metricValue(metrics.body, 'weft_last_reconcile_success_timestamp_seconds') ?? 0) > 0);
     assert.equal((await agentGet(cluster, node(1), '/healthz')).status, 200);

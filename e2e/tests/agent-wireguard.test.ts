@@ -150,7 +150,7 @@ describe('WireGuard between agents in a local cluster', { timeout: 420_000 }, ()
     assert.equal(metricValue(metrics, 'weft_wireguard_implementation', '{implementation="userspace"}'), 1);
     assert.equal(metricValue(metrics, 'weft_wireguard_implementation', '{implementation="kernel"}'), 0);
     assert.equal(metricValue(metrics, 'weft_wireguard_peers'), 2);
-    assert.equal(metricValue(metrics, 'weft_routes', '{backend="wireguard"}'), 2);
+    assert.equal(metricValue(metrics, 'weft_routes', '{backend="wireguard",family="ipv4"}'), 2);
     const text = await runWeftStatus(cluster, node(1), false);
     assert.match(text, /WireGuard: userspace \(wireguard-go v\S+\)\s+weft\.wg :51820/);
   });

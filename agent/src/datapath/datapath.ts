@@ -5,7 +5,7 @@ import { BRIDGE_NF_CALL, BRIDGE_NF_CALL6 } from './desired.js';
 import { IncrementalDesired } from './desired-incremental.js';
 import { DatapathApplyError, DatapathError } from './errors.js';
 import { keepRouterAdvertisements, routerAdvertisementKeys } from './ipv6-sysctls.js';
-import { DatapathMetrics } from './metrics.js';
+import { DatapathMetrics, routeCountKey } from './metrics.js';
 import type { Netlink } from './netlink.js';
 import {
   NFT_FAMILY,
@@ -247,13 +247,14 @@ export class Datapath {
   }
 
   private recordRoutes(desired: DesiredDatapath, config: DatapathConfig): void {
-    const counts = new Map<PeerRoute, number>();
+    const counts = new Map<string, number>();
     const catchAll = new Set(config.encryption === 'none' ? [] : config.clusterCIDRs);
     for (const r of desired.routes) {
       if (catchAll.has(r.dst) && r.dev === config.wireguardName) continue;
       const kind: PeerRoute =
         r.dev === config.vxlanName ? 'vxlan' : r.dev === config.wireguardName ? 'wireguard' : 'direct';
-      counts.set(kind, (counts.get(kind) ?? 0) + 1);
+      const key = routeCountKey(kind, r.dst.includes(':') ? 'ipv6' : 'ipv4');
+      counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     this.metrics.recordRoutes(counts);
   }

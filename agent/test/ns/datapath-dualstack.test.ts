@@ -116,6 +116,12 @@ describe('datapath dual-stack on a real kernel (namespaces)', { timeout: 180_000
       [p1, '10.244.3.5'],
     ] as const)
       await nsRun(from, 'ping', ['-c', '1', '-W', '2', to]);
+    // weft_routes counts each family's routes apart.
+    const metrics = await t.n1.registry.metrics();
+    for (const family of ['ipv4', 'ipv6']) {
+      assert.match(metrics, new RegExp(`weft_routes\\{backend="hostgw",family="${family}"\\} 1`));
+      assert.match(metrics, new RegExp(`weft_routes\\{backend="vxlan",family="${family}"\\} 1`));
+    }
   });
 
   it('masquerades IPv6 pod traffic that leaves the cluster, and sets the IPv6 sysctls', async () => {

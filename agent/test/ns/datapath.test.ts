@@ -103,7 +103,7 @@ describe('datapath on a real kernel (namespaces)', { timeout: 120_000 }, () => {
     await assertPings(t.n2.ns, ['10.244.1.1', '10.244.3.1']);
     await assertPings(t.n3.ns, ['10.244.1.1', '10.244.2.1']);
     const metrics = await t.n1.registry.metrics();
-    assert.match(metrics, /weft_routes\{backend="hostgw"\} 1/);
-    assert.match(metrics, /weft_routes\{backend="vxlan"\} 1/);
+    assert.match(metrics, /weft_routes\{backend="hostgw",family="ipv4"\} 1/);
+    assert.match(metrics, /weft_routes\{backend="vxlan",family="ipv4"\} 1/);
   });
 });
