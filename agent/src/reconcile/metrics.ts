@@ -3,7 +3,7 @@ import type { SyncResult } from '../datapath/types.js';
 
 /**
  * The reconcile loop's metrics, registered on the agent's own Registry. The
- * datapath owns weft_routes{backend} and weft_datapath_changes_total.
+ * datapath owns weft_routes{backend,family} and weft_datapath_changes_total.
  */
 export class ReconcileMetrics {
   readonly duration: Histogram;
