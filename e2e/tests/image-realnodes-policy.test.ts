@@ -129,7 +129,21 @@ describe('NetworkPolicy on real nodes', { timeout: 900_000 }, () => {
           `(curl -s -o /dev/null --connect-timeout 0.5 -m 1 http://${a}:8080/hostname && echo open ${a}) &`,
       )
       .join('\n');
-    const out = await kubectl(['-n', NS, 'exec', from, '--', 'bash', '-c', `${script}\nwait; true`]);
+    const argv = ['-n', NS, 'exec', from, '--', 'bash', '-c', `${script}\nwait; true`];
+    // The probe is idempotent: when kubectl's exec stream itself breaks (seen once under load:
+    // "websocket: close 1006 (abnormal closure)"), it runs again; what the probes print is never
+    // retried away, since a transport error carries no probe result.
+    let out = '';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        out = await kubectl(argv);
+        break;
+      } catch (err: unknown) {
+        const transport = /websocket|error stream|unexpected EOF|connection reset/.test(String(err));
+        if (!transport || attempt === 3) throw err;
+        log.warn({ err: String(err).slice(-300), attempt }, 'kubectl exec stream broke; probing again');
+      }
+    }
     return new Set(out.split('\n').flatMap((l) => (l.startsWith('open ') ? [l.slice(5).trim()] : [])));
   }
   async function streamEvents(): Promise<StreamEvent[]> {
