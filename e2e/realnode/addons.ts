@@ -42,11 +42,6 @@ export function netConfWith(configYaml: string, changes: NetConfChanges): string
   return `${JSON.stringify(conf, null, 2)}\n`;
 }
 
-/** The shipped net-conf.json with only backend.type changed (pure): what an operator who picks a backend edits. */
-export function netConfWithBackend(configYaml: string, backend: WeftBackend): string {
-  return netConfWith(configYaml, { backend });
-}
-
 /**
  * The e2e overlay (pure): the shipped manifests/ unchanged, only the image pointed at the
  * locally built tag — what an operator's own kustomization would do — and, when given, the
@@ -81,11 +76,10 @@ export function renderWeftOverlay(
 export async function installWeft(
   cluster: Cluster,
   image = { name: WEFT_IMAGE_NAME, tag: weftImageTag() },
-  changes: WeftBackend | NetConfChanges = {},
+  c: NetConfChanges = {},
 ): Promise<void> {
   const dir = join(cluster.runDir, 'weft-overlay');
   const manifests = join(repoRoot(), 'manifests');
-  const c = typeof changes === 'string' ? { backend: changes } : changes;
   const netConf =
     c.backend === undefined && c.clusterCIDRs === undefined
       ? undefined
@@ -136,6 +130,14 @@ export async function weftStatusIn<T>(cluster: Cluster, agentPod: string): Promi
 }
 
 /** CoreDNS with its Service on the ClusterIP kubelets hand out (IPv6 in an IPv6-only cluster). */
+/** The chart (image values plus `values`) and CoreDNS, then waits for both as a user does. */
+export async function installChartAndDns(cluster: Cluster, values: readonly string[] = []): Promise<void> {
+  await installWeftChart(cluster, { name: WEFT_IMAGE_NAME, tag: weftImageTag() }, values);
+  await installCoreDns(cluster);
+  await waitForWeft(cluster, 300);
+  await waitForCoreDns(cluster, 300);
+}
+
 export async function installCoreDns(cluster: Cluster): Promise<void> {
   const manifest = readFileSync(join(repoRoot(), 'e2e', 'workloads', 'coredns.yaml'), 'utf8');
   await cluster.kubectl(['apply', '-f', '-'], { input: coreDnsManifest(manifest, cluster.ipFamily) });

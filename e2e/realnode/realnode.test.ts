@@ -7,7 +7,7 @@ import { computeClusterPlan } from '../cluster/plan.js';
 import { repoRoot } from '../cluster/prereq.js';
 import { parseClusterSpec } from '../cluster/spec.js';
 import { renderContainerdConfig } from '../images/containerd-config.js';
-import { coreDnsManifest, netConfWithBackend, renderWeftOverlay } from './addons.js';
+import { coreDnsManifest, netConfWith, renderWeftOverlay } from './addons.js';
 import { parseCgroupMounts } from './cgroups.js';
 import {
   acquireKubeletTunables,
@@ -172,10 +172,14 @@ describe('node component configuration', () => {
 
   it('overlay with a backend: only net-conf.json backend.type changes, by a ConfigMap patch', () => {
     const shipped = readFileSync(join(repoRoot(), 'manifests', '03-config.yaml'), 'utf8');
-    const conf = JSON.parse(netConfWithBackend(shipped, 'vxlan'));
+    const conf = JSON.parse(netConfWith(shipped, { backend: 'vxlan' }));
     assert.deepEqual(conf.backend, { type: 'vxlan', vni: 1, port: 8472 });
-    assert.deepEqual(JSON.parse(netConfWithBackend(shipped, 'wireguard')).backend, { type: 'wireguard' });
+    assert.deepEqual(JSON.parse(netConfWith(shipped, { backend: 'wireguard' })).backend, {
+      type: 'wireguard',
+    });
     assert.deepEqual(conf.clusterCIDRs, ['10.244.0.0/16']);
+    const dual = JSON.parse(netConfWith(shipped, { clusterCIDRs: ['10.244.0.0/16', 'fd00:10:244::/56'] }));
+    assert.deepEqual([dual.clusterCIDRs, dual.backend.type], [['10.244.0.0/16', 'fd00:10:244::/56'], 'auto']);
     const k = JSON.parse(renderWeftOverlay('/o', '/m', { name: 'w', tag: 't' }, JSON.stringify(conf)));
     const patch = JSON.parse(k.patches[0].patch);
     assert.deepEqual(patch.metadata, { name: 'weft-config', namespace: 'weft-system' });

@@ -19,14 +19,9 @@ import { type EchoServer, startEchoServer } from '../cluster/echo-server.js';
 import { type Cluster, destroyCluster, startCluster } from '../cluster/index.js';
 import {
   applyCheckWorkloads,
-  installCoreDns,
-  installWeftChart,
+  installChartAndDns,
   listAgents,
-  WEFT_IMAGE_NAME,
   waitForCheckWorkloads,
-  waitForCoreDns,
-  waitForWeft,
-  weftImageTag,
   weftStatusIn,
 } from '../realnode/addons.js';
 
@@ -52,12 +47,7 @@ describe('Weft with WireGuard on real nodes', { timeout: 1_200_000 }, () => {
   });
 
   it('the chart with network.backend.type=wireguard brings every node up, then CoreDNS', async () => {
-    await installWeftChart(cluster, { name: WEFT_IMAGE_NAME, tag: weftImageTag() }, [
-      'network.backend.type=wireguard',
-    ]);
-    await installCoreDns(cluster);
-    await waitForWeft(cluster, 300);
-    await waitForCoreDns(cluster, 300);
+    await installChartAndDns(cluster, ['network.backend.type=wireguard']);
   });
 
   it('every agent runs userspace WireGuard with a handshake to both peers', async () => {
